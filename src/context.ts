@@ -1,0 +1,75 @@
+// Owns the per-request Context: the caller's token, the correlation id, the
+// request budget and fresh loaders, built once for each GraphQL request.
+
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config';
+import { matchGuid } from './guid';
+import type { CallContext, PartnerCenterClient } from './partner-center/client';
+import { createLoaders, type Loaders } from './partner-center/loaders';
+
+export type TokenKind = 'app-only' | 'app-user' | 'unknown';
+
+export interface Context {
+  readonly config: Config;
+  readonly client: PartnerCenterClient;
+  readonly call: CallContext;
+  readonly loaders: Loaders;
+  readonly tokenKind: TokenKind;
+}
+
+/** The Authorization value the simulator accepts for tokenless requests in simulator mode. */
+export const DEVELOPMENT_AUTHORIZATION = 'Bearer simulator-development-user';
+
+const correlationIds = new WeakMap<Request, string>();
+
+/** One correlation id per HTTP request: the caller's GUID when it sent one, else a new one. */
+export function correlationIdFor(request: Request): string {
+  let id = correlationIds.get(request);
+  if (id === undefined) {
+    id = matchGuid(request.headers.get('ms-correlationid') ?? '') ?? randomUUID();
+    correlationIds.set(request, id);
+  }
+  return id;
+}
+
+export function createContextFactory(config: Config, client: PartnerCenterClient) {
+  return ({ request }: { request: Request }): Context => {
+    const authorization = authorizationFor(request, config);
+    const call: CallContext = {
+      authorization,
+      correlationId: correlationIdFor(request),
+      deadline: Date.now() + config.requestBudgetMs,
+    };
+    return { config, client, call, loaders: createLoaders(client, call), tokenKind: tokenKindOf(authorization) };
+  };
+}
+
+/** The caller's header when it carries a bearer token; in simulator mode alone, a development token when it is absent. */
+function authorizationFor(request: Request, config: Config): string | undefined {
+  const header = request.headers.get('authorization');
+  if (header === null) return config.simulator ? DEVELOPMENT_AUTHORIZATION : undefined;
+  return /^bearer\s+\S+/i.test(header.trim()) ? header : undefined;
+}
+
+/**
+ * Reads the JWT's claims without verifying them: this only ever denies (an
+ * app-only token cannot read MCA status or add qualifications), and Partner
+ * Center verifies every token it receives anyway. Opaque tokens are 'unknown'.
+ */
+export function tokenKindOf(authorization: string | undefined): TokenKind {
+  const payload = authorization?.split(/\s+/)[1]?.split('.')[1];
+  if (!payload) return 'unknown';
+  let claims: Record<string, unknown>;
+  try {
+    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  } catch {
+    return 'unknown';
+  }
+  if (typeof claims !== 'object' || claims === null) return 'unknown';
+  if (claims.idtyp === 'app') return 'app-only';
+  if (claims.idtyp === 'user' || typeof claims.scp === 'string') return 'app-user';
+  const hasUser = ['upn', 'unique_name', 'preferred_username', 'email'].some((claim) => claim in claims);
+  const isApp = typeof claims.appid === 'string' || typeof claims.azp === 'string' || Array.isArray(claims.roles);
+  if (isApp && !hasUser) return 'app-only';
+  return hasUser ? 'app-user' : 'unknown';
+}

@@ -1,0 +1,130 @@
+// Owns the yoga instance: schema, per-request context, error masking, CORS,
+// browser safety, limits, @defer, /health and the MS-CorrelationId echo. It
+// never listens; main.ts does, and tests call gateway.fetch() or serve it.
+
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
+import { GraphQLError } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { Dispatcher } from 'undici';
+import type { Config } from './config';
+import { type Context, correlationIdFor, createContextFactory } from './context';
+import { createLimitPlugins } from './limits';
+import { type Logger, silentLogger } from './logger';
+import { createPartnerCenterClient, type PartnerCenterClient } from './partner-center/client';
+import { GatewayError, maskError } from './partner-center/errors';
+import { SAMPLE_CUSTOMERS } from './partner-center/simulator';
+import { schema } from './schema/index';
+
+export interface GatewayDeps {
+  /** undici dispatcher for upstream calls; defaults to a keep-alive Agent sized by config.poolConnections. */
+  dispatcher?: Dispatcher;
+  logger?: Logger;
+  /** First retry backoff step in ms; tests shorten it. */
+  retryBaseDelayMs?: number;
+}
+
+export type Gateway = YogaServerInstance<Record<string, unknown>, Context> & {
+  /** Closes the upstream pool (when the gateway created it). */
+  dispose(): Promise<void>;
+};
+
+/** Content types a POST may carry; anything else (form posts, text/plain) is refused as a CSRF vector. */
+const ACCEPTED_POST_TYPES = ['application/json', 'application/graphql-response+json', 'application/graphql+json'];
+
+export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
+  const logger = deps.logger ?? silentLogger;
+  const client: PartnerCenterClient = createPartnerCenterClient(config, {
+    dispatcher: deps.dispatcher,
+    logger,
+    retryBaseDelayMs: deps.retryBaseDelayMs,
+  });
+
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/health',
+    context: createContextFactory(config, client),
+    maskedErrors: { maskError },
+    graphiql: config.graphiql ? { title: 'Partner Center gateway', defaultQuery: exampleQuery() } : false,
+    landingPage: false,
+    cors: config.corsOrigins.length
+      ? {
+          origin: config.corsOrigins.includes('*') ? '*' : [...config.corsOrigins],
+          allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'MS-CorrelationId'],
+          exposedHeaders: ['MS-CorrelationId'],
+          methods: ['GET', 'POST', 'OPTIONS'],
+          maxAge: 600,
+        }
+      : false,
+    logging: {
+      debug: (...args) => logger.debug(String(args[0])),
+      info: (...args) => logger.info(String(args[0])),
+      warn: (...args) => logger.warn(String(args[0])),
+      // yoga reports every error it masks here; gateway errors were already logged by the client.
+      error: (...args) => {
+        const [error] = args;
+        if (error instanceof GraphQLError && error.originalError instanceof GatewayError) return;
+        logger.error('unexpected error', { error: error instanceof Error ? error.message : String(error) });
+      },
+    },
+    plugins: [refuseUnsafePosts(), ...createLimitPlugins(config), useDeferStream(), echoCorrelationId()],
+  });
+  return Object.assign(yoga, { dispose: () => client.close() }) as Gateway;
+}
+
+function refuseUnsafePosts(): Plugin {
+  return {
+    onRequest({ request, endResponse, fetchAPI }) {
+      if (request.method !== 'POST') return;
+      const type = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+      if (ACCEPTED_POST_TYPES.includes(type)) return;
+      endResponse(
+        new fetchAPI.Response(
+          JSON.stringify({
+            errors: [
+              {
+                message: `POST bodies must be application/json, got "${type || 'none'}"; form and text/plain posts are refused to prevent cross-site request forgery.`,
+                extensions: { code: 'BAD_REQUEST' },
+              },
+            ],
+          }),
+          { status: 415, headers: { 'content-type': 'application/json' } },
+        ),
+      );
+    },
+  };
+}
+
+function echoCorrelationId(): Plugin {
+  return {
+    onResponse({ request, response }) {
+      response.headers.set('MS-CorrelationId', correlationIdFor(request));
+    },
+  };
+}
+
+/** The query GraphiQL opens with: sample customers that show every case. */
+export function exampleQuery(): string {
+  return `# Simulator sample customers show every case; with a real Partner Center, use your own customer ids.
+# Send "Authorization: Bearer <token>" in the headers pane (not needed against the simulator).
+query Customers {
+  customers(ids: [
+    "${SAMPLE_CUSTOMERS.approvedEducation}"
+    "${SAMPLE_CUSTOMERS.deniedEducation}"
+    "${SAMPLE_CUSTOMERS.governmentAndStateOwned}"
+    "${SAMPLE_CUSTOMERS.unknownQualification}"
+    "${SAMPLE_CUSTOMERS.noResellerRelationship}"
+  ]) {
+    id
+    mcaDirectlySigned
+    qualifications {
+      qualification
+      kind
+      vettingStatus
+      vettingReason
+      vettingCreatedDate
+    }
+  }
+}
+`;
+}

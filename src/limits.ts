@@ -1,0 +1,129 @@
+// Owns the operation limits checked before execution, so abuse is refused
+// before any upstream call: document size, depth, aliases, tokens and
+// directives (GraphQL Armor), how many customers one operation may touch, and
+// the introspection switch.
+
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import {
+  type DocumentNode,
+  GraphQLError,
+  Kind,
+  NoSchemaIntrospectionCustomRule,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Config } from './config';
+
+/** The root fields that touch customers, and how many each one touches. */
+const CUSTOMER_ARGUMENTS: Record<string, string | undefined> = {
+  customer: undefined,
+  customers: 'ids',
+  _entities: 'representations',
+  addCustomerQualification: undefined,
+};
+
+export function createLimitPlugins(config: Config): Plugin[] {
+  const limitError = (message: string, extensions: Record<string, unknown> = {}) =>
+    new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', ...extensions } });
+  const tagArmorError = (_context: unknown, error: GraphQLError) => {
+    // Armor's errors carry no code; clients branch on extensions.code.
+    Object.assign(error.extensions as Record<string, unknown>, { code: 'BAD_USER_INPUT' });
+  };
+  const plugins: Plugin[] = [
+    {
+      onParams({ params, setResult }) {
+        const size = Buffer.byteLength(params.query ?? '');
+        if (size > config.maxDocumentBytes) {
+          setResult({
+            errors: [limitError(`The document is ${size} bytes; at most ${config.maxDocumentBytes} are accepted.`)],
+          });
+        }
+      },
+    },
+    EnvelopArmorPlugin({
+      maxDepth: { n: config.maxDepth, ignoreIntrospection: true, onReject: [tagArmorError] },
+      maxAliases: { n: config.maxAliases, onReject: [tagArmorError] },
+      maxTokens: { n: config.maxTokens, onReject: [tagArmorError] },
+      maxDirectives: { n: 50, onReject: [tagArmorError] },
+      // Customer fan-out is bounded exactly below; Armor's generic cost would double-count it.
+      costLimit: { enabled: false },
+      blockFieldSuggestion: { enabled: config.production },
+    }) as Plugin,
+    {
+      onExecute({ args, setResultAndStopExecution }) {
+        const touched = countCustomers(args.document, args.operationName, args.variableValues ?? {});
+        if (touched > config.maxCustomersPerRequest) {
+          setResultAndStopExecution({
+            errors: [
+              limitError(
+                `This operation touches ${touched} customers; at most ${config.maxCustomersPerRequest} are allowed in one request. Split it into smaller requests.`,
+                { maxCustomers: config.maxCustomersPerRequest },
+              ),
+            ],
+          });
+        }
+      },
+    },
+  ];
+  if (!config.introspection) {
+    plugins.push({
+      onValidate({ addValidationRule }) {
+        addValidationRule(NoSchemaIntrospectionCustomRule);
+      },
+    });
+  }
+  return plugins;
+}
+
+/**
+ * Counts customer references made by the operation's root fields: 1 for
+ * `customer` and the mutation, the list length for `customers(ids)` and
+ * `_entities(representations)`, through fragments and aliases. Duplicates
+ * count: the bound is on work asked for, not on distinct customers.
+ */
+export function countCustomers(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Readonly<Record<string, unknown>>,
+): number {
+  const operations = document.definitions.filter(
+    (definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION,
+  );
+  const operation = operationName ? operations.find((op) => op.name?.value === operationName) : operations[0];
+  if (!operation) return 0;
+  const fragments = new Map(
+    document.definitions.flatMap((definition) =>
+      definition.kind === Kind.FRAGMENT_DEFINITION ? [[definition.name.value, definition.selectionSet] as const] : [],
+    ),
+  );
+  const seenFragments = new Set<string>();
+  const count = (selectionSet: SelectionSetNode): number =>
+    selectionSet.selections.reduce((total, selection) => {
+      if (selection.kind === Kind.INLINE_FRAGMENT) return total + count(selection.selectionSet);
+      if (selection.kind === Kind.FRAGMENT_SPREAD) {
+        const fragment = fragments.get(selection.name.value);
+        // A fragment spread twice at the root selects the same fields once.
+        if (!fragment || seenFragments.has(selection.name.value)) return total;
+        seenFragments.add(selection.name.value);
+        return total + count(fragment);
+      }
+      const name = selection.name.value;
+      if (!(name in CUSTOMER_ARGUMENTS)) return total;
+      const listArgument = CUSTOMER_ARGUMENTS[name];
+      if (listArgument === undefined) return total + 1;
+      const argument = selection.arguments?.find((arg) => arg.name.value === listArgument);
+      return total + (argument ? listLength(argument.value, variables) : 0);
+    }, 0);
+  return count(operation.selectionSet);
+}
+
+function listLength(value: ValueNode, variables: Readonly<Record<string, unknown>>): number {
+  if (value.kind === Kind.LIST) return value.values.length;
+  if (value.kind === Kind.VARIABLE) {
+    const bound = variables[value.name.value];
+    return Array.isArray(bound) ? bound.length : bound === undefined || bound === null ? 0 : 1;
+  }
+  return 1;
+}

@@ -1,0 +1,406 @@
+// Owns every HTTP call to Partner Center: the undici pool, the headers, the
+// per-attempt timeout and per-request budget, retries with backoff, 429
+// windows and concurrency per token, and the validation of response bodies.
+
+import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, type Dispatcher } from 'undici';
+import type { Config } from '../config';
+import { type Logger, silentLogger } from '../logger';
+import { codeForStatus, type ErrorCode, parseErrorBody, UnauthenticatedError, UpstreamError } from './errors';
+
+/** What one GraphQL request lends to each of its upstream calls. */
+export interface CallContext {
+  /** The caller's Authorization header, forwarded unchanged; undefined means no token. */
+  readonly authorization: string | undefined;
+  readonly correlationId: string;
+  /** Epoch ms after which no attempt starts and every wait gives up (the request budget). */
+  readonly deadline: number;
+}
+
+/** A qualification as Partner Center sent it, with the two date spellings folded into one. */
+export interface WireQualification {
+  readonly qualification: string;
+  readonly vettingStatus: string | null;
+  readonly vettingReason: string | null;
+  readonly vettingCreatedDate: string | null;
+}
+
+/** The POST body in Partner Center's spelling. */
+export type NewQualificationBody =
+  | { qualification: 'StateOwnedEntity' }
+  | { qualification: 'Education'; educationSegment: 'K12' | 'HigherEducation'; website?: string }
+  | { qualification: 'GovernmentCommunityCloud'; validationCode: string };
+
+export interface PartnerCenterClient {
+  getQualifications(customerId: string, call: CallContext): Promise<WireQualification[]>;
+  getMcaDirectlySigned(customerId: string, call: CallContext): Promise<boolean>;
+  addQualification(customerId: string, body: NewQualificationBody, call: CallContext): Promise<WireQualification>;
+  close(): Promise<void>;
+}
+
+export type ClientConfig = Pick<
+  Config,
+  | 'baseUrl'
+  | 'applicationName'
+  | 'locale'
+  | 'attemptTimeoutMs'
+  | 'maxAttempts'
+  | 'maxConcurrencyPerToken'
+  | 'poolConnections'
+>;
+
+export interface ClientDeps {
+  /** Where requests go; tests inject their own. Defaults to a keep-alive Agent sized by poolConnections. */
+  dispatcher?: Dispatcher;
+  logger?: Logger;
+  /** First backoff step in ms (doubled each retry, with jitter); tests may shorten it. */
+  retryBaseDelayMs?: number;
+}
+
+/** Largest body we read; a larger one is a bad response, never an out-of-memory. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps = {}): PartnerCenterClient {
+  if (!config.baseUrl) throw new Error('createPartnerCenterClient needs config.baseUrl');
+  const baseUrl = new URL(`${config.baseUrl}/v1`);
+  const origin = baseUrl.origin;
+  const pathPrefix = baseUrl.pathname;
+  const ownsDispatcher = deps.dispatcher === undefined;
+  const dispatcher =
+    deps.dispatcher ??
+    new Agent({ connections: config.poolConnections, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000 });
+  const logger = deps.logger ?? silentLogger;
+  const retryBaseDelayMs = deps.retryBaseDelayMs ?? 200;
+  const gates = new TokenGates(config.maxConcurrencyPerToken);
+
+  async function call(method: 'GET' | 'POST', path: string, ctx: CallContext, body?: unknown): Promise<unknown> {
+    if (!ctx.authorization) throw new UnauthenticatedError();
+    // One MS-RequestId per logical call, kept on every attempt so Partner Center can deduplicate retries.
+    const requestId = randomUUID();
+    const upstream = { requestId, correlationId: ctx.correlationId };
+    const gate = gates.for(ctx.authorization);
+    const headers: Record<string, string> = {
+      authorization: ctx.authorization,
+      accept: 'application/json',
+      'ms-correlationid': ctx.correlationId,
+      'ms-requestid': requestId,
+      'ms-partnercenter-application': config.applicationName,
+      'x-locale': config.locale,
+    };
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    if (payload !== undefined) headers['content-type'] = 'application/json';
+
+    let last: UpstreamError | undefined;
+    for (let attempt = 1; attempt <= config.maxAttempts; attempt++) {
+      // After a 429 the window itself is the wait (waitOutThrottle below), so no backoff is added.
+      if (attempt > 1 && last?.code !== 'UPSTREAM_THROTTLED') {
+        // Exponential backoff with jitter, never past the budget: Partner Center asks callers not to retry at once.
+        const delay = retryBaseDelayMs * 2 ** (attempt - 2) * (0.5 + Math.random() / 2);
+        if (Date.now() + delay >= ctx.deadline) break;
+        await sleep(delay);
+      }
+      await gate.waitOutThrottle(ctx.deadline, upstream);
+      const release = await gate.acquire(ctx.deadline, upstream);
+      const outcome = await attemptOnce(method, path, headers, payload, ctx.deadline, upstream).finally(release);
+      if (outcome.kind === 'ok') return outcome.value;
+      last = outcome.error;
+      if (outcome.kind === 'throttled') {
+        gate.throttle(outcome.retryAfterMs);
+        // Wait only when the window closes within this request's budget; otherwise fail at once.
+        if (method === 'GET' && Date.now() + outcome.retryAfterMs < ctx.deadline) continue;
+        break;
+      }
+      (outcome.kind === 'final' ? logger.info : logger.warn)('partner center call failed', {
+        method,
+        path,
+        attempt,
+        code: last.code,
+        status: last.upstream.status,
+        requestId,
+        correlationId: ctx.correlationId,
+      });
+      // A POST goes again only when no response at all arrived; a GET on 5xx, 408, timeouts and lost connections.
+      const retry = method === 'GET' ? outcome.kind !== 'final' : outcome.kind === 'no-response';
+      if (!retry) break;
+    }
+    throw (
+      last ??
+      new UpstreamError('UPSTREAM_TIMEOUT', 'The request budget ran out before Partner Center was called.', upstream)
+    );
+  }
+
+  type Outcome =
+    | { kind: 'ok'; value: unknown }
+    | { kind: 'throttled'; error: UpstreamError; retryAfterMs: number }
+    /** Transient with a response (5xx, 408): retried for GET only. */
+    | { kind: 'transient'; error: UpstreamError }
+    /** No response arrived (connect failure, reset, timeout): retried for GET and POST. */
+    | { kind: 'no-response'; error: UpstreamError }
+    | { kind: 'final'; error: UpstreamError };
+
+  async function attemptOnce(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    payload: string | undefined,
+    deadline: number,
+    upstream: { requestId: string; correlationId: string },
+  ): Promise<Outcome> {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      return { kind: 'final', error: timeoutError(upstream, 'the request budget ran out') };
+    }
+    const timeoutMs = Math.min(config.attemptTimeoutMs, remaining);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    let status: number | undefined;
+    try {
+      const response = await dispatcher.request({
+        origin,
+        path: `${pathPrefix}${path}`,
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body: payload,
+        signal: controller.signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      status = response.statusCode;
+      const text = await readText(response.body);
+      const info = { ...upstream, status };
+      if (status >= 200 && status < 300) {
+        try {
+          return { kind: 'ok', value: JSON.parse(text) };
+        } catch {
+          return {
+            kind: 'final',
+            error: new UpstreamError(
+              'UPSTREAM_BAD_RESPONSE',
+              `Partner Center answered ${status} with a body that is not JSON.`,
+              info,
+            ),
+          };
+        }
+      }
+      const parsed = parseErrorBody(text);
+      const detail = parsed.description ? `: ${parsed.description}` : '.';
+      const code: ErrorCode = codeForStatus(status);
+      const error = new UpstreamError(
+        code,
+        `Partner Center answered ${status}${detail}`,
+        { ...info, code: parsed.code },
+        status === 429 ? { retryAfterSeconds: retryAfterSeconds(response.headers['retry-after'], text) } : {},
+      );
+      if (status === 429) {
+        return { kind: 'throttled', error, retryAfterMs: (error.extensions.retryAfterSeconds as number) * 1000 };
+      }
+      if (status >= 500 || status === 408) return { kind: 'transient', error };
+      return { kind: 'final', error };
+    } catch (cause) {
+      const info = { ...upstream, ...(status === undefined ? {} : { status }) };
+      if (cause instanceof BodyTooLargeError) {
+        return { kind: 'final', error: new UpstreamError('UPSTREAM_BAD_RESPONSE', cause.message, info) };
+      }
+      const kind = status === undefined ? 'no-response' : 'transient';
+      if (controller.signal.aborted) {
+        return { kind, error: timeoutError(info, `no answer within ${timeoutMs} ms`) };
+      }
+      const reason = (cause as { code?: string }).code ?? (cause as Error).name;
+      return {
+        kind,
+        error: new UpstreamError('UPSTREAM_UNAVAILABLE', `Partner Center could not be reached (${reason}).`, info),
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    async getQualifications(customerId, ctx) {
+      const body = await call('GET', `/customers/${customerId}/qualifications`, ctx);
+      return parseQualificationList(body, ctx, customerId);
+    },
+    async getMcaDirectlySigned(customerId, ctx) {
+      const body = await call('GET', `/customers/${customerId}/directSignedMicrosoftCustomerAgreementStatus`, ctx);
+      const isSigned = (body as { isSigned?: unknown } | null)?.isSigned;
+      if (typeof isSigned !== 'boolean') {
+        throw badResponse(ctx, 'expected {"isSigned": true|false} from directSignedMicrosoftCustomerAgreementStatus');
+      }
+      return isSigned;
+    },
+    async addQualification(customerId, newQualification, ctx) {
+      const body = await call('POST', `/customers/${customerId}/qualifications`, ctx, newQualification);
+      const item = parseQualification(body);
+      if (!item) throw badResponse(ctx, 'expected the created qualification object from POST qualifications');
+      return item;
+    },
+    async close() {
+      if (ownsDispatcher) await dispatcher.close();
+    },
+  };
+}
+
+function timeoutError(upstream: object, why: string): UpstreamError {
+  return new UpstreamError('UPSTREAM_TIMEOUT', `Partner Center gave no answer in time (${why}).`, upstream);
+}
+
+function badResponse(ctx: CallContext, expected: string): UpstreamError {
+  return new UpstreamError('UPSTREAM_BAD_RESPONSE', `Partner Center sent an unexpected body: ${expected}.`, {
+    status: 200,
+    correlationId: ctx.correlationId,
+  });
+}
+
+/** Accepts a bare array or `{"qualifications": [...]}`; anything else is a bad response. */
+function parseQualificationList(body: unknown, ctx: CallContext, customerId: string): WireQualification[] {
+  const list = Array.isArray(body) ? body : (body as { qualifications?: unknown } | null)?.qualifications;
+  if (!Array.isArray(list)) {
+    throw badResponse(ctx, `expected an array of qualifications for customer ${customerId}`);
+  }
+  return list.map((item, index) => {
+    const parsed = parseQualification(item);
+    if (!parsed) throw badResponse(ctx, `item ${index} has no string "qualification"`);
+    return parsed;
+  });
+}
+
+function parseQualification(item: unknown): WireQualification | undefined {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined;
+  const record = item as Record<string, unknown>;
+  if (typeof record.qualification !== 'string') return undefined;
+  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
+  return {
+    qualification: record.qualification,
+    vettingStatus: text(record.vettingStatus),
+    vettingReason: text(record.vettingReason),
+    // Partner Center spells this key both ways depending on the deployment.
+    vettingCreatedDate: text(record.vettingCreatedDate) ?? text(record.vettingCreateDate),
+  };
+}
+
+/** Seconds to wait from Retry-After (delta seconds or HTTP date), else from the message, else 1. */
+export function retryAfterSeconds(header: string | string[] | undefined, body: string, now = Date.now()): number {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value !== undefined) {
+    if (/^\s*\d+\s*$/.test(value)) return Math.max(0, Number(value));
+    const at = Date.parse(value);
+    if (!Number.isNaN(at)) return Math.max(0, Math.ceil((at - now) / 1000));
+  }
+  const fromMessage = /try again in (\d+) seconds?/i.exec(body);
+  return fromMessage ? Number(fromMessage[1]) : 1;
+}
+
+class BodyTooLargeError extends Error {
+  constructor() {
+    super(`Partner Center sent a body larger than ${MAX_BODY_BYTES} bytes.`);
+  }
+}
+
+/** Reads a response body to the end (so the socket goes back to the pool), refusing oversized ones. */
+async function readText(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) {
+      body.destroy();
+      throw new BodyTooLargeError();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Per-token concurrency slots and 429 windows. Partner Center throttles per
+ * partner tenant, and a token stands for one tenant, so a window opened by one
+ * request holds every later request of the same token. Tokens are kept only
+ * as SHA-256 digests.
+ */
+class TokenGates {
+  private readonly gates = new Map<string, TokenGate>();
+  constructor(private readonly slots: number) {}
+
+  for(authorization: string): TokenGate {
+    const key = createHash('sha256').update(authorization).digest('base64');
+    let gate = this.gates.get(key);
+    if (!gate) {
+      if (this.gates.size >= 1_000) this.sweep();
+      gate = new TokenGate(this.slots);
+      this.gates.set(key, gate);
+    }
+    return gate;
+  }
+
+  private sweep(): void {
+    for (const [key, gate] of this.gates) if (gate.idle()) this.gates.delete(key);
+  }
+}
+
+class TokenGate {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  private throttledUntil = 0;
+
+  constructor(private readonly slots: number) {}
+
+  idle(): boolean {
+    return this.active === 0 && this.waiting.length === 0 && this.throttledUntil <= Date.now();
+  }
+
+  throttle(ms: number): void {
+    this.throttledUntil = Math.max(this.throttledUntil, Date.now() + ms);
+  }
+
+  /** While a 429 window is open: wait when it closes within the budget, else fail fast without a call. */
+  async waitOutThrottle(deadline: number, upstream: object): Promise<void> {
+    const wait = this.throttledUntil - Date.now();
+    if (wait <= 0) return;
+    if (Date.now() + wait >= deadline) {
+      throw new UpstreamError(
+        'UPSTREAM_THROTTLED',
+        'Partner Center is throttling this token; the window ends after this request’s budget.',
+        upstream,
+        { retryAfterSeconds: Math.ceil(wait / 1000) },
+      );
+    }
+    await sleep(wait);
+  }
+
+  /** Takes a concurrency slot, waiting no later than the deadline; returns its release. */
+  async acquire(deadline: number, upstream: object): Promise<() => void> {
+    if (this.active < this.slots) {
+      this.active++;
+      return this.releaser();
+    }
+    await new Promise<void>((resolve, reject) => {
+      const entry = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(
+        () => {
+          const index = this.waiting.indexOf(entry);
+          if (index >= 0) this.waiting.splice(index, 1);
+          reject(timeoutError(upstream, 'no free upstream slot for this token within the request budget'));
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+      this.waiting.push(entry);
+    });
+    // The slot was handed over by release() without decrementing `active`.
+    return this.releaser();
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    };
+  }
+}

@@ -1,0 +1,153 @@
+// Owns the error codes clients see and the one place where gateway errors
+// (bad input, upstream failures) become GraphQL errors. Everything that is not
+// a GatewayError or a deliberate GraphQLError is masked.
+
+import { GraphQLError } from 'graphql';
+
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'UPSTREAM_REJECTED'
+  | 'UPSTREAM_THROTTLED'
+  | 'UPSTREAM_TIMEOUT'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'UPSTREAM_BAD_RESPONSE'
+  | 'NOT_SUPPORTED_IN_CLOUD';
+
+/** What is known of the upstream call behind an error; never the raw body or a token. */
+export interface UpstreamInfo {
+  status?: number;
+  code?: number | string;
+  requestId?: string;
+  correlationId?: string;
+}
+
+/** Base error with a stable `code`; graphql-js copies `extensions` onto the located error. */
+export class GatewayError extends Error {
+  readonly extensions: Record<string, unknown>;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+    this.extensions = { code, ...extra };
+  }
+}
+
+export class BadUserInputError extends GatewayError {
+  constructor(message: string, extra: Record<string, unknown> = {}) {
+    super('BAD_USER_INPUT', message, extra);
+  }
+}
+
+export class UnauthenticatedError extends GatewayError {
+  constructor(message = 'A bearer token is required: send "Authorization: Bearer <Partner Center token>".') {
+    super('UNAUTHENTICATED', message);
+  }
+}
+
+export class ForbiddenError extends GatewayError {
+  constructor(message: string) {
+    super('FORBIDDEN', message);
+  }
+}
+
+export class NotSupportedInCloudError extends GatewayError {
+  constructor(message: string) {
+    super('NOT_SUPPORTED_IN_CLOUD', message);
+  }
+}
+
+/** Any failure of a Partner Center call; `upstream` says what is known of the call. */
+export class UpstreamError extends GatewayError {
+  readonly upstream: UpstreamInfo;
+  constructor(code: ErrorCode, message: string, upstream: UpstreamInfo, extra: Record<string, unknown> = {}) {
+    const info = compact(upstream);
+    super(code, message, { ...extra, upstream: info });
+    this.upstream = info;
+  }
+}
+
+/** Which code a Partner Center HTTP status maps to (SPEC.md, "Errors"). */
+export function codeForStatus(status: number): ErrorCode {
+  if (status === 400) return 'BAD_USER_INPUT';
+  if (status === 401) return 'UNAUTHENTICATED';
+  if (status === 403) return 'FORBIDDEN';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 409) return 'CONFLICT';
+  if (status === 429) return 'UPSTREAM_THROTTLED';
+  if (status >= 400 && status < 500) return 'UPSTREAM_REJECTED';
+  if (status >= 500) return 'UPSTREAM_UNAVAILABLE';
+  return 'UPSTREAM_BAD_RESPONSE';
+}
+
+/**
+ * The upstream error fields we read from any of Partner Center's three error
+ * body shapes. Each value is type-checked: the body is never trusted.
+ */
+export interface ParsedErrorBody {
+  code?: number | string;
+  description?: string;
+}
+
+export function parseErrorBody(text: string): ParsedErrorBody {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return {};
+  const record = body as Record<string, unknown>;
+  const code = record.code ?? record.errorName;
+  const description = [record.description, record.message].find(
+    (value): value is string => typeof value === 'string' && value.trim() !== '',
+  );
+  return {
+    ...(typeof code === 'number' || (typeof code === 'string' && code.length <= 100) ? { code } : {}),
+    ...(description ? { description: shorten(description) } : {}),
+  };
+}
+
+/**
+ * yoga's maskError hook: the single place errors become what a client sees.
+ * Gateway errors keep their message and extensions; GraphQLErrors raised on
+ * purpose (validation, parsing, limits) pass; anything else is masked.
+ */
+export function maskError(error: unknown, message: string): Error {
+  if (error instanceof GraphQLError) {
+    const original = error.originalError;
+    if (original instanceof GatewayError) {
+      return new GraphQLError(original.message, {
+        nodes: error.nodes,
+        source: error.source,
+        positions: error.positions,
+        path: error.path,
+        extensions: original.extensions,
+      });
+    }
+    if (original === undefined || original instanceof GraphQLError) return error;
+    return new GraphQLError(message, {
+      nodes: error.nodes,
+      source: error.source,
+      positions: error.positions,
+      path: error.path,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    });
+  }
+  if (error instanceof GatewayError) return new GraphQLError(error.message, { extensions: error.extensions });
+  return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+}
+
+function compact(info: UpstreamInfo): UpstreamInfo {
+  return Object.fromEntries(Object.entries(info).filter(([, value]) => value !== undefined)) as UpstreamInfo;
+}
+
+function shorten(text: string, max = 300): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

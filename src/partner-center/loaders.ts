@@ -1,0 +1,32 @@
+// Owns the per-request DataLoaders: one per Partner Center resource, keyed by
+// the canonical customer id, created for one GraphQL request and one token.
+
+import DataLoader from 'dataloader';
+import type { CallContext, PartnerCenterClient, WireQualification } from './client';
+
+export interface Loaders {
+  readonly qualifications: DataLoader<string, WireQualification[]>;
+  readonly mcaDirectlySigned: DataLoader<string, boolean>;
+}
+
+/**
+ * Partner Center has no batch endpoint, so a batch is one call per distinct
+ * key, all started in the same tick; DataLoader's value is the dedupe across
+ * aliases, lists and `_entities`. The call context (token, correlation id,
+ * budget) is closed over, so a loader can never answer another request's token.
+ */
+export function createLoaders(client: PartnerCenterClient, call: CallContext): Loaders {
+  const perKey =
+    <V>(load: (customerId: string) => Promise<V>) =>
+    (keys: readonly string[]): Promise<Array<V | Error>> =>
+      // Errors are returned, not thrown, so one failing customer fails only its own key.
+      Promise.all(keys.map((key) => load(key).catch((error: unknown) => toError(error))));
+  return {
+    qualifications: new DataLoader(perKey((id) => client.getQualifications(id, call))),
+    mcaDirectlySigned: new DataLoader(perKey((id) => client.getMcaDirectlySigned(id, call))),
+  };
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -1,0 +1,281 @@
+// Owns the built-in Partner Center simulator: a real HTTP server on loopback
+// with Partner Center's paths, bodies and error shapes, sample customers that
+// show every case, and deterministic data for any other GUID.
+
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Sample customers: each shows one case a frontend must handle. */
+export const SAMPLE_CUSTOMERS = {
+  approvedEducation: '0a1b2c3d-0001-4000-8000-000000000001',
+  inReviewEducation: '0a1b2c3d-0002-4000-8000-000000000002',
+  deniedEducation: '0a1b2c3d-0003-4000-8000-000000000003',
+  stateOwnedEntity: '0a1b2c3d-0004-4000-8000-000000000004',
+  governmentAndStateOwned: '0a1b2c3d-0005-4000-8000-000000000005',
+  noQualifications: '0a1b2c3d-0006-4000-8000-000000000006',
+  unknownQualification: '0a1b2c3d-0007-4000-8000-000000000007',
+  noResellerRelationship: '0a1b2c3d-0008-4000-8000-000000000008',
+  doesNotExist: '0a1b2c3d-0009-4000-8000-000000000009',
+} as const;
+
+type Item = Record<string, string>;
+
+interface SimulatedCustomer {
+  qualifications: Item[];
+  /** Serve `{"qualifications": [...]}` instead of a bare array, as some deployments do. */
+  wrapped?: boolean;
+  /** true/false, or 'no-relationship' for the 403 Partner Center sends without a reseller relationship. */
+  mca: boolean | 'no-relationship';
+}
+
+const samples: Record<string, SimulatedCustomer | undefined> = {
+  [SAMPLE_CUSTOMERS.approvedEducation]: {
+    qualifications: [
+      {
+        qualification: 'Education',
+        vettingStatus: 'Approved',
+        vettingCreatedDate: '2021-05-06T19:59:56.6832021+00:00',
+      },
+    ],
+    mca: true,
+  },
+  [SAMPLE_CUSTOMERS.inReviewEducation]: {
+    qualifications: [
+      { qualification: 'Education', vettingStatus: 'InReview', vettingCreatedDate: '2020-12-04T20:54:24Z' },
+    ],
+    mca: false,
+  },
+  [SAMPLE_CUSTOMERS.deniedEducation]: {
+    qualifications: [
+      {
+        qualification: 'Education',
+        vettingStatus: 'Denied',
+        vettingReason: 'Not an Academic Domain',
+        vettingCreatedDate: '2021-01-15T08:30:00.1234567+02:00',
+      },
+    ],
+    mca: true,
+  },
+  [SAMPLE_CUSTOMERS.stateOwnedEntity]: { qualifications: [{ qualification: 'StateOwnedEntity' }], mca: false },
+  [SAMPLE_CUSTOMERS.governmentAndStateOwned]: {
+    qualifications: [
+      {
+        qualification: 'GovernmentCommunityCloud',
+        vettingStatus: 'Approved',
+        vettingCreateDate: '2022-03-01T10:00:00.5000000-05:00',
+      },
+      { qualification: 'StateOwnedEntity' },
+    ],
+    wrapped: true,
+    mca: true,
+  },
+  [SAMPLE_CUSTOMERS.noQualifications]: { qualifications: [], mca: false },
+  [SAMPLE_CUSTOMERS.unknownQualification]: {
+    qualifications: [
+      {
+        qualification: 'SovereignCloud',
+        vettingStatus: 'PendingDocuments',
+        vettingCreatedDate: '2026-02-02T02:02:02Z',
+      },
+    ],
+    mca: true,
+  },
+  [SAMPLE_CUSTOMERS.noResellerRelationship]: {
+    qualifications: [
+      { qualification: 'Education', vettingStatus: 'Approved', vettingCreatedDate: '2021-09-09T09:09:09Z' },
+    ],
+    mca: 'no-relationship',
+  },
+};
+
+/** Deterministic data for any GUID that is not a sample: the same id always answers the same. */
+function generated(id: string): SimulatedCustomer {
+  const byte = createHash('sha256').update(id).digest()[0] as number;
+  const statuses = ['Approved', 'InReview', 'Denied'];
+  const qualifications: Item[] = [];
+  if (byte % 4 !== 0) {
+    const status = statuses[byte % 3] as string;
+    qualifications.push({
+      qualification: byte % 2 ? 'Education' : 'GovernmentCommunityCloud',
+      vettingStatus: status,
+      vettingCreatedDate: `2023-0${(byte % 9) + 1}-1${byte % 10}T12:00:00.${String(byte).padStart(7, '0')}+00:00`,
+      ...(status === 'Denied' ? { vettingReason: 'Not an Education Customer' } : {}),
+    });
+  }
+  if (byte % 5 === 0) qualifications.push({ qualification: 'StateOwnedEntity' });
+  return { qualifications, mca: byte % 2 === 0 };
+}
+
+export interface SimulatedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface SimulatorOptions {
+  /** Delay before each answer, to make latency visible (benchmarks). */
+  latencyMs?: number;
+  host?: string;
+  port?: number;
+}
+
+export interface Simulator {
+  /** Base URL to configure as PARTNER_CENTER_BASE_URL (no /v1). */
+  readonly url: string;
+  /** Every request received, in order (tests assert on these). */
+  readonly requests: SimulatedRequest[];
+  close(): Promise<void>;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const requests: SimulatedRequest[] = [];
+  // Qualifications added through POST, per customer, for the life of this simulator.
+  const added = new Map<string, Item[]>();
+
+  const server = createServer(async (req, res) => {
+    const body = await readBody(req);
+    const path = new URL(req.url ?? '/', 'http://simulator').pathname;
+    requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body });
+    if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+    answer(req, res, path, body, added);
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function answer(req: IncomingMessage, res: ServerResponse, path: string, body: string, added: Map<string, Item[]>) {
+  const requestId = String(req.headers['ms-requestid'] ?? '');
+  if (!/^bearer\s+\S+/i.test(String(req.headers.authorization ?? ''))) {
+    return send(res, 401, {
+      code: 900401,
+      description: 'Unauthorized: a bearer token is required.',
+      data: [],
+      source: 'PartnerFD',
+    });
+  }
+  const match = /^\/v1\/customers\/([^/]+)\/(qualifications|directSignedMicrosoftCustomerAgreementStatus)$/.exec(path);
+  if (!match)
+    return send(res, 404, {
+      code: 600008,
+      description: 'The requested resource could not be found.',
+      data: [],
+      source: 'PartnerFD',
+    });
+  const [, rawId = '', resource] = match;
+  const id = rawId.toLowerCase();
+  if (!GUID.test(id)) {
+    return send(res, 400, {
+      code: 600001,
+      message: 'The customer tenant id is not a GUID.',
+      description: 'Bad request',
+      errorName: 'InvalidInput',
+      isRetryable: false,
+      parameters: {},
+    });
+  }
+  if (id === SAMPLE_CUSTOMERS.doesNotExist) {
+    return send(res, 404, {
+      code: 600008,
+      description: `Customer ${id} was not found.`,
+      data: [],
+      source: 'PartnerFD',
+      requestId,
+    });
+  }
+  const customer = samples[id] ?? generated(id);
+
+  if (resource === 'directSignedMicrosoftCustomerAgreementStatus') {
+    if (req.method !== 'GET')
+      return send(res, 405, { code: 405, description: 'Method not allowed.', data: [], source: 'PartnerFD' });
+    if (customer.mca === 'no-relationship') {
+      return send(res, 403, {
+        code: 20002,
+        description: 'No relationship between caller and account.',
+        data: [],
+        source: 'PartnerFD',
+      });
+    }
+    return send(res, 200, { isSigned: customer.mca });
+  }
+
+  const current = [...customer.qualifications, ...(added.get(id) ?? [])];
+  if (req.method === 'GET') return send(res, 200, customer.wrapped ? { qualifications: current } : current);
+  if (req.method !== 'POST')
+    return send(res, 405, { code: 405, description: 'Method not allowed.', data: [], source: 'PartnerFD' });
+
+  let input: Record<string, unknown>;
+  try {
+    input = JSON.parse(body);
+  } catch {
+    return send(res, 400, {
+      code: 600001,
+      message: 'The body is not JSON.',
+      description: 'Bad request',
+      errorName: 'InvalidInput',
+      isRetryable: false,
+      parameters: {},
+    });
+  }
+  const name = input.qualification;
+  const invalid = (description: string) =>
+    send(res, 400, {
+      code: 600061,
+      message: description,
+      description,
+      errorName: 'InvalidQualification',
+      isRetryable: false,
+      parameters: {},
+    });
+  if (name === 'Education' && !['K12', 'HigherEducation'].includes(String(input.educationSegment))) {
+    return invalid('educationSegment must be K12 or HigherEducation.');
+  }
+  if (name === 'GovernmentCommunityCloud' && typeof input.validationCode !== 'string') {
+    return invalid('validationCode is required for GovernmentCommunityCloud.');
+  }
+  if (name !== 'Education' && name !== 'GovernmentCommunityCloud' && name !== 'StateOwnedEntity') {
+    return invalid(`Qualification ${String(name)} cannot be set.`);
+  }
+  if (current.some((item) => item.qualification === name)) {
+    return send(res, 409, {
+      code: 600062,
+      description: `The customer already has the ${name} qualification.`,
+      data: [],
+      source: 'PartnerFD',
+    });
+  }
+  const created: Item =
+    name === 'StateOwnedEntity'
+      ? { qualification: name }
+      : { qualification: name, vettingStatus: 'InReview', vettingCreateDate: new Date().toISOString() };
+  added.set(id, [...(added.get(id) ?? []), created]);
+  return send(res, 201, created);
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

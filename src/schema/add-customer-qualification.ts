@@ -1,0 +1,115 @@
+// Owns the addCustomerQualification mutation: its input, its payload, the
+// checks made before any upstream call and the POST in Partner Center's spelling.
+
+import type { NewQualificationBody, WireQualification } from '../partner-center/client';
+import { BadUserInputError, ForbiddenError } from '../partner-center/errors';
+import { builder } from './builder';
+import { type CustomerParent, CustomerRef, parseCustomerIds } from './customer';
+import { EducationSegment, QualificationKind, QualificationRef } from './qualification';
+
+const AddCustomerQualificationInput = builder.inputType('AddCustomerQualificationInput', {
+  description:
+    'A qualification to add to a customer. Only EDUCATION, GOVERNMENT_COMMUNITY_CLOUD and STATE_OWNED_ENTITY can be added; once added, a qualification cannot be changed or removed.',
+  fields: (t) => ({
+    customerId: t.id({ required: true, description: 'The customer tenant id, a GUID.' }),
+    qualification: t.field({
+      type: QualificationKind,
+      required: true,
+      description: 'EDUCATION, GOVERNMENT_COMMUNITY_CLOUD or STATE_OWNED_ENTITY; NONPROFIT and OTHER cannot be set.',
+    }),
+    educationSegment: t.field({
+      type: EducationSegment,
+      required: false,
+      description: 'Required with EDUCATION: K12 or HIGHER_EDUCATION.',
+    }),
+    website: t.string({
+      required: false,
+      description: "Optional with EDUCATION: the institution's website, e.g. contoso.edu.",
+    }),
+    validationCode: t.string({
+      required: false,
+      description: 'Required with GOVERNMENT_COMMUNITY_CLOUD: the code from the GCC validation.',
+    }),
+  }),
+});
+
+interface AddCustomerQualificationPayload {
+  customer: CustomerParent;
+  qualification: WireQualification;
+}
+
+const AddCustomerQualificationPayloadRef = builder
+  .objectRef<AddCustomerQualificationPayload>('AddCustomerQualificationPayload')
+  .implement({
+    description: 'What addCustomerQualification created, and the customer with its qualifications read afresh.',
+    fields: (t) => ({
+      customer: t.field({
+        type: CustomerRef,
+        description:
+          'The customer; its qualifications are fetched again after the change, so they include the new one.',
+        resolve: (payload) => payload.customer,
+      }),
+      qualification: t.field({
+        type: QualificationRef,
+        description: 'The qualification as Partner Center created it (usually IN_REVIEW for EDUCATION).',
+        resolve: (payload) => payload.qualification,
+      }),
+    }),
+  });
+
+builder.mutationType({ description: 'Changes customers in Partner Center. Needs an App+User token.' });
+
+builder.mutationField('addCustomerQualification', (t) =>
+  t.field({
+    type: AddCustomerQualificationPayloadRef,
+    description:
+      'Adds a qualification to a customer (Partner Center: POST /customers/{id}/qualifications). It cannot be undone: Partner Center does not let a qualification be changed back. CONFLICT when the customer already has it; BAD_USER_INPUT, with no upstream call, when the input is incomplete or the kind cannot be set.',
+    args: { input: t.arg({ type: AddCustomerQualificationInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const [customerId] = parseCustomerIds([input.customerId], 'input.customerId') as [string];
+      const body = newQualificationBody(input);
+      if (ctx.tokenKind === 'app-only') {
+        throw new ForbiddenError('addCustomerQualification needs an App+User token; the token sent is app-only.');
+      }
+      const qualification = await ctx.client.addQualification(customerId, body, ctx.call);
+      // The cached list no longer holds; the payload's customer reads it afresh.
+      ctx.loaders.qualifications.clear(customerId);
+      return { customer: { id: customerId }, qualification };
+    },
+  }),
+);
+
+/** The POST body in Partner Center's spelling, or BAD_USER_INPUT saying what is missing. */
+function newQualificationBody(input: {
+  qualification: 'EDUCATION' | 'NONPROFIT' | 'GOVERNMENT_COMMUNITY_CLOUD' | 'STATE_OWNED_ENTITY' | 'OTHER';
+  educationSegment?: 'K12' | 'HIGHER_EDUCATION' | null;
+  website?: string | null;
+  validationCode?: string | null;
+}): NewQualificationBody {
+  switch (input.qualification) {
+    case 'STATE_OWNED_ENTITY':
+      return { qualification: 'StateOwnedEntity' };
+    case 'EDUCATION': {
+      if (!input.educationSegment) {
+        throw new BadUserInputError('input.educationSegment is required with EDUCATION: K12 or HIGHER_EDUCATION.');
+      }
+      const website = input.website?.trim();
+      return {
+        qualification: 'Education',
+        educationSegment: input.educationSegment === 'K12' ? 'K12' : 'HigherEducation',
+        ...(website ? { website } : {}),
+      };
+    }
+    case 'GOVERNMENT_COMMUNITY_CLOUD': {
+      const validationCode = input.validationCode?.trim();
+      if (!validationCode) {
+        throw new BadUserInputError('input.validationCode is required with GOVERNMENT_COMMUNITY_CLOUD.');
+      }
+      return { qualification: 'GovernmentCommunityCloud', validationCode };
+    }
+    default:
+      throw new BadUserInputError(
+        `input.qualification: ${input.qualification} cannot be set; settable are EDUCATION, GOVERNMENT_COMMUNITY_CLOUD and STATE_OWNED_ENTITY.`,
+      );
+  }
+}

@@ -1,0 +1,19 @@
+// Owns the one Pothos SchemaBuilder. Type definitions live in the files beside it.
+
+import SchemaBuilder from '@pothos/core';
+import DirectivesPlugin from '@pothos/plugin-directives';
+import FederationPlugin from '@pothos/plugin-federation';
+import type { Context } from '../context';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  // Fields are non-null unless they say otherwise, so the SDL matches SPEC.md's contract.
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    ID: { Input: string; Output: string };
+  };
+}>({
+  plugins: [DirectivesPlugin, FederationPlugin],
+  defaultFieldNullability: false,
+});

@@ -1,0 +1,110 @@
+// Owns the Customer type (a federation entity keyed by id) and the root fields
+// that return it. Customer fields load lazily through the per-request loaders,
+// so a field that is not selected costs no upstream call.
+
+import { canonicalCustomerId } from '../guid';
+import { BadUserInputError, ForbiddenError, NotSupportedInCloudError } from '../partner-center/errors';
+import { builder } from './builder';
+import { QualificationRef } from './qualification';
+
+export interface CustomerParent {
+  /** Canonical customer tenant id: lower case, no braces. */
+  readonly id: string;
+}
+
+export const CustomerRef = builder.objectRef<CustomerParent>('Customer').implement({
+  description:
+    'A customer tenant of the calling partner in Partner Center. Fields are fetched from Partner Center only when selected; each one fails on its own (see errors[].extensions.code).',
+  fields: (t) => ({
+    id: t.exposeID('id', {
+      description: 'The customer tenant id (Microsoft ID), a GUID in canonical form: lower case, no braces.',
+    }),
+    qualifications: t.field({
+      type: [QualificationRef],
+      description:
+        'Qualifications the customer holds or has applied for (Education, Nonprofit, Government Community Cloud, State Owned Entity, and any new ones), with their vetting. Empty when it has none. A customer that does not exist fails here with NOT_FOUND.',
+      resolve: (customer, _args, ctx) => ctx.loaders.qualifications.load(customer.id),
+    }),
+    mcaDirectlySigned: t.boolean({
+      nullable: true,
+      description:
+        'Whether the customer directly signed (accepted) the Microsoft Customer Agreement. Null, with an error, when it cannot be known: FORBIDDEN without an active reseller relationship or with an app-only token (Partner Center needs App+User), NOT_SUPPORTED_IN_CLOUD in the 21Vianet and US Government clouds.',
+      resolve: (customer, _args, ctx) => {
+        if (ctx.config.cloud !== 'public') {
+          throw new NotSupportedInCloudError(
+            `mcaDirectlySigned is available in the public cloud only; this gateway serves the ${ctx.config.cloud} cloud.`,
+          );
+        }
+        if (ctx.tokenKind === 'app-only') {
+          throw new ForbiddenError('mcaDirectlySigned needs an App+User token; the token sent is app-only.');
+        }
+        return ctx.loaders.mcaDirectlySigned.load(customer.id);
+      },
+    }),
+  }),
+});
+
+builder.asEntity(CustomerRef, {
+  key: builder.selection<{ id: string }>('id'),
+  // Async so that a bad representation rejects only its own entity, not the whole _entities list.
+  resolveReference: async (reference) => ({ id: parseCustomerIds([reference.id], 'id')[0] as string }),
+});
+
+/** Canonical ids, or BAD_USER_INPUT naming every id that is not a GUID (before any upstream call). */
+export function parseCustomerIds(raw: readonly string[], argument: string): string[] {
+  const bad: string[] = [];
+  const ids = raw.map((value) => {
+    const id = canonicalCustomerId(value);
+    if (id === undefined) bad.push(value);
+    return id ?? '';
+  });
+  if (bad.length > 0) {
+    const shown = bad.slice(0, 10).map((value) => JSON.stringify(value.slice(0, 80)));
+    throw new BadUserInputError(
+      `${argument}: expected customer tenant ids as GUIDs (e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6), got ${shown.join(', ')}${bad.length > 10 ? ` and ${bad.length - 10} more` : ''}.`,
+      { invalidIds: bad.slice(0, 100) },
+    );
+  }
+  return ids;
+}
+
+builder.queryType({
+  description: 'Reads customers of the calling partner from Partner Center.',
+});
+
+builder.queryField('customer', (t) =>
+  t.field({
+    type: CustomerRef,
+    nullable: true,
+    description:
+      'One customer by tenant id (any case, with or without braces). Makes no upstream call by itself: a customer that does not exist shows up as NOT_FOUND on the first field that needs Partner Center.',
+    args: {
+      id: t.arg.id({ required: true, description: 'The customer tenant id, a GUID.' }),
+    },
+    resolve: (_root, args) => ({ id: parseCustomerIds([args.id], 'id')[0] as string }),
+  }),
+);
+
+builder.queryField('customers', (t) =>
+  t.field({
+    type: [CustomerRef],
+    nullable: { list: false, items: true },
+    description:
+      'Many customers at once, in the order of ids; duplicates are allowed and cost nothing extra (each customer is fetched once per request). An item is null when one of its non-null fields failed; the error names its path. The batch entry point for schema stitching.',
+    args: {
+      ids: t.arg.idList({
+        required: true,
+        description:
+          'Customer tenant ids (GUIDs, any case, braces allowed). At most 100 by default, duplicates counted.',
+      }),
+    },
+    resolve: (_root, args, ctx) => {
+      if (args.ids.length > ctx.config.maxIds) {
+        throw new BadUserInputError(`ids: at most ${ctx.config.maxIds} ids are accepted, got ${args.ids.length}.`, {
+          maxIds: ctx.config.maxIds,
+        });
+      }
+      return parseCustomerIds(args.ids, 'ids').map((id) => ({ id }));
+    },
+  }),
+);

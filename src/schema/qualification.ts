@@ -1,0 +1,138 @@
+// Owns the Qualification type, its enums, the DateTime scalar and the mapping
+// from Partner Center's wire values to them. Unknown values never fail a request.
+
+import type { WireQualification } from '../partner-center/client';
+import { builder } from './builder';
+
+export const DateTimeScalar = builder.scalarType('DateTime', {
+  description:
+    'A point in time, written as ISO 8601 in UTC with milliseconds (2021-05-06T19:59:56.683Z). Partner Center sends up to 7 fractional digits and an offset; they are normalised.',
+  serialize: (value) => value.toISOString(),
+  parseValue: (value) => {
+    const date = typeof value === 'string' ? parseWireDate(value) : null;
+    if (!date) throw new TypeError(`DateTime expects an ISO 8601 string, got ${JSON.stringify(value)}`);
+    return date;
+  },
+});
+
+export const QualificationKind = builder.enumType('QualificationKind', {
+  description:
+    'What a customer qualifies as, in Partner Center terms. Partner Center adds new qualifications without notice: those arrive as OTHER, with the name in Qualification.qualification.',
+  values: {
+    EDUCATION: {
+      description:
+        'An academic institution (K-12 or higher education). Partner Center vets it; it can be added with addCustomerQualification and an educationSegment.',
+    },
+    NONPROFIT: {
+      description:
+        "A nonprofit organisation. Granted by Microsoft's nonprofit programme; it cannot be added through this API.",
+    },
+    GOVERNMENT_COMMUNITY_CLOUD: {
+      description:
+        'Eligible for Government Community Cloud (US public sector). It can be added with a validationCode from the GCC validation.',
+    },
+    STATE_OWNED_ENTITY: {
+      description: 'A state-owned entity. It carries no vetting status; it can be added with no further data.',
+    },
+    OTHER: {
+      description: 'A qualification this gateway does not know yet; the raw name is in Qualification.qualification.',
+    },
+  } as const,
+});
+
+export const VettingStatus = builder.enumType('VettingStatus', {
+  description: "Where Partner Center's vetting of a qualification stands.",
+  values: {
+    APPROVED: { description: 'Vetting is done and the customer holds the qualification.' },
+    IN_REVIEW: {
+      description:
+        'Partner Center is still verifying the customer (for example its academic domain); the qualification is not yet granted.',
+    },
+    DENIED: {
+      description:
+        'Partner Center refused the qualification; vettingReason says why (for example "Not an Academic Domain").',
+    },
+    UNKNOWN: { description: 'A status this gateway does not know yet; Partner Center adds new ones without notice.' },
+  } as const,
+});
+
+export const EducationSegment = builder.enumType('EducationSegment', {
+  description: 'Which kind of academic institution an Education qualification is for.',
+  values: {
+    K12: { description: 'Primary and secondary schools (Partner Center: "K12").' },
+    HIGHER_EDUCATION: { description: 'Colleges and universities (Partner Center: "HigherEducation").' },
+  } as const,
+});
+
+const KIND_BY_WIRE_NAME = {
+  education: 'EDUCATION',
+  nonprofit: 'NONPROFIT',
+  governmentcommunitycloud: 'GOVERNMENT_COMMUNITY_CLOUD',
+  stateownedentity: 'STATE_OWNED_ENTITY',
+} as const;
+
+const STATUS_BY_WIRE_NAME = {
+  approved: 'APPROVED',
+  inreview: 'IN_REVIEW',
+  denied: 'DENIED',
+} as const;
+
+/** Education -> EDUCATION, ...; case-insensitive; anything else -> OTHER. */
+export function kindOf(wireName: string) {
+  const key = wireName.toLowerCase() as keyof typeof KIND_BY_WIRE_NAME;
+  return Object.hasOwn(KIND_BY_WIRE_NAME, key) ? KIND_BY_WIRE_NAME[key] : 'OTHER';
+}
+
+/** Approved/InReview/Denied -> APPROVED/IN_REVIEW/DENIED; none -> null; anything else -> UNKNOWN. */
+export function vettingStatusOf(wireStatus: string | null) {
+  if (wireStatus === null) return null;
+  const key = wireStatus.toLowerCase() as keyof typeof STATUS_BY_WIRE_NAME;
+  return Object.hasOwn(STATUS_BY_WIRE_NAME, key) ? STATUS_BY_WIRE_NAME[key] : 'UNKNOWN';
+}
+
+/**
+ * Parses Partner Center's dates: 7 fractional digits are cut to milliseconds
+ * (JavaScript dates hold no more), an offset is honoured, and a date without
+ * one is taken as UTC, as Partner Center writes them. Unparseable gives null.
+ */
+export function parseWireDate(raw: string): Date | null {
+  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/i.exec(raw.trim());
+  if (!match) return null;
+  const [, main, fraction = '', zone = 'Z'] = match;
+  const date = new Date(`${main}.${fraction.padEnd(3, '0').slice(0, 3)}${zone}`);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+export const QualificationRef = builder.objectRef<WireQualification>('Qualification').implement({
+  description: "One qualification a customer holds or has applied for, with Partner Center's vetting of it.",
+  fields: (t) => ({
+    qualification: t.exposeString('qualification', {
+      description:
+        'The qualification\'s name exactly as Partner Center sent it, e.g. "Education" or "GovernmentCommunityCloud"; also for names the gateway does not know (kind OTHER).',
+    }),
+    kind: t.field({
+      type: QualificationKind,
+      description: 'The qualification as an enum; OTHER for a name this gateway does not know yet.',
+      resolve: (q) => kindOf(q.qualification),
+    }),
+    vettingStatus: t.field({
+      type: VettingStatus,
+      nullable: true,
+      description:
+        'Where vetting stands; null when Partner Center sends none (StateOwnedEntity is never vetted). UNKNOWN for a status this gateway does not know yet.',
+      resolve: (q) => vettingStatusOf(q.vettingStatus),
+    }),
+    vettingReason: t.exposeString('vettingReason', {
+      nullable: true,
+      description:
+        'Why vetting ended as it did, as Partner Center words it (e.g. "Not an Education Customer"); usually set with DENIED.',
+    }),
+    vettingCreatedDate: t.field({
+      type: DateTimeScalar,
+      nullable: true,
+      description:
+        'When vetting started, in UTC. Partner Center spells the key vettingCreatedDate or vettingCreateDate; both are read. Null when absent or unreadable.',
+      resolve: (q) => (q.vettingCreatedDate === null ? null : parseWireDate(q.vettingCreatedDate)),
+    }),
+  }),
+});

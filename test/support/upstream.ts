@@ -1,0 +1,112 @@
+// A Partner Center stand-in on loopback whose every answer the test decides:
+// status, headers, latency, hangs, resets, malformed bodies. Records each call.
+
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface RecordedCall {
+  method: string;
+  path: string;
+  /** Lower-cased customer id from the path, when the path has one. */
+  customerId: string | undefined;
+  /** 'qualifications' | 'directSignedMicrosoftCustomerAgreementStatus' | other last segment. */
+  resource: string | undefined;
+  headers: IncomingMessage['headers'];
+  body: string;
+  /** Milliseconds since the upstream started, when the call arrived. */
+  at: number;
+}
+
+/** Answers one call; `attempt` counts calls with the same MS-RequestId (1 for the first). */
+export type UpstreamHandler = (call: RecordedCall, res: ServerResponse, attempt: number) => void | Promise<void>;
+
+export interface Upstream {
+  readonly url: string;
+  readonly calls: RecordedCall[];
+  setHandler(handler: UpstreamHandler): void;
+  /** Calls to one resource (and customer, if given). */
+  callsTo(resource: string, customerId?: string): RecordedCall[];
+  close(): Promise<void>;
+}
+
+export function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/** The default answer: one approved Education qualification, MCA signed. */
+export const defaultHandler: UpstreamHandler = (call, res) => {
+  if (call.resource === 'qualifications' && call.method === 'GET') {
+    return json(res, 200, [
+      {
+        qualification: 'Education',
+        vettingStatus: 'Approved',
+        vettingCreatedDate: '2021-05-06T19:59:56.6832021+00:00',
+      },
+    ]);
+  }
+  if (call.resource === 'directSignedMicrosoftCustomerAgreementStatus') return json(res, 200, { isSigned: true });
+  if (call.resource === 'qualifications' && call.method === 'POST') {
+    const body = JSON.parse(call.body) as Record<string, unknown>;
+    return json(res, 201, {
+      qualification: body.qualification,
+      vettingStatus: 'InReview',
+      vettingCreateDate: '2020-12-04T20:54:24Z',
+    });
+  }
+  return json(res, 404, { code: 600008, description: 'Not found', data: [], source: 'PartnerFD' });
+};
+
+export async function startUpstream(handler: UpstreamHandler = defaultHandler): Promise<Upstream> {
+  const started = Date.now();
+  const calls: RecordedCall[] = [];
+  const attempts = new Map<string, number>();
+  const sockets = new Set<Socket>();
+  let current = handler;
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const path = new URL(req.url ?? '/', 'http://upstream').pathname;
+    const match = /\/customers\/([^/]+)\/([^/]+)$/.exec(path);
+    const call: RecordedCall = {
+      method: req.method ?? 'GET',
+      path,
+      customerId: match?.[1]?.toLowerCase(),
+      resource: match?.[2],
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+      at: Date.now() - started,
+    };
+    calls.push(call);
+    const requestId = String(req.headers['ms-requestid'] ?? '');
+    const attempt = (attempts.get(requestId) ?? 0) + 1;
+    attempts.set(requestId, attempt);
+    try {
+      await current(call, res, attempt);
+    } catch {
+      res.destroy();
+    }
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    setHandler(next) {
+      current = next;
+    },
+    callsTo(resource, customerId) {
+      return calls.filter((c) => c.resource === resource && (customerId === undefined || c.customerId === customerId));
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
