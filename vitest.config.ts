@@ -1,6 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // One graphql instance for src and its dependencies: vite would give src graphql's ESM build (index.mjs) while
+    // yoga, Armor and Pothos load the CommonJS one through Node, so every `instanceof GraphQLError` (error masking,
+    // HTTP status) would fail and deliberate errors would reach clients as INTERNAL_SERVER_ERROR with HTTP 500.
+    alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,

@@ -47,15 +47,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     maskedErrors: { maskError },
     graphiql: config.graphiql ? { title: 'Partner Center gateway', defaultQuery: exampleQuery() } : false,
     landingPage: false,
-    cors: config.corsOrigins.length
-      ? {
-          origin: config.corsOrigins.includes('*') ? '*' : [...config.corsOrigins],
-          allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'MS-CorrelationId'],
-          exposedHeaders: ['MS-CorrelationId'],
-          methods: ['GET', 'POST', 'OPTIONS'],
-          maxAge: 600,
-        }
-      : false,
+    cors: config.corsOrigins.length ? corsFor(config.corsOrigins) : false,
     logging: {
       debug: (...args) => logger.debug(String(args[0])),
       info: (...args) => logger.info(String(args[0])),
@@ -70,6 +62,27 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     plugins: [refuseUnsafePosts(), ...createLimitPlugins(config), useDeferStream(), echoCorrelationId()],
   });
   return Object.assign(yoga, { dispose: () => client.close() }) as Gateway;
+}
+
+/**
+ * CORS headers for listed origins only. yoga's static options would answer an
+ * unlisted origin with the single listed one, or with "null" (which sandboxed
+ * and file: pages match); here any other origin gets no CORS header at all.
+ */
+function corsFor(origins: readonly string[]) {
+  const anyOrigin = origins.includes('*');
+  return (request: Request) => {
+    const origin = request.headers.get('origin');
+    if (origin === null || (!anyOrigin && !origins.includes(origin))) return false as const;
+    return {
+      // '*' once the origin is vetted: the caller's origin is echoed with Vary: Origin.
+      origin: '*',
+      allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'MS-CorrelationId'],
+      exposedHeaders: ['MS-CorrelationId'],
+      methods: ['GET', 'POST', 'OPTIONS'],
+      maxAge: 600,
+    };
+  };
 }
 
 function refuseUnsafePosts(): Plugin {

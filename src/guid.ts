@@ -1,10 +1,12 @@
 // Owns what counts as a GUID: customer tenant ids and correlation ids alike.
 
-const GUID = /^\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?$/i;
+const GUID = /^(\{?)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(\}?)$/i;
 
 /** The GUID without braces and surrounding space, in the caller's case; undefined when it is not one. */
 export function matchGuid(raw: string): string | undefined {
-  return GUID.exec(raw.trim())?.[1];
+  const match = GUID.exec(raw.trim());
+  // Braces come in pairs or not at all: "{guid" and "guid}" are malformed.
+  return match && (match[1] === '') === (match[3] === '') ? match[2] : undefined;
 }
 
 /** The canonical form of a customer tenant id (lower case, no braces), or undefined when it is not a GUID. */

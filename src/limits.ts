@@ -25,16 +25,20 @@ const CUSTOMER_ARGUMENTS: Record<string, string | undefined> = {
 };
 
 export function createLimitPlugins(config: Config): Plugin[] {
+  // A refused operation has no data, so GraphQL-over-HTTP wants a 4xx for application/graphql-response+json
+  // (spec: true keeps 200 for application/json); yoga strips `http` before the error reaches the client.
+  const REFUSED = { code: 'BAD_USER_INPUT', http: { spec: true, status: 400 } };
   const limitError = (message: string, extensions: Record<string, unknown> = {}) =>
-    new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', ...extensions } });
+    new GraphQLError(message, { extensions: { ...REFUSED, ...extensions } });
   const tagArmorError = (_context: unknown, error: GraphQLError) => {
     // Armor's errors carry no code; clients branch on extensions.code.
-    Object.assign(error.extensions as Record<string, unknown>, { code: 'BAD_USER_INPUT' });
+    Object.assign(error.extensions as Record<string, unknown>, REFUSED);
   };
   const plugins: Plugin[] = [
     {
       onParams({ params, setResult }) {
-        const size = Buffer.byteLength(params.query ?? '');
+        // A query that is not a string is yoga's to refuse (400); measuring it here would throw.
+        const size = typeof params.query === 'string' ? Buffer.byteLength(params.query) : 0;
         if (size > config.maxDocumentBytes) {
           setResult({
             errors: [limitError(`The document is ${size} bytes; at most ${config.maxDocumentBytes} are accepted.`)],
@@ -43,13 +47,15 @@ export function createLimitPlugins(config: Config): Plugin[] {
       },
     },
     EnvelopArmorPlugin({
-      maxDepth: { n: config.maxDepth, ignoreIntrospection: true, onReject: [tagArmorError] },
+      // Fragments are not levels: a router's `_entities { ... on Customer { ... } }` is as deep as the fields it selects.
+      maxDepth: { n: config.maxDepth, ignoreIntrospection: true, flattenFragments: true, onReject: [tagArmorError] },
       maxAliases: { n: config.maxAliases, onReject: [tagArmorError] },
       maxTokens: { n: config.maxTokens, onReject: [tagArmorError] },
       maxDirectives: { n: 50, onReject: [tagArmorError] },
       // Customer fan-out is bounded exactly below; Armor's generic cost would double-count it.
       costLimit: { enabled: false },
-      blockFieldSuggestion: { enabled: config.production },
+      // Armor's blocker misses enum values and variables; hideSuggestions below covers every message.
+      blockFieldSuggestion: { enabled: false },
     }) as Plugin,
     {
       onExecute({ args, setResultAndStopExecution }) {
@@ -67,6 +73,7 @@ export function createLimitPlugins(config: Config): Plugin[] {
       },
     },
   ];
+  if (config.production) plugins.push(hideSuggestions());
   if (!config.introspection) {
     plugins.push({
       onValidate({ addValidationRule }) {
@@ -75,6 +82,35 @@ export function createLimitPlugins(config: Config): Plugin[] {
     });
   }
   return plugins;
+}
+
+/** graphql-js hints: `Did you mean "a", "b" or "c"?`, `Did you mean the enum value "X"?`. */
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+/**
+ * In production, "Did you mean" hints are cut from every error, in validation
+ * (fields, arguments, types, input fields, enum literals) and in execution
+ * (enum values in variables), so the schema cannot be guessed name by name.
+ */
+function hideSuggestions(): Plugin {
+  const hide = <E extends Error>(error: E): E => {
+    if (error.message.includes('Did you mean'))
+      error.message = `${error.message.replace(SUGGESTION, '')} [Suggestion hidden]`;
+    return error;
+  };
+  return {
+    onValidate:
+      () =>
+      ({ valid, result, setResult }) => {
+        if (!valid) setResult(result.map(hide));
+      },
+    onExecute: () => ({
+      onExecuteDone({ result }) {
+        // Variable coercion fails before any incremental delivery, so a streamed result needs no rewrite.
+        if (!(Symbol.asyncIterator in result)) result.errors?.forEach(hide);
+      },
+    }),
+  };
 }
 
 /**

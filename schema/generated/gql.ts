@@ -14,10 +14,16 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "mutation AddCustomerQualification($input: AddCustomerQualificationInput!) {\n  addCustomerQualification(input: $input) {\n    qualification {\n      qualification\n      kind\n      vettingStatus\n      vettingCreatedDate\n    }\n    customer {\n      id\n      qualifications {\n        qualification\n        kind\n        vettingStatus\n      }\n    }\n  }\n}": typeof types.AddCustomerQualificationDocument,
     "query CustomerQualifications($id: ID!) {\n  customer(id: $id) {\n    id\n    qualifications {\n      qualification\n      kind\n      vettingStatus\n      vettingReason\n      vettingCreatedDate\n    }\n  }\n}": typeof types.CustomerQualificationsDocument,
+    "query CustomerWithDeferredMca($id: ID!) {\n  customer(id: $id) {\n    id\n    qualifications {\n      qualification\n      kind\n      vettingStatus\n    }\n    ... @defer(label: \"mca\") {\n      mcaDirectlySigned\n    }\n  }\n}": typeof types.CustomerWithDeferredMcaDocument,
+    "query Customers($ids: [ID!]!) {\n  customers(ids: $ids) {\n    id\n    mcaDirectlySigned\n    qualifications {\n      qualification\n      kind\n      vettingStatus\n      vettingReason\n      vettingCreatedDate\n    }\n  }\n}": typeof types.CustomersDocument,
 };
 const documents: Documents = {
+    "mutation AddCustomerQualification($input: AddCustomerQualificationInput!) {\n  addCustomerQualification(input: $input) {\n    qualification {\n      qualification\n      kind\n      vettingStatus\n      vettingCreatedDate\n    }\n    customer {\n      id\n      qualifications {\n        qualification\n        kind\n        vettingStatus\n      }\n    }\n  }\n}": types.AddCustomerQualificationDocument,
     "query CustomerQualifications($id: ID!) {\n  customer(id: $id) {\n    id\n    qualifications {\n      qualification\n      kind\n      vettingStatus\n      vettingReason\n      vettingCreatedDate\n    }\n  }\n}": types.CustomerQualificationsDocument,
+    "query CustomerWithDeferredMca($id: ID!) {\n  customer(id: $id) {\n    id\n    qualifications {\n      qualification\n      kind\n      vettingStatus\n    }\n    ... @defer(label: \"mca\") {\n      mcaDirectlySigned\n    }\n  }\n}": types.CustomerWithDeferredMcaDocument,
+    "query Customers($ids: [ID!]!) {\n  customers(ids: $ids) {\n    id\n    mcaDirectlySigned\n    qualifications {\n      qualification\n      kind\n      vettingStatus\n      vettingReason\n      vettingCreatedDate\n    }\n  }\n}": types.CustomersDocument,
 };
 
 /**
@@ -37,7 +43,19 @@ export function graphql(source: string): unknown;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "mutation AddCustomerQualification($input: AddCustomerQualificationInput!) {\n  addCustomerQualification(input: $input) {\n    qualification {\n      qualification\n      kind\n      vettingStatus\n      vettingCreatedDate\n    }\n    customer {\n      id\n      qualifications {\n        qualification\n        kind\n        vettingStatus\n      }\n    }\n  }\n}"): (typeof documents)["mutation AddCustomerQualification($input: AddCustomerQualificationInput!) {\n  addCustomerQualification(input: $input) {\n    qualification {\n      qualification\n      kind\n      vettingStatus\n      vettingCreatedDate\n    }\n    customer {\n      id\n      qualifications {\n        qualification\n        kind\n        vettingStatus\n      }\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "query CustomerQualifications($id: ID!) {\n  customer(id: $id) {\n    id\n    qualifications {\n      qualification\n      kind\n      vettingStatus\n      vettingReason\n      vettingCreatedDate\n    }\n  }\n}"): (typeof documents)["query CustomerQualifications($id: ID!) {\n  customer(id: $id) {\n    id\n    qualifications {\n      qualification\n      kind\n      vettingStatus\n      vettingReason\n      vettingCreatedDate\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query CustomerWithDeferredMca($id: ID!) {\n  customer(id: $id) {\n    id\n    qualifications {\n      qualification\n      kind\n      vettingStatus\n    }\n    ... @defer(label: \"mca\") {\n      mcaDirectlySigned\n    }\n  }\n}"): (typeof documents)["query CustomerWithDeferredMca($id: ID!) {\n  customer(id: $id) {\n    id\n    qualifications {\n      qualification\n      kind\n      vettingStatus\n    }\n    ... @defer(label: \"mca\") {\n      mcaDirectlySigned\n    }\n  }\n}"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query Customers($ids: [ID!]!) {\n  customers(ids: $ids) {\n    id\n    mcaDirectlySigned\n    qualifications {\n      qualification\n      kind\n      vettingStatus\n      vettingReason\n      vettingCreatedDate\n    }\n  }\n}"): (typeof documents)["query Customers($ids: [ID!]!) {\n  customers(ids: $ids) {\n    id\n    mcaDirectlySigned\n    qualifications {\n      qualification\n      kind\n      vettingStatus\n      vettingReason\n      vettingCreatedDate\n    }\n  }\n}"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -7,7 +7,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
 import type { Config } from '../config';
 import { type Logger, silentLogger } from '../logger';
-import { codeForStatus, type ErrorCode, parseErrorBody, UnauthenticatedError, UpstreamError } from './errors';
+import {
+  codeForStatus,
+  type ErrorCode,
+  parseErrorBody,
+  UnauthenticatedError,
+  UpstreamError,
+  type UpstreamInfo,
+} from './errors';
 
 /** What one GraphQL request lends to each of its upstream calls. */
 export interface CallContext {
@@ -74,7 +81,13 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
   const retryBaseDelayMs = deps.retryBaseDelayMs ?? 200;
   const gates = new TokenGates(config.maxConcurrencyPerToken);
 
-  async function call(method: 'GET' | 'POST', path: string, ctx: CallContext, body?: unknown): Promise<unknown> {
+  /** Resolves with the parsed 2xx body and what is known of the call, for errors about the body's shape. */
+  async function call(
+    method: 'GET' | 'POST',
+    path: string,
+    ctx: CallContext,
+    body?: unknown,
+  ): Promise<{ body: unknown; upstream: UpstreamInfo }> {
     if (!ctx.authorization) throw new UnauthenticatedError();
     // One MS-RequestId per logical call, kept on every attempt so Partner Center can deduplicate retries.
     const requestId = randomUUID();
@@ -103,7 +116,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       await gate.waitOutThrottle(ctx.deadline, upstream);
       const release = await gate.acquire(ctx.deadline, upstream);
       const outcome = await attemptOnce(method, path, headers, payload, ctx.deadline, upstream).finally(release);
-      if (outcome.kind === 'ok') return outcome.value;
+      if (outcome.kind === 'ok') return { body: outcome.value, upstream: { ...upstream, status: outcome.status } };
       last = outcome.error;
       if (outcome.kind === 'throttled') {
         gate.throttle(outcome.retryAfterMs);
@@ -131,7 +144,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
   }
 
   type Outcome =
-    | { kind: 'ok'; value: unknown }
+    | { kind: 'ok'; value: unknown; status: number }
     | { kind: 'throttled'; error: UpstreamError; retryAfterMs: number }
     /** Transient with a response (5xx, 408): retried for GET only. */
     | { kind: 'transient'; error: UpstreamError }
@@ -171,7 +184,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       const info = { ...upstream, status };
       if (status >= 200 && status < 300) {
         try {
-          return { kind: 'ok', value: JSON.parse(text) };
+          return { kind: 'ok', value: JSON.parse(text), status };
         } catch {
           return {
             kind: 'final',
@@ -218,21 +231,28 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
 
   return {
     async getQualifications(customerId, ctx) {
-      const body = await call('GET', `/customers/${customerId}/qualifications`, ctx);
-      return parseQualificationList(body, ctx, customerId);
+      const { body, upstream } = await call('GET', `/customers/${customerId}/qualifications`, ctx);
+      return parseQualificationList(body, upstream, customerId);
     },
     async getMcaDirectlySigned(customerId, ctx) {
-      const body = await call('GET', `/customers/${customerId}/directSignedMicrosoftCustomerAgreementStatus`, ctx);
+      const { body, upstream } = await call(
+        'GET',
+        `/customers/${customerId}/directSignedMicrosoftCustomerAgreementStatus`,
+        ctx,
+      );
       const isSigned = (body as { isSigned?: unknown } | null)?.isSigned;
       if (typeof isSigned !== 'boolean') {
-        throw badResponse(ctx, 'expected {"isSigned": true|false} from directSignedMicrosoftCustomerAgreementStatus');
+        throw badResponse(
+          upstream,
+          'expected {"isSigned": true|false} from directSignedMicrosoftCustomerAgreementStatus',
+        );
       }
       return isSigned;
     },
     async addQualification(customerId, newQualification, ctx) {
-      const body = await call('POST', `/customers/${customerId}/qualifications`, ctx, newQualification);
+      const { body, upstream } = await call('POST', `/customers/${customerId}/qualifications`, ctx, newQualification);
       const item = parseQualification(body);
-      if (!item) throw badResponse(ctx, 'expected the created qualification object from POST qualifications');
+      if (!item) throw badResponse(upstream, 'expected the created qualification object from POST qualifications');
       return item;
     },
     async close() {
@@ -245,22 +265,19 @@ function timeoutError(upstream: object, why: string): UpstreamError {
   return new UpstreamError('UPSTREAM_TIMEOUT', `Partner Center gave no answer in time (${why}).`, upstream);
 }
 
-function badResponse(ctx: CallContext, expected: string): UpstreamError {
-  return new UpstreamError('UPSTREAM_BAD_RESPONSE', `Partner Center sent an unexpected body: ${expected}.`, {
-    status: 200,
-    correlationId: ctx.correlationId,
-  });
+function badResponse(upstream: UpstreamInfo, expected: string): UpstreamError {
+  return new UpstreamError('UPSTREAM_BAD_RESPONSE', `Partner Center sent an unexpected body: ${expected}.`, upstream);
 }
 
 /** Accepts a bare array or `{"qualifications": [...]}`; anything else is a bad response. */
-function parseQualificationList(body: unknown, ctx: CallContext, customerId: string): WireQualification[] {
+function parseQualificationList(body: unknown, upstream: UpstreamInfo, customerId: string): WireQualification[] {
   const list = Array.isArray(body) ? body : (body as { qualifications?: unknown } | null)?.qualifications;
   if (!Array.isArray(list)) {
-    throw badResponse(ctx, `expected an array of qualifications for customer ${customerId}`);
+    throw badResponse(upstream, `expected an array of qualifications for customer ${customerId}`);
   }
   return list.map((item, index) => {
     const parsed = parseQualification(item);
-    if (!parsed) throw badResponse(ctx, `item ${index} has no string "qualification"`);
+    if (!parsed) throw badResponse(upstream, `item ${index} has no string "qualification"`);
     return parsed;
   });
 }

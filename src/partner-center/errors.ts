@@ -131,7 +131,16 @@ export function maskError(error: unknown, message: string): Error {
         extensions: original.extensions,
       });
     }
-    if (original === undefined || original instanceof GraphQLError) return error;
+    if (original === undefined || original instanceof GraphQLError) {
+      if (error.extensions.code !== undefined) return error;
+      // graphql-js raises some errors without a code. With no path the request itself was wrong (variables that do not
+      // fit their types, a missing operation name); it is tagged in place, so yoga does not log it as unexpected.
+      if (error.path === undefined) {
+        (error.extensions as Record<string, unknown>).code = 'BAD_USER_INPUT';
+        return error;
+      }
+      // With a path a field broke on our side (e.g. null for a non-null field): masked below like any other bug.
+    }
     return new GraphQLError(message, {
       nodes: error.nodes,
       source: error.source,

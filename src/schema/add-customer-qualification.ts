@@ -64,7 +64,13 @@ builder.mutationField('addCustomerQualification', (t) =>
     type: AddCustomerQualificationPayloadRef,
     description:
       'Adds a qualification to a customer (Partner Center: POST /customers/{id}/qualifications). It cannot be undone: Partner Center does not let a qualification be changed back. CONFLICT when the customer already has it; BAD_USER_INPUT, with no upstream call, when the input is incomplete or the kind cannot be set.',
-    args: { input: t.arg({ type: AddCustomerQualificationInput, required: true }) },
+    args: {
+      input: t.arg({
+        type: AddCustomerQualificationInput,
+        required: true,
+        description: 'The customer and the qualification to add, with the data that kind needs.',
+      }),
+    },
     resolve: async (_root, { input }, ctx) => {
       const [customerId] = parseCustomerIds([input.customerId], 'input.customerId') as [string];
       const body = newQualificationBody(input);

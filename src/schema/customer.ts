@@ -47,7 +47,11 @@ export const CustomerRef = builder.objectRef<CustomerParent>('Customer').impleme
 builder.asEntity(CustomerRef, {
   key: builder.selection<{ id: string }>('id'),
   // Async so that a bad representation rejects only its own entity, not the whole _entities list.
-  resolveReference: async (reference) => ({ id: parseCustomerIds([reference.id], 'id')[0] as string }),
+  // A representation is any JSON (_Any): an id that is not a string is malformed, not a crash.
+  resolveReference: async (reference) => {
+    const raw: unknown = reference.id;
+    return { id: parseCustomerIds([typeof raw === 'string' ? raw : String(JSON.stringify(raw))], 'id')[0] as string };
+  },
 });
 
 /** Canonical ids, or BAD_USER_INPUT naming every id that is not a GUID (before any upstream call). */

@@ -1,0 +1,233 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { customerId, type RunningGateway, startGateway } from './support/gateway';
+import { defaultHandler, json, startUpstream, type Upstream } from './support/upstream';
+
+const QUALIFICATIONS = /* GraphQL */ `
+  query ($id: ID!) {
+    customer(id: $id) { id qualifications { qualification kind } }
+  }
+`;
+const MCA = /* GraphQL */ `
+  query ($id: ID!) {
+    customer(id: $id) { id mcaDirectlySigned qualifications { kind } }
+  }
+`;
+const ADD_STATE_OWNED = /* GraphQL */ `
+  mutation ($id: ID!) {
+    addCustomerQualification(input: { customerId: $id, qualification: STATE_OWNED_ENTITY }) {
+      qualification { kind }
+    }
+  }
+`;
+
+describe('bad responses', () => {
+  let upstream: Upstream;
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    upstream = await startUpstream();
+    gw = await startGateway(upstream.url, { attemptTimeoutMs: 2_000, requestBudgetMs: 5_000 });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+  beforeEach(() => {
+    upstream.calls.length = 0;
+    upstream.setHandler(defaultHandler);
+  });
+
+  it.each([
+    ['truncated JSON', '[{"qualification":"Education"'],
+    ['an empty body', ''],
+    ['an HTML page', '<html><body>Service is up</body></html>'],
+  ])('reports a 200 carrying %s as UPSTREAM_BAD_RESPONSE without retrying', async (_name, text) => {
+    upstream.setHandler((_call, res) => json(res, 200, text));
+    const id = customerId(1);
+    const { body } = await gw.query(QUALIFICATIONS, { id });
+    const calls = upstream.callsTo('qualifications', id);
+    expect(calls).toHaveLength(1);
+    expect(body.data).toEqual({ customer: null });
+    expect(body.errors).toHaveLength(1);
+    expect(body.errors?.[0]?.path).toEqual(['customer', 'qualifications']);
+    expect(body.errors?.[0]?.extensions).toEqual({
+      code: 'UPSTREAM_BAD_RESPONSE',
+      upstream: {
+        status: 200,
+        requestId: calls[0]?.headers['ms-requestid'],
+        correlationId: calls[0]?.headers['ms-correlationid'],
+      },
+    });
+  });
+
+  it.each([
+    ['an object without qualifications', { value: [] }],
+    ['a wrapper whose qualifications is not a list', { qualifications: 'Education' }],
+    ['null', null],
+    ['a number', 42],
+    ['a list holding a number', [42]],
+    ['an item without a string qualification', [{ qualification: 7, vettingStatus: 'Approved' }]],
+    ['an item that is a list', [['Education']]],
+  ])('reports qualifications shaped as %s as UPSTREAM_BAD_RESPONSE', async (_name, payload) => {
+    upstream.setHandler((_call, res) => json(res, 200, JSON.stringify(payload)));
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(2) });
+    expect(upstream.calls).toHaveLength(1);
+    expect(body.errors?.map((error) => error.extensions?.code)).toEqual(['UPSTREAM_BAD_RESPONSE']);
+    expect(body.errors?.[0]?.extensions?.upstream).toEqual({
+      status: 200,
+      requestId: upstream.calls[0]?.headers['ms-requestid'],
+      correlationId: upstream.calls[0]?.headers['ms-correlationid'],
+    });
+  });
+
+  it('accepts qualifications wrapped as {"qualifications": [...]}', async () => {
+    upstream.setHandler((_call, res) => json(res, 200, { qualifications: [{ qualification: 'Nonprofit' }] }));
+    const id = customerId(3);
+    const { body } = await gw.query(QUALIFICATIONS, { id });
+    expect(body.errors).toBeUndefined();
+    expect(body.data).toEqual({
+      customer: { id, qualifications: [{ qualification: 'Nonprofit', kind: 'NONPROFIT' }] },
+    });
+  });
+
+  it.each([
+    ['a string isSigned', { isSigned: 'true' }],
+    ['no isSigned', {}],
+    ['a list', [true]],
+  ])('fails only mcaDirectlySigned when its body has %s', async (_name, payload) => {
+    upstream.setHandler((call, res, attempt) =>
+      call.resource === 'directSignedMicrosoftCustomerAgreementStatus'
+        ? json(res, 200, payload)
+        : defaultHandler(call, res, attempt),
+    );
+    const id = customerId(4);
+    const { body } = await gw.query(MCA, { id });
+    expect(body.data).toEqual({ customer: { id, mcaDirectlySigned: null, qualifications: [{ kind: 'EDUCATION' }] } });
+    expect(body.errors?.map((error) => [error.path, error.extensions?.code])).toEqual([
+      [['customer', 'mcaDirectlySigned'], 'UPSTREAM_BAD_RESPONSE'],
+    ]);
+    expect(upstream.calls).toHaveLength(2);
+  });
+
+  it('reports a created qualification in an unexpected shape as UPSTREAM_BAD_RESPONSE and posts once', async () => {
+    upstream.setHandler((_call, res) => json(res, 201, { created: true }));
+    const { body } = await gw.query(ADD_STATE_OWNED, { id: customerId(5) });
+    expect(upstream.calls).toHaveLength(1);
+    expect(body.data).toBeNull();
+    expect(body.errors?.map((error) => [error.path, error.extensions?.code])).toEqual([
+      [['addCustomerQualification'], 'UPSTREAM_BAD_RESPONSE'],
+    ]);
+    expect(body.errors?.[0]?.extensions?.upstream).toMatchObject({
+      status: 201,
+      requestId: upstream.calls[0]?.headers['ms-requestid'],
+    });
+  });
+
+  it('refuses a body larger than 4 MiB as UPSTREAM_BAD_RESPONSE without retrying', async () => {
+    const chunk = 'a'.repeat(64 * 1024);
+    upstream.setHandler((_call, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('["');
+      // 6 MiB of a valid JSON string: only its size is wrong.
+      for (let i = 0; i < 96; i++) res.write(chunk);
+      res.end('"]');
+    });
+    const started = Date.now();
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(6) });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(upstream.calls).toHaveLength(1);
+    expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_BAD_RESPONSE');
+    expect(body.errors?.[0]?.message).toContain('larger than');
+  });
+
+  it('keeps a bad body in its own customer while the others resolve', async () => {
+    const broken = customerId(7);
+    upstream.setHandler((call, res, attempt) =>
+      call.customerId === broken ? json(res, 200, '{"qualif') : defaultHandler(call, res, attempt),
+    );
+    const ids = [customerId(8), broken, customerId(9)];
+    const { body } = await gw.query<{ customers: unknown[] }>(
+      /* GraphQL */ `query ($ids: [ID!]!) { customers(ids: $ids) { id qualifications { kind } } }`,
+      { ids },
+    );
+    expect(body.data?.customers).toEqual([
+      { id: ids[0], qualifications: [{ kind: 'EDUCATION' }] },
+      null,
+      { id: ids[2], qualifications: [{ kind: 'EDUCATION' }] },
+    ]);
+    expect(body.errors?.map((error) => [error.path, error.extensions?.code])).toEqual([
+      [['customers', 1, 'qualifications'], 'UPSTREAM_BAD_RESPONSE'],
+    ]);
+  });
+});
+
+describe('error bodies', () => {
+  let upstream: Upstream;
+  let gw: RunningGateway;
+  beforeAll(async () => {
+    upstream = await startUpstream();
+    gw = await startGateway(upstream.url, { maxAttempts: 1 });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  it.each([
+    [
+      'PartnerFD',
+      403,
+      { code: 20002, description: 'No relationship between caller and account.', data: [], source: 'PartnerFD' },
+      { code: 'FORBIDDEN', upstreamCode: 20002, text: 'No relationship between caller and account.' },
+    ],
+    [
+      'errorName',
+      400,
+      {
+        code: 600061,
+        message: 'The qualification is not valid.',
+        description: 'Invalid qualification',
+        errorName: 'InvalidQualification',
+        isRetryable: false,
+        parameters: {},
+      },
+      { code: 'BAD_USER_INPUT', upstreamCode: 600061, text: 'Invalid qualification' },
+    ],
+    [
+      'statusCode and message',
+      503,
+      { statusCode: 503, message: 'The service is busy. Try again later.' },
+      { code: 'UPSTREAM_UNAVAILABLE', upstreamCode: undefined, text: 'The service is busy. Try again later.' },
+    ],
+  ])('reads the %s error shape into the code, upstream code and message', async (_name, status, payload, expected) => {
+    upstream.setHandler((_call, res) => json(res, status, payload));
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(10) });
+    const error = body.errors?.[0];
+    expect(error?.extensions?.code).toBe(expected.code);
+    expect(error?.message).toBe(`Partner Center answered ${status}: ${expected.text}`);
+    const call = upstream.calls.at(-1);
+    expect(error?.extensions?.upstream).toEqual({
+      status,
+      ...(expected.upstreamCode === undefined ? {} : { code: expected.upstreamCode }),
+      requestId: call?.headers['ms-requestid'],
+      correlationId: call?.headers['ms-correlationid'],
+    });
+  });
+
+  it('survives an error body that is not JSON and never echoes it', async () => {
+    upstream.setHandler((_call, res) => json(res, 502, '<html>Bad gateway: secret-internal-host</html>'));
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(11) });
+    expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(body.errors?.[0]?.message).toBe('Partner Center answered 502.');
+    expect(JSON.stringify(body)).not.toContain('secret-internal-host');
+  });
+
+  it('ignores error fields of the wrong type', async () => {
+    upstream.setHandler((_call, res) =>
+      json(res, 404, { code: { nested: true }, description: ['not', 'a', 'string'], message: 12 }),
+    );
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(12) });
+    expect(body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(body.errors?.[0]?.message).toBe('Partner Center answered 404.');
+    expect(body.errors?.[0]?.extensions?.upstream).not.toHaveProperty('code');
+  });
+});

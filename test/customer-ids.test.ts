@@ -1,0 +1,138 @@
+// Customer ids: any case, braces allowed, returned canonical; a malformed id or
+// too many ids fail the field with BAD_USER_INPUT before any upstream call.
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { customerId, type RunningGateway, startGateway } from './support/gateway';
+import { startUpstream, type Upstream } from './support/upstream';
+
+const CUSTOMER = `query ($id: ID!) { customer(id: $id) { id qualifications { kind } } }`;
+const CUSTOMERS = `query ($ids: [ID!]!) { customers(ids: $ids) { id qualifications { kind } } }`;
+
+describe('customer ids', () => {
+  let upstream: Upstream;
+  let gw: RunningGateway;
+
+  beforeAll(async () => {
+    upstream = await startUpstream();
+    gw = await startGateway(upstream.url);
+  });
+  beforeEach(() => {
+    upstream.calls.length = 0;
+  });
+  afterAll(async () => {
+    await gw.close();
+    await upstream.close();
+  });
+
+  it('fails customer(id) with BAD_USER_INPUT naming a malformed id, with no upstream call', async () => {
+    const response = await gw.query(CUSTOMER, { id: 'not-a-guid' });
+
+    expect(response.body.data).toEqual({ customer: null });
+    expect(response.body.errors).toHaveLength(1);
+    const [error] = response.body.errors ?? [];
+    expect(error?.path).toEqual(['customer']);
+    expect(error?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', invalidIds: ['not-a-guid'] });
+    expect(error?.message).toContain('"not-a-guid"');
+    expect(upstream.calls).toHaveLength(0);
+  });
+
+  it.each([
+    ['a GUID one character short', '00000000-0000-4000-8000-00000000001'],
+    ['a GUID with a non-hex digit', '00000000-0000-4000-8000-00000000000g'],
+    ['a GUID without dashes', '00000000000040008000000000000001'],
+    ['an unbalanced brace', '{00000000-0000-4000-8000-000000000001'],
+    ['a path traversal', '../../partners/00000000-0000-4000-8000-000000000001'],
+    ['an empty string', ''],
+  ])('refuses %s as BAD_USER_INPUT with no call', async (_name, id) => {
+    const response = await gw.query(CUSTOMER, { id });
+
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(response.body.data).toEqual({ customer: null });
+    expect(upstream.calls).toHaveLength(0);
+  });
+
+  it('fails customers(ids) as a whole with BAD_USER_INPUT naming the one bad id among good ones, with no call', async () => {
+    const response = await gw.query(CUSTOMERS, { ids: [customerId(1), 'bogus-id', customerId(2)] });
+
+    // customers is a non-null list, so its failure nulls data.
+    expect(response.body.data).toBeNull();
+    expect(response.body.errors).toHaveLength(1);
+    const [error] = response.body.errors ?? [];
+    expect(error?.path).toEqual(['customers']);
+    expect(error?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', invalidIds: ['bogus-id'] });
+    expect(error?.message).toContain('"bogus-id"');
+    expect(error?.message).not.toContain(customerId(1));
+    expect(upstream.calls).toHaveLength(0);
+  });
+
+  it('names every bad id in customers(ids)', async () => {
+    const response = await gw.query(CUSTOMERS, { ids: ['first-bad', customerId(1), 'second-bad'] });
+
+    expect(response.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      invalidIds: ['first-bad', 'second-bad'],
+    });
+    expect(upstream.calls).toHaveLength(0);
+  });
+
+  it('refuses 101 ids with BAD_USER_INPUT and no call', async () => {
+    const ids = Array.from({ length: 101 }, (_, n) => customerId(n + 1));
+    const response = await gw.query(CUSTOMERS, { ids });
+
+    expect(response.body.data).toBeNull();
+    expect(response.body.errors).toHaveLength(1);
+    expect(response.body.errors?.[0]?.path).toEqual(['customers']);
+    expect(response.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', maxIds: 100 });
+    expect(upstream.calls).toHaveLength(0);
+  });
+
+  it('counts duplicates towards the 100-id limit', async () => {
+    const ids = Array.from({ length: 101 }, () => customerId(1));
+    const response = await gw.query(CUSTOMERS, { ids });
+
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(upstream.calls).toHaveLength(0);
+  });
+
+  it('accepts exactly 100 ids, one call each', async () => {
+    const ids = Array.from({ length: 100 }, (_, n) => customerId(n + 1));
+    const response = await gw.query<{ customers: Array<{ id: string }> }>(CUSTOMERS, { ids });
+
+    expect(response.body.errors).toBeUndefined();
+    expect(response.body.data?.customers.map((customer) => customer.id)).toEqual(ids);
+    expect(upstream.callsTo('qualifications')).toHaveLength(100);
+  });
+
+  it('honours a configured maxIds', async () => {
+    const small = await startGateway(upstream.url, { maxIds: 2 });
+    try {
+      const refused = await small.query(CUSTOMERS, { ids: [customerId(1), customerId(2), customerId(3)] });
+      expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', maxIds: 2 });
+      expect(upstream.calls).toHaveLength(0);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('returns ids in canonical form: upper case and braces in, lower case out', async () => {
+    const raw = 'ABCDEF01-2345-4678-9ABC-DEF012345678';
+    const canonical = raw.toLowerCase();
+
+    const one = await gw.query<{ customer: { id: string } }>(`query ($id: ID!) { customer(id: $id) { id } }`, {
+      id: `{${raw}}`,
+    });
+    const many = await gw.query<{ customers: Array<{ id: string }> }>(
+      `query ($ids: [ID!]!) { customers(ids: $ids) { id } }`,
+      { ids: [raw, `{${raw}}`, `{${canonical}}`, ` ${raw} `] },
+    );
+
+    expect(one.body.data?.customer.id).toBe(canonical);
+    expect(many.body.errors).toBeUndefined();
+    expect(many.body.data?.customers.map((customer) => customer.id)).toEqual([
+      canonical,
+      canonical,
+      canonical,
+      canonical,
+    ]);
+  });
+});

@@ -1,0 +1,116 @@
+// mcaDirectlySigned and addCustomerQualification need an App+User token. A
+// JWT that is plainly app-only is refused on those fields with FORBIDDEN and
+// no upstream call; qualifications (App-only accepted) still resolve.
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { customerId, type RunningGateway, startGateway } from './support/gateway';
+import { defaultHandler, startUpstream, type Upstream } from './support/upstream';
+
+/** An unsigned JWT (header.payload.signature, base64url) carrying the given claims. */
+function jwt(claims: Record<string, unknown>): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `Bearer ${part({ alg: 'none', typ: 'JWT' })}.${part({ aud: 'https://api.partnercenter.microsoft.com', ...claims })}.c2ln`;
+}
+
+const APP_ONLY: Record<string, string> = {
+  'idtyp app': jwt({ idtyp: 'app', appid: 'a1b2', roles: ['Partner.Read'] }),
+  'appid and roles, no scp, no user claims': jwt({ appid: 'a1b2', roles: ['Partner.Read'], tid: 't' }),
+  'azp only (v2 token), no scp': jwt({ azp: 'a1b2', tid: 't' }),
+};
+
+const APP_USER: Record<string, string> = {
+  'scp and upn': jwt({ appid: 'a1b2', scp: 'user_impersonation', upn: 'admin@contoso.onmicrosoft.com' }),
+  'idtyp user': jwt({ idtyp: 'user', azp: 'a1b2' }),
+  'appid with a user claim but no scp': jwt({ appid: 'a1b2', preferred_username: 'admin@contoso.com' }),
+};
+
+const NOT_A_JWT: Record<string, string> = {
+  'an opaque token': 'Bearer opaque-token-123',
+  'a payload that is not JSON': 'Bearer aGVhZGVy.bm90IGpzb24.c2ln',
+  'claims that are not an object': `Bearer eyJhbGciOiJub25lIn0.${Buffer.from('"app"').toString('base64url')}.c2ln`,
+};
+
+let upstream: Upstream;
+let gw: RunningGateway;
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+  gw = await startGateway(upstream.url);
+});
+afterEach(() => {
+  upstream.calls.length = 0;
+  upstream.setHandler(defaultHandler);
+});
+afterAll(async () => {
+  await gw.close();
+  await upstream.close();
+});
+
+const READ = `{ customers(ids: ["${customerId(1)}", "${customerId(2)}"]) { id qualifications { kind } mcaDirectlySigned } }`;
+const ADD = `mutation { addCustomerQualification(input: { customerId: "${customerId(1)}", qualification: EDUCATION, educationSegment: K12 }) { qualification { kind vettingStatus } } }`;
+
+describe('app-only tokens', () => {
+  for (const [name, token] of Object.entries(APP_ONLY)) {
+    it(`refuses mcaDirectlySigned with FORBIDDEN and no call, and still reads qualifications (${name})`, async () => {
+      const response = await gw.query(READ, undefined, { authorization: token });
+      expect(response.body.data).toEqual({
+        customers: [
+          { id: customerId(1), qualifications: [{ kind: 'EDUCATION' }], mcaDirectlySigned: null },
+          { id: customerId(2), qualifications: [{ kind: 'EDUCATION' }], mcaDirectlySigned: null },
+        ],
+      });
+      expect(response.body.errors).toHaveLength(2);
+      for (const [index, error] of (response.body.errors ?? []).entries()) {
+        expect(error.path).toEqual(['customers', index, 'mcaDirectlySigned']);
+        expect(error.extensions?.code).toBe('FORBIDDEN');
+        expect(error.message).toMatch(/needs an App\+User token/);
+      }
+      expect(upstream.callsTo('directSignedMicrosoftCustomerAgreementStatus')).toHaveLength(0);
+      expect(upstream.callsTo('qualifications')).toHaveLength(2);
+      for (const call of upstream.calls) expect(call.headers.authorization).toBe(token);
+    });
+
+    it(`refuses addCustomerQualification with FORBIDDEN and posts nothing (${name})`, async () => {
+      const response = await gw.query(ADD, undefined, { authorization: token });
+      expect(response.body.data).toBeNull();
+      expect(response.body.errors).toHaveLength(1);
+      expect(response.body.errors?.[0]?.path).toEqual(['addCustomerQualification']);
+      expect(response.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      expect(response.body.errors?.[0]?.message).toMatch(/needs an App\+User token/);
+      expect(upstream.calls).toHaveLength(0);
+    });
+  }
+
+  it('still checks the input first: a bad id is BAD_USER_INPUT whatever the token', async () => {
+    const response = await gw.query(
+      'mutation { addCustomerQualification(input: { customerId: "nope", qualification: STATE_OWNED_ENTITY }) { qualification { kind } } }',
+      undefined,
+      { authorization: APP_ONLY['idtyp app'] as string },
+    );
+    expect(response.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(upstream.calls).toHaveLength(0);
+  });
+});
+
+describe('App+User tokens and tokens the gateway cannot read', () => {
+  for (const [name, token] of Object.entries({ ...APP_USER, ...NOT_A_JWT })) {
+    it(`reads mcaDirectlySigned and posts the mutation (${name})`, async () => {
+      const read = await gw.query(READ, undefined, { authorization: token });
+      expect(read.body).toEqual({
+        data: {
+          customers: [
+            { id: customerId(1), qualifications: [{ kind: 'EDUCATION' }], mcaDirectlySigned: true },
+            { id: customerId(2), qualifications: [{ kind: 'EDUCATION' }], mcaDirectlySigned: true },
+          ],
+        },
+      });
+      expect(upstream.callsTo('directSignedMicrosoftCustomerAgreementStatus')).toHaveLength(2);
+      const add = await gw.query(ADD, undefined, { authorization: token });
+      expect(add.body).toEqual({
+        data: { addCustomerQualification: { qualification: { kind: 'EDUCATION', vettingStatus: 'IN_REVIEW' } } },
+      });
+      expect(upstream.callsTo('qualifications').filter((call) => call.method === 'POST')).toHaveLength(1);
+      for (const call of upstream.calls) expect(call.headers.authorization).toBe(token);
+    });
+  }
+});
