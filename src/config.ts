@@ -79,9 +79,39 @@ export const defaultConfig: Config = Object.freeze({
   introspection: true,
 });
 
-/** Builds a frozen Config from defaults plus overrides (used by tests and main.ts). */
+/** The numeric settings: where each comes from in the environment and the range it must fall in. */
+const NUMBERS = {
+  port: { env: 'PORT', min: 0, max: 65_535 },
+  attemptTimeoutMs: { env: 'PARTNER_CENTER_TIMEOUT_MS', min: 1, max: 600_000 },
+  requestBudgetMs: { env: 'PARTNER_CENTER_BUDGET_MS', min: 1, max: 3_600_000 },
+  maxAttempts: { env: 'PARTNER_CENTER_MAX_ATTEMPTS', min: 1, max: 10 },
+  maxConcurrencyPerToken: { env: 'PARTNER_CENTER_MAX_CONCURRENCY', min: 1, max: 1_000 },
+  poolConnections: { env: 'PARTNER_CENTER_POOL_CONNECTIONS', min: 1, max: 10_000 },
+  maxIds: { env: 'GATEWAY_MAX_IDS', min: 1, max: 10_000 },
+  maxCustomersPerRequest: { env: 'GATEWAY_MAX_CUSTOMERS', min: 1, max: 100_000 },
+  maxDepth: { env: 'GATEWAY_MAX_DEPTH', min: 1, max: 100 },
+  maxAliases: { env: 'GATEWAY_MAX_ALIASES', min: 1, max: 10_000 },
+  maxTokens: { env: 'GATEWAY_MAX_TOKENS', min: 1, max: 1_000_000 },
+  maxDocumentBytes: { env: 'GATEWAY_MAX_DOCUMENT_BYTES', min: 1, max: 10_000_000 },
+} as const satisfies Partial<Record<keyof Config, { env: string; min: number; max: number }>>;
+
+type NumberSetting = keyof typeof NUMBERS;
+
+/**
+ * Builds a frozen Config from defaults plus overrides (tests, main.ts), with
+ * the same range checks as the environment: throws ConfigError on a bad value.
+ */
 export function createConfig(overrides: Partial<Config> = {}): Config {
-  return Object.freeze({ ...defaultConfig, ...overrides });
+  const config = { ...defaultConfig, ...overrides };
+  const problems = (Object.keys(NUMBERS) as NumberSetting[]).flatMap((key) => {
+    const { min, max } = NUMBERS[key];
+    const value = config[key];
+    return Number.isInteger(value) && value >= min && value <= max
+      ? []
+      : [`${key} must be a whole number from ${min} to ${max}, got ${value}`];
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
 }
 
 /** Reads and validates the environment once; throws ConfigError listing every bad value. */
@@ -92,15 +122,14 @@ export function loadConfig(env: Env): Config {
     const value = env[name]?.trim();
     return value ? value : undefined;
   };
-  const integer = (name: string, fallback: number, min: number, max: number): number => {
+  const numbers: Partial<Record<NumberSetting, number>> = {};
+  for (const key of Object.keys(NUMBERS) as NumberSetting[]) {
+    const { env: name, min, max } = NUMBERS[key];
     const raw = read(name);
-    if (raw === undefined) return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
-      return fallback;
-    }
-    return Number(raw);
-  };
+    if (raw === undefined) continue;
+    if (/^\d+$/.test(raw) && Number(raw) >= min && Number(raw) <= max) numbers[key] = Number(raw);
+    else problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
   const flag = (name: string, fallback: boolean): boolean => {
     const raw = read(name)?.toLowerCase();
     if (raw === undefined) return fallback;
@@ -129,33 +158,24 @@ export function loadConfig(env: Env): Config {
     baseUrl = CLOUD_BASE_URLS[cloud];
   }
 
-  const config = createConfig({
-    port: integer('PORT', defaultConfig.port, 0, 65_535),
+  const corsOrigins = (read('CORS_ORIGINS') ?? '')
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  const graphiql = flag('GRAPHIQL', !production);
+  const introspection = flag('INTROSPECTION', !production);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return createConfig({
+    ...numbers,
     production,
     cloud,
     baseUrl,
     applicationName: read('PARTNER_CENTER_APPLICATION') ?? defaultConfig.applicationName,
     locale: read('PARTNER_CENTER_LOCALE') ?? defaultConfig.locale,
-    attemptTimeoutMs: integer('PARTNER_CENTER_TIMEOUT_MS', defaultConfig.attemptTimeoutMs, 1, 600_000),
-    requestBudgetMs: integer('PARTNER_CENTER_BUDGET_MS', defaultConfig.requestBudgetMs, 1, 3_600_000),
-    maxAttempts: integer('PARTNER_CENTER_MAX_ATTEMPTS', defaultConfig.maxAttempts, 1, 10),
-    maxConcurrencyPerToken: integer('PARTNER_CENTER_MAX_CONCURRENCY', defaultConfig.maxConcurrencyPerToken, 1, 1_000),
-    poolConnections: integer('PARTNER_CENTER_POOL_CONNECTIONS', defaultConfig.poolConnections, 1, 10_000),
-    maxIds: integer('GATEWAY_MAX_IDS', defaultConfig.maxIds, 1, 10_000),
-    maxCustomersPerRequest: integer('GATEWAY_MAX_CUSTOMERS', defaultConfig.maxCustomersPerRequest, 1, 100_000),
-    maxDepth: integer('GATEWAY_MAX_DEPTH', defaultConfig.maxDepth, 1, 100),
-    maxAliases: integer('GATEWAY_MAX_ALIASES', defaultConfig.maxAliases, 1, 10_000),
-    maxTokens: integer('GATEWAY_MAX_TOKENS', defaultConfig.maxTokens, 1, 1_000_000),
-    maxDocumentBytes: integer('GATEWAY_MAX_DOCUMENT_BYTES', defaultConfig.maxDocumentBytes, 1, 10_000_000),
-    corsOrigins: (read('CORS_ORIGINS') ?? '')
-      .split(',')
-      .map((origin) => origin.trim())
-      .filter(Boolean),
-    graphiql: flag('GRAPHIQL', !production),
-    introspection: flag('INTROSPECTION', !production),
+    corsOrigins,
+    graphiql,
+    introspection,
   });
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
 }
 
 /** Strips trailing slashes and a trailing `/v1`: the client appends `/v1/...` itself. */

@@ -2,7 +2,7 @@
 // naming every bad variable.
 
 import { describe, expect, it } from 'vitest';
-import { CLOUD_BASE_URLS, ConfigError, loadConfig } from '../src/config';
+import { CLOUD_BASE_URLS, ConfigError, createConfig, loadConfig } from '../src/config';
 
 function configError(env: Record<string, string>): ConfigError {
   try {
@@ -146,5 +146,21 @@ describe('loadConfig', () => {
     const config = loadConfig({ NODE_ENV: 'production', PARTNER_CENTER_CLOUD: 'public' });
 
     expect(config).toMatchObject({ production: true, graphiql: false, introspection: false });
+  });
+});
+
+describe('createConfig', () => {
+  it('refuses programmatic overrides outside the ranges the environment is held to', () => {
+    expect(() => createConfig({ attemptTimeoutMs: 0 })).toThrow(ConfigError);
+    expect(() => createConfig({ maxConcurrencyPerToken: 1.5 })).toThrow(
+      /maxConcurrencyPerToken must be a whole number/,
+    );
+    expect(() => createConfig({ port: 70_000, maxIds: 0 })).toThrow(/port must be .*\n.*maxIds must be/s);
+  });
+
+  it('accepts the SPEC defaults and returns a frozen object', () => {
+    const config = createConfig();
+    expect(config).toMatchObject({ attemptTimeoutMs: 8_000, requestBudgetMs: 20_000, maxAttempts: 3 });
+    expect(Object.isFrozen(config)).toBe(true);
   });
 });

@@ -169,4 +169,29 @@ describe('throttling', () => {
     expect(body.errors?.[0]?.path).toEqual(['addCustomerQualification']);
     expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_THROTTLED', retryAfterSeconds: 1 });
   });
+  it('does not send a call queued for a concurrency slot into a window that opened meanwhile', async () => {
+    const queued = await startGateway(upstream.url, { maxConcurrencyPerToken: 1, requestBudgetMs: 3_000 });
+    try {
+      const [first, second] = [customerId(71), customerId(72)];
+      // The first call holds the only slot, then answers 429 for a minute; the second waits for that slot.
+      upstream.setHandler(async (call, res, attempt) => {
+        if (call.customerId !== first) return defaultHandler(call, res, attempt);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        json(res, 429, RATE_LIMITED, { 'retry-after': '57' });
+      });
+      const { body } = await queued.query(
+        `{ a: customer(id: "${first}") { qualifications { kind } } b: customer(id: "${second}") { qualifications { kind } } }`,
+        {},
+        freshToken(),
+      );
+      expect(upstream.callsTo('qualifications', first)).toHaveLength(1);
+      expect(upstream.callsTo('qualifications', second)).toHaveLength(0);
+      expect(body.errors?.map((e) => [e.path?.[0], e.extensions?.code, e.extensions?.retryAfterSeconds])).toEqual([
+        ['a', 'UPSTREAM_THROTTLED', 57],
+        ['b', 'UPSTREAM_THROTTLED', 57],
+      ]);
+    } finally {
+      await queued.close();
+    }
+  });
 });

@@ -106,20 +106,25 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
 
     let last: UpstreamError | undefined;
     for (let attempt = 1; attempt <= config.maxAttempts; attempt++) {
-      // After a 429 the window itself is the wait (waitOutThrottle below), so no backoff is added.
+      // After a 429 the window itself is the wait (gate.enter below), so no backoff is added.
       if (attempt > 1 && last?.code !== 'UPSTREAM_THROTTLED') {
         // Exponential backoff with jitter, never past the budget: Partner Center asks callers not to retry at once.
         const delay = retryBaseDelayMs * 2 ** (attempt - 2) * (0.5 + Math.random() / 2);
         if (Date.now() + delay >= ctx.deadline) break;
         await sleep(delay);
       }
-      await gate.waitOutThrottle(ctx.deadline, upstream);
-      const release = await gate.acquire(ctx.deadline, upstream);
-      const outcome = await attemptOnce(method, path, headers, payload, ctx.deadline, upstream).finally(release);
+      const release = await gate.enter(ctx.deadline, upstream);
+      let outcome: Outcome;
+      try {
+        outcome = await attemptOnce(method, path, headers, payload, ctx.deadline, upstream);
+        // The window opens before the slot is handed on, so a queued call cannot slip into it.
+        if (outcome.kind === 'throttled') gate.throttle(outcome.retryAfterMs);
+      } finally {
+        release();
+      }
       if (outcome.kind === 'ok') return { body: outcome.value, upstream: { ...upstream, status: outcome.status } };
       last = outcome.error;
       if (outcome.kind === 'throttled') {
-        gate.throttle(outcome.retryAfterMs);
         // Wait only when the window closes within this request's budget; otherwise fail at once.
         if (method === 'GET' && Date.now() + outcome.retryAfterMs < ctx.deadline) continue;
         break;
@@ -370,8 +375,22 @@ class TokenGate {
     this.throttledUntil = Math.max(this.throttledUntil, Date.now() + ms);
   }
 
+  /**
+   * Waits out an open 429 window, then takes a concurrency slot. A window that
+   * opened while this call queued for its slot is waited out too, with the
+   * slot given back meanwhile, so no call is sent into an open window.
+   */
+  async enter(deadline: number, upstream: object): Promise<() => void> {
+    for (;;) {
+      await this.waitOutThrottle(deadline, upstream);
+      const release = await this.acquire(deadline, upstream);
+      if (this.throttledUntil <= Date.now()) return release;
+      release();
+    }
+  }
+
   /** While a 429 window is open: wait when it closes within the budget, else fail fast without a call. */
-  async waitOutThrottle(deadline: number, upstream: object): Promise<void> {
+  private async waitOutThrottle(deadline: number, upstream: object): Promise<void> {
     const wait = this.throttledUntil - Date.now();
     if (wait <= 0) return;
     if (Date.now() + wait >= deadline) {
@@ -386,7 +405,7 @@ class TokenGate {
   }
 
   /** Takes a concurrency slot, waiting no later than the deadline; returns its release. */
-  async acquire(deadline: number, upstream: object): Promise<() => void> {
+  private async acquire(deadline: number, upstream: object): Promise<() => void> {
     if (this.active < this.slots) {
       this.active++;
       return this.releaser();
