@@ -80,6 +80,8 @@ function corsFor(origins: readonly string[]) {
       allowedHeaders: ['Authorization', 'Content-Type', 'Accept', 'MS-CorrelationId'],
       exposedHeaders: ['MS-CorrelationId'],
       methods: ['GET', 'POST', 'OPTIONS'],
+      // The token travels in a header, never a cookie: browsers need not send credentials.
+      credentials: false,
       maxAge: 600,
     };
   };

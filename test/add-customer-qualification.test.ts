@@ -1,12 +1,13 @@
 import { print } from 'graphql';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   AddCustomerQualificationDocument,
   type AddCustomerQualificationMutation,
   type AddCustomerQualificationMutationVariables,
 } from '../schema/generated/graphql';
-import { customerId, type RunningGateway, startGateway } from './support/gateway';
-import { json, startUpstream, type Upstream, type UpstreamHandler } from './support/upstream';
+import { useGateway } from './support/fixtures';
+import { customerId } from './support/gateway';
+import { json, type UpstreamHandler } from './support/upstream';
 
 const MUTATION = print(AddCustomerQualificationDocument);
 const CUSTOMER = customerId(1);
@@ -46,18 +47,8 @@ function appOnlyToken(): string {
 }
 
 describe('addCustomerQualification', () => {
-  let upstream: Upstream;
-  let gw: RunningGateway;
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(upstream.url, { attemptTimeoutMs: 300, requestBudgetMs: 3000 });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
-  });
+  const { upstream, gw } = useGateway({ attemptTimeoutMs: 300, requestBudgetMs: 3000 });
   beforeEach(() => {
-    upstream.calls.length = 0;
     upstream.setHandler(statefulHandler());
   });
 

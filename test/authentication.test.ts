@@ -1,11 +1,12 @@
 // No bearer token, no upstream call: fields that need Partner Center fail with
 // UNAUTHENTICATED. Only the simulator serves tokenless requests, as a development user.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEVELOPMENT_AUTHORIZATION } from '../src/context';
-import { SAMPLE_CUSTOMERS, type Simulator, startSimulator } from '../src/partner-center/simulator';
-import { customerId, type RunningGateway, startGateway } from './support/gateway';
-import { defaultHandler, json, startUpstream, type Upstream } from './support/upstream';
+import { SAMPLE_CUSTOMERS } from '../src/partner-center/simulator';
+import { useGateway, useSimulatorGateway } from './support/fixtures';
+import { customerId } from './support/gateway';
+import { defaultHandler, json } from './support/upstream';
 
 const BOTH_FIELDS = `query ($ids: [ID!]!) { customers(ids: $ids) { id mcaDirectlySigned qualifications { kind } } }`;
 
@@ -14,20 +15,7 @@ interface CustomersData {
 }
 
 describe('authentication against a configured Partner Center', () => {
-  let upstream: Upstream;
-  let gw: RunningGateway;
-
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(upstream.url);
-  });
-  beforeEach(() => {
-    upstream.calls.length = 0;
-  });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
-  });
+  const { upstream, gw } = useGateway();
 
   function expectUnauthenticatedFields(response: {
     body: { errors?: Array<{ path?: unknown; extensions?: object }> };
@@ -103,17 +91,7 @@ describe('authentication against a configured Partner Center', () => {
 });
 
 describe('authentication in simulator mode', () => {
-  let simulator: Simulator;
-  let gw: RunningGateway;
-
-  beforeAll(async () => {
-    simulator = await startSimulator();
-    gw = await startGateway(simulator.url, { simulator: true });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await simulator.close();
-  });
+  const { simulator, gw } = useSimulatorGateway();
 
   it('serves a tokenless request with the development token', async () => {
     const response = await gw.query<CustomersData>(

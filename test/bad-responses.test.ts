@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { customerId, type RunningGateway, startGateway } from './support/gateway';
-import { defaultHandler, json, startUpstream, type Upstream } from './support/upstream';
+import { describe, expect, it } from 'vitest';
+import { useGateway } from './support/fixtures';
+import { customerId } from './support/gateway';
+import { defaultHandler, json } from './support/upstream';
 
 const QUALIFICATIONS = /* GraphQL */ `
   query ($id: ID!) {
@@ -21,20 +22,7 @@ const ADD_STATE_OWNED = /* GraphQL */ `
 `;
 
 describe('bad responses', () => {
-  let upstream: Upstream;
-  let gw: RunningGateway;
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(upstream.url, { attemptTimeoutMs: 2_000, requestBudgetMs: 5_000 });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
-  });
-  beforeEach(() => {
-    upstream.calls.length = 0;
-    upstream.setHandler(defaultHandler);
-  });
+  const { upstream, gw } = useGateway({ attemptTimeoutMs: 2_000, requestBudgetMs: 5_000 });
 
   it.each([
     ['truncated JSON', '[{"qualification":"Education"'],
@@ -161,16 +149,7 @@ describe('bad responses', () => {
 });
 
 describe('error bodies', () => {
-  let upstream: Upstream;
-  let gw: RunningGateway;
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(upstream.url, { maxAttempts: 1 });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
-  });
+  const { upstream, gw } = useGateway({ maxAttempts: 1 });
 
   it.each([
     [

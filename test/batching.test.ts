@@ -1,28 +1,15 @@
 // Within one GraphQL request each distinct (resource, customer) pair costs at
 // most one upstream call; fields not selected cost nothing; requests share nothing.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { customerId, type RunningGateway, startGateway } from './support/gateway';
-import { startUpstream, type Upstream } from './support/upstream';
+import { describe, expect, it } from 'vitest';
+import { useGateway } from './support/fixtures';
+import { customerId } from './support/gateway';
 
 const QUALIFICATIONS = 'qualifications';
 const MCA = 'directSignedMicrosoftCustomerAgreementStatus';
 
 describe('batching and deduplication', () => {
-  let upstream: Upstream;
-  let gw: RunningGateway;
-
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(upstream.url);
-  });
-  beforeEach(() => {
-    upstream.calls.length = 0;
-  });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
-  });
+  const { upstream, gw } = useGateway();
 
   /** How many calls each customer received for one resource, as a sorted list of [customerId, count]. */
   function callsPerCustomer(resource: string): Array<[string, number]> {

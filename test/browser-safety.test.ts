@@ -2,32 +2,14 @@
 // CORS answers listed origins only, and in production errors are masked,
 // suggestions hidden, GraphiQL and introspection switched off.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Config, loadConfig } from '../src/config';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config';
 import { createLogger, type Logger } from '../src/logger';
-import { customerId, type RunningGateway, startGateway } from './support/gateway';
-import { defaultHandler, json, startUpstream, type Upstream } from './support/upstream';
+import { useUpstream } from './support/fixtures';
+import { customerId } from './support/gateway';
+import { defaultHandler, json } from './support/upstream';
 
-let upstream: Upstream;
-const running: RunningGateway[] = [];
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((gw) => gw.close()));
-  upstream.calls.length = 0;
-  upstream.setHandler(defaultHandler);
-});
-afterAll(async () => {
-  await upstream.close();
-});
-
-async function gatewayWith(overrides: Partial<Config>, logger?: Logger): Promise<RunningGateway> {
-  const gw = await startGateway(upstream.url, overrides, logger ? { logger } : {});
-  running.push(gw);
-  return gw;
-}
+const { upstream, gatewayWith } = useUpstream();
 
 const CALLING_QUERY = JSON.stringify({ query: `{ customer(id: "${customerId(1)}") { qualifications { kind } } }` });
 const APP = 'https://app.contoso.com';
@@ -119,6 +101,8 @@ describe('CORS', () => {
     const allowed = (response.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(/\s*,\s*/);
     expect(allowed).toEqual(expect.arrayContaining(['authorization', 'content-type', 'ms-correlationid']));
     expect(response.headers.get('access-control-allow-methods')).toContain('POST');
+    // Tokens travel in the Authorization header, never in cookies: no credentials are invited.
+    expect(response.headers.get('access-control-allow-credentials')).toBeNull();
   });
 
   it('exposes MS-CorrelationId to a listed origin', async () => {
@@ -180,7 +164,7 @@ describe('error masking', () => {
         return defaultHandler(call, res, attempt);
       });
       const lines: string[] = [];
-      const gw = await gatewayWith({ production }, brokenLogger(lines));
+      const gw = await gatewayWith({ production }, { logger: brokenLogger(lines) });
       const response = await gw.query(
         `{ broken: customer(id: "${customerId(1)}") { qualifications { kind } }
            fine: customer(id: "${customerId(2)}") { qualifications { kind } } }`,

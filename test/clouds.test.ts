@@ -3,10 +3,10 @@
 // is null with NOT_SUPPORTED_IN_CLOUD there, without an upstream call.
 
 import { MockAgent } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Cloud, ConfigError, loadConfig } from '../src/config';
-import { customerId, type RunningGateway, startGateway, TOKEN } from './support/gateway';
-import { defaultHandler, startUpstream, type Upstream } from './support/upstream';
+import { useUpstream } from './support/fixtures';
+import { customerId, startGateway, TOKEN } from './support/gateway';
 
 const PUBLIC_URL = 'https://api.partnercenter.microsoft.com';
 const CHINA_URL = 'https://partner.partnercenterapi.microsoftonline.cn';
@@ -69,24 +69,8 @@ describe('the china cloud on the wire', () => {
 });
 
 describe('cloud rules', () => {
-  let upstream: Upstream;
-  const running: RunningGateway[] = [];
-  beforeAll(async () => {
-    upstream = await startUpstream();
-  });
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((gw) => gw.close()));
-    upstream.calls.length = 0;
-    upstream.setHandler(defaultHandler);
-  });
-  afterAll(async () => {
-    await upstream.close();
-  });
-  const gatewayIn = async (cloud: Cloud) => {
-    const gw = await startGateway(upstream.url, { cloud });
-    running.push(gw);
-    return gw;
-  };
+  const { upstream, gatewayWith } = useUpstream();
+  const gatewayIn = (cloud: Cloud) => gatewayWith({ cloud });
   const ids = [1, 2, 3].map(customerId);
   const READ = `{ customers(ids: ${JSON.stringify(ids)}) { id qualifications { kind } mcaDirectlySigned } }`;
 

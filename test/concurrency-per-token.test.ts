@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { useUpstream } from './support/fixtures';
 import { customerId, startGateway } from './support/gateway';
-import { defaultHandler, json, startUpstream, type Upstream, type UpstreamHandler } from './support/upstream';
+import { defaultHandler, json, type UpstreamHandler } from './support/upstream';
 
 const CUSTOMERS = /* GraphQL */ `
   query ($ids: [ID!]!) {
@@ -12,7 +13,6 @@ const CUSTOMERS = /* GraphQL */ `
 const ids = (from: number, count: number) => Array.from({ length: count }, (_, i) => customerId(from + i));
 
 describe('concurrency per token', () => {
-  let upstream: Upstream;
   /** Calls the upstream is answering right now, and the most seen at once, per Authorization header. */
   let inFlight: Map<string, number>;
   let peak: Map<string, number>;
@@ -30,12 +30,8 @@ describe('concurrency per token', () => {
     return defaultHandler(call, res, attempt);
   };
 
-  beforeAll(async () => {
-    upstream = await startUpstream(slowHandler);
-  });
-  afterAll(() => upstream.close());
+  const { upstream } = useUpstream(slowHandler);
   beforeEach(() => {
-    upstream.calls.length = 0;
     inFlight = new Map();
     peak = new Map();
   });

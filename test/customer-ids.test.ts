@@ -1,28 +1,15 @@
 // Customer ids: any case, braces allowed, returned canonical; a malformed id or
 // too many ids fail the field with BAD_USER_INPUT before any upstream call.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { customerId, type RunningGateway, startGateway } from './support/gateway';
-import { startUpstream, type Upstream } from './support/upstream';
+import { describe, expect, it } from 'vitest';
+import { useGateway } from './support/fixtures';
+import { customerId, startGateway } from './support/gateway';
 
 const CUSTOMER = `query ($id: ID!) { customer(id: $id) { id qualifications { kind } } }`;
 const CUSTOMERS = `query ($ids: [ID!]!) { customers(ids: $ids) { id qualifications { kind } } }`;
 
 describe('customer ids', () => {
-  let upstream: Upstream;
-  let gw: RunningGateway;
-
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(upstream.url);
-  });
-  beforeEach(() => {
-    upstream.calls.length = 0;
-  });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
-  });
+  const { upstream, gw } = useGateway();
 
   it('fails customer(id) with BAD_USER_INPUT naming a malformed id, with no upstream call', async () => {
     const response = await gw.query(CUSTOMER, { id: 'not-a-guid' });

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { print } from 'graphql';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CustomerWithDeferredMcaDocument } from '../schema/generated/graphql';
-import { customerId, type RunningGateway, startGateway, TOKEN } from './support/gateway';
-import { defaultHandler, json, startUpstream, type Upstream } from './support/upstream';
+import { useGateway } from './support/fixtures';
+import { customerId, TOKEN } from './support/gateway';
+import { defaultHandler, json } from './support/upstream';
 
 const MCA = 'directSignedMicrosoftCustomerAgreementStatus';
 
@@ -66,20 +67,7 @@ async function readParts(response: Response, onFirst: () => void = () => {}): Pr
 }
 
 describe('@defer over multipart/mixed', () => {
-  let upstream: Upstream;
-  let gw: RunningGateway;
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(upstream.url, { attemptTimeoutMs: 3000, requestBudgetMs: 5000 });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
-  });
-  beforeEach(() => {
-    upstream.calls.length = 0;
-    upstream.setHandler(defaultHandler);
-  });
+  const { upstream, gw } = useGateway({ attemptTimeoutMs: 3000, requestBudgetMs: 5000 });
 
   it('sends qualifications first and mcaDirectlySigned in a later part', async () => {
     // Partner Center's MCA answer is held back until the client has read the first part,

@@ -7,8 +7,8 @@ import { composeServices, compositionHasErrors } from '@theguild/federation-comp
 import { parse } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { customerId, type RunningGateway, startGateway, TOKEN } from './support/gateway';
-import { startUpstream, type Upstream } from './support/upstream';
+import { useGateway } from './support/fixtures';
+import { customerId, TOKEN } from './support/gateway';
 
 const QUALIFICATIONS = 'qualifications';
 const MCA = 'directSignedMicrosoftCustomerAgreementStatus';
@@ -47,19 +47,7 @@ async function close(server: Server): Promise<void> {
 }
 
 describe('federation subgraph', () => {
-  let upstream: Upstream;
-  let gw: RunningGateway;
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(upstream.url);
-  });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
-  });
-  beforeEach(() => {
-    upstream.calls.length = 0;
-  });
+  const { upstream, gw } = useGateway();
 
   const ENTITIES = /* GraphQL */ `
     query Entities($representations: [_Any!]!) {

@@ -5,9 +5,10 @@
 
 import type { ServerResponse } from 'node:http';
 import fc from 'fast-check';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { customerId, type GraphQLResponse, type RunningGateway, startGateway } from './support/gateway';
-import { defaultHandler, json, type RecordedCall, startUpstream, type Upstream } from './support/upstream';
+import { describe, expect, it } from 'vitest';
+import { useGateway } from './support/fixtures';
+import { customerId, type GraphQLResponse } from './support/gateway';
+import { json, type RecordedCall } from './support/upstream';
 
 /** SPEC.md's codes plus the request-level codes of yoga and graphql-js. INTERNAL_SERVER_ERROR is not here: it means a bug. */
 const KNOWN_CODES = new Set([
@@ -30,21 +31,8 @@ const KNOWN_CODES = new Set([
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-let upstream: Upstream;
-let gw: RunningGateway;
+const { upstream, gw } = useGateway({ attemptTimeoutMs: 300, requestBudgetMs: 1_500, production: true });
 let run = 0;
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-  gw = await startGateway(upstream.url, { attemptTimeoutMs: 300, requestBudgetMs: 1_500, production: true });
-});
-beforeEach(() => {
-  upstream.setHandler(defaultHandler);
-});
-afterAll(async () => {
-  await gw.close();
-  await upstream.close();
-});
 
 /** A token of its own per run, so a 429 window opened by one run never holds the next. */
 const freshToken = () => `Bearer fuzz-${++run}`;

@@ -3,9 +3,9 @@
 // One audit queries __type, so with introspection off it fails by design.
 
 import { type AuditResult, serverAudits } from 'graphql-http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useUpstream } from './support/fixtures';
 import { startGateway } from './support/gateway';
-import { startUpstream, type Upstream } from './support/upstream';
 
 async function audit(url: string): Promise<AuditResult[]> {
   const results: AuditResult[] = [];
@@ -23,13 +23,7 @@ function summary(results: AuditResult[]): string {
 }
 
 describe('GraphQL-over-HTTP audit', () => {
-  let upstream: Upstream;
-  beforeAll(async () => {
-    upstream = await startUpstream();
-  });
-  afterAll(async () => {
-    await upstream.close();
-  });
+  const { upstream } = useUpstream();
 
   const configurations = [
     { name: 'development', overrides: { production: false, graphiql: true, introspection: true } },

@@ -1,18 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../src/partner-center/simulator';
-import { type RunningGateway, startGateway } from './support/gateway';
+import { describe, expect, it } from 'vitest';
+import { useSimulatorGateway } from './support/fixtures';
 
 describe('health and GraphiQL', () => {
-  let simulator: Simulator;
-  let gw: RunningGateway;
-  beforeAll(async () => {
-    simulator = await startSimulator();
-    gw = await startGateway(simulator.url, { simulator: true });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await simulator.close();
-  });
+  const { simulator, gw } = useSimulatorGateway();
 
   it('answers /health with 200 and makes no upstream call', async () => {
     const response = await fetch(gw.url.replace('/graphql', '/health'));

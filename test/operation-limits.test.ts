@@ -2,30 +2,12 @@
 // refused with BAD_USER_INPUT and costs no upstream call, one at the limit runs.
 
 import { Lexer, Source, TokenKind } from 'graphql';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Config, ConfigError, loadConfig } from '../src/config';
-import { customerId, type GraphQLResponse, type RunningGateway, startGateway } from './support/gateway';
-import { startUpstream, type Upstream } from './support/upstream';
+import { useUpstream } from './support/fixtures';
+import { customerId, type GraphQLResponse } from './support/gateway';
 
-let upstream: Upstream;
-const running: RunningGateway[] = [];
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((gw) => gw.close()));
-  upstream.calls.length = 0;
-});
-afterAll(async () => {
-  await upstream.close();
-});
-
-async function gatewayWith(overrides: Partial<Config>): Promise<RunningGateway> {
-  const gw = await startGateway(upstream.url, overrides);
-  running.push(gw);
-  return gw;
-}
+const { upstream, gatewayWith } = useUpstream();
 
 /** A refusal: no data at all, one BAD_USER_INPUT error with the given message, and not a single upstream call. */
 function expectRefused(response: GraphQLResponse, message: RegExp): void {

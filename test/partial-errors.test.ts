@@ -2,9 +2,10 @@
 // upstream call; other customers and fields still resolve. Nothing raw leaks.
 
 import type { ServerResponse } from 'node:http';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { customerId, type RunningGateway, startGateway, TOKEN } from './support/gateway';
-import { defaultHandler, json, type RecordedCall, startUpstream, type Upstream } from './support/upstream';
+import { describe, expect, it } from 'vitest';
+import { useGateway } from './support/fixtures';
+import { customerId, TOKEN } from './support/gateway';
+import { defaultHandler, json, type RecordedCall } from './support/upstream';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Put in every part of an error body the gateway must not pass on. */
@@ -29,21 +30,7 @@ function failWhen(
 }
 
 describe('partial errors', () => {
-  let upstream: Upstream;
-  let gw: RunningGateway;
-
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(upstream.url, { attemptTimeoutMs: 1_000, requestBudgetMs: 3_000 });
-  });
-  beforeEach(() => {
-    upstream.calls.length = 0;
-    upstream.setHandler(defaultHandler);
-  });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
-  });
+  const { upstream, gw } = useGateway({ attemptTimeoutMs: 1_000, requestBudgetMs: 3_000 });
 
   it('fails only the missing customer with NOT_FOUND beside two good ones', async () => {
     const missing = customerId(404);

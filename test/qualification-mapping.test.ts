@@ -1,10 +1,11 @@
 // Partner Center's wire values become the GraphQL contract's enums and DateTime,
 // whatever shape or spelling the upstream answer takes; nothing unknown fails.
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SAMPLE_CUSTOMERS, type Simulator, startSimulator } from '../src/partner-center/simulator';
-import { customerId, type RunningGateway, startGateway } from './support/gateway';
-import { json, startUpstream, type Upstream } from './support/upstream';
+import { describe, expect, it } from 'vitest';
+import { SAMPLE_CUSTOMERS } from '../src/partner-center/simulator';
+import { useGateway, useSimulatorGateway } from './support/fixtures';
+import { customerId } from './support/gateway';
+import { json } from './support/upstream';
 
 const QUALIFICATIONS = /* GraphQL */ `
   query ($id: ID!) {
@@ -27,19 +28,9 @@ interface CustomerData {
 }
 
 describe('qualification mapping', () => {
-  let upstream: Upstream;
-  let gw: RunningGateway;
   /** The qualifications body the upstream answers for the next request, whatever the customer. */
   let body: unknown = [];
-
-  beforeAll(async () => {
-    upstream = await startUpstream((_call, res) => json(res, 200, body));
-    gw = await startGateway(upstream.url);
-  });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
-  });
+  const { gw } = useGateway({}, { handler: (_call, res) => json(res, 200, body) });
 
   async function qualificationsFor(answer: unknown): Promise<Qualification[]> {
     body = answer;
@@ -182,17 +173,7 @@ describe('qualification mapping', () => {
 });
 
 describe('the simulator sample customers', () => {
-  let simulator: Simulator;
-  let gw: RunningGateway;
-
-  beforeAll(async () => {
-    simulator = await startSimulator();
-    gw = await startGateway(simulator.url, { simulator: true });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await simulator.close();
-  });
+  const { gw } = useSimulatorGateway();
 
   const SAMPLES = /* GraphQL */ `
     query ($ids: [ID!]!) {

@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger';
-import { customerId, type RunningGateway, startGateway, TOKEN } from './support/gateway';
-import { defaultHandler, json, startUpstream, type Upstream } from './support/upstream';
+import { useGateway, useUpstream } from './support/fixtures';
+import { customerId, startGateway, TOKEN } from './support/gateway';
+import { defaultHandler, json, startUpstream } from './support/upstream';
 
 const QUALIFICATIONS = /* GraphQL */ `
   query ($id: ID!) {
@@ -24,20 +25,7 @@ const drop = (res: ServerResponse): void => {
 };
 
 describe('retries', () => {
-  let upstream: Upstream;
-  let gw: RunningGateway;
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(upstream.url, { attemptTimeoutMs: 500, requestBudgetMs: 3_000 });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
-  });
-  beforeEach(() => {
-    upstream.calls.length = 0;
-    upstream.setHandler(defaultHandler);
-  });
+  const { upstream, gw } = useGateway({ attemptTimeoutMs: 500, requestBudgetMs: 3_000 });
 
   it('retries a GET after a 503 and answers from the second attempt with the same MS-RequestId', async () => {
     upstream.setHandler((call, res, attempt) =>
@@ -216,14 +204,7 @@ describe('retries', () => {
 });
 
 describe('retry bounds', () => {
-  let upstream: Upstream;
-  beforeAll(async () => {
-    upstream = await startUpstream((_call, res) => json(res, 503, {}));
-  });
-  afterAll(() => upstream.close());
-  beforeEach(() => {
-    upstream.calls.length = 0;
-  });
+  const { upstream } = useUpstream((_call, res) => json(res, 503, {}));
 
   it.each([1, 2, 5])('makes exactly maxAttempts = %i attempts', async (maxAttempts) => {
     const gw = await startGateway(upstream.url, { maxAttempts });

@@ -9,9 +9,8 @@ import {
   isObjectType,
   isSpecifiedScalarType,
 } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from './support/gateway';
-import { startUpstream, type Upstream } from './support/upstream';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useGateway } from './support/fixtures';
 
 /** Federation's plumbing: served for the router, not part of the contract a client reads. */
 const FEDERATION_TYPES = new Set(['_Any', '_Entity', '_Service', 'FieldSet', 'link__Import', 'link__Purpose']);
@@ -57,19 +56,12 @@ function documentedElements(schema: GraphQLSchema): Array<[string, string | null
 }
 
 describe('schema documentation', () => {
-  let upstream: Upstream;
-  let gw: RunningGateway;
+  const { upstream, gw } = useGateway();
   let schema: GraphQLSchema;
   beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(upstream.url);
     const response = await gw.query<IntrospectionQuery>(getIntrospectionQuery({ inputValueDeprecation: true }));
     if (!response.body.data) throw new Error(`introspection failed: ${JSON.stringify(response.body.errors)}`);
     schema = buildClientSchema(response.body.data);
-  });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
   });
 
   it('serves every type of the contract', () => {

@@ -3,9 +3,10 @@ import { makeExecutableSchema } from '@graphql-tools/schema';
 import { stitchSchemas } from '@graphql-tools/stitch';
 import { schemaFromExecutor } from '@graphql-tools/wrap';
 import { type GraphQLSchema, graphql, parse } from 'graphql';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { customerId, type RunningGateway, startGateway, TOKEN } from './support/gateway';
-import { defaultHandler, json, startUpstream, type Upstream } from './support/upstream';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { useGateway } from './support/fixtures';
+import { customerId, TOKEN } from './support/gateway';
+import { defaultHandler, json } from './support/upstream';
 
 const QUALIFICATIONS = 'qualifications';
 const MCA = 'directSignedMicrosoftCustomerAgreementStatus';
@@ -44,14 +45,11 @@ const dealsSchema = makeExecutableSchema({
 });
 
 describe('schema stitching on customers(ids)', () => {
-  let upstream: Upstream;
-  let gw: RunningGateway;
+  const { upstream, gw } = useGateway();
   let stitched: GraphQLSchema;
   let gatewayRequests: Array<{ query: string; variables: Record<string, unknown> }>;
 
   beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(upstream.url);
     gatewayRequests = [];
     const executor = buildHTTPExecutor({
       endpoint: gw.url,
@@ -81,14 +79,8 @@ describe('schema stitching on customers(ids)', () => {
       ],
     });
   });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
-  });
   beforeEach(() => {
-    upstream.calls.length = 0;
     gatewayRequests.length = 0;
-    upstream.setHandler(defaultHandler);
   });
 
   // A fresh context per request: stitching keys its batch loaders (and their caches) on the context object.

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { customerId, type RunningGateway, startGateway } from './support/gateway';
-import { defaultHandler, json, startUpstream, type Upstream, type UpstreamHandler } from './support/upstream';
+import { describe, expect, it } from 'vitest';
+import { useGateway } from './support/fixtures';
+import { customerId, startGateway } from './support/gateway';
+import { defaultHandler, json, type UpstreamHandler } from './support/upstream';
 
 const QUALIFICATIONS = /* GraphQL */ `
   query ($id: ID!) {
@@ -27,20 +28,7 @@ let tokens = 0;
 const freshToken = () => ({ authorization: `Bearer throttling-token-${++tokens}` });
 
 describe('throttling', () => {
-  let upstream: Upstream;
-  let gw: RunningGateway;
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(upstream.url, { attemptTimeoutMs: 1_000, requestBudgetMs: 3_000 });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
-  });
-  beforeEach(() => {
-    upstream.calls.length = 0;
-    upstream.setHandler(defaultHandler);
-  });
+  const { upstream, gw } = useGateway({ attemptTimeoutMs: 1_000, requestBudgetMs: 3_000 });
 
   it('waits out a 429 whose Retry-After in seconds ends within the budget, with the same MS-RequestId', async () => {
     upstream.setHandler(throttleFirstAttempt(() => '1'));

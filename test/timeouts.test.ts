@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { customerId, type RunningGateway, startGateway } from './support/gateway';
-import { defaultHandler, startUpstream, type Upstream } from './support/upstream';
+import { describe, expect, it } from 'vitest';
+import { useGateway, useUpstream } from './support/fixtures';
+import { customerId, startGateway } from './support/gateway';
+import { defaultHandler } from './support/upstream';
 
 const QUALIFICATIONS = /* GraphQL */ `
   query ($id: ID!) {
@@ -41,20 +42,7 @@ const trickle = async (res: ServerResponse) => {
 };
 
 describe('timeouts', () => {
-  let upstream: Upstream;
-  let gw: RunningGateway;
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(upstream.url, { attemptTimeoutMs: 200, requestBudgetMs: 3_000 });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
-  });
-  beforeEach(() => {
-    upstream.calls.length = 0;
-    upstream.setHandler(defaultHandler);
-  });
+  const { upstream, gw } = useGateway({ attemptTimeoutMs: 200, requestBudgetMs: 3_000 });
 
   it('gives up on a GET that never answers after three attempts with UPSTREAM_TIMEOUT', async () => {
     upstream.setHandler(hang);
@@ -147,14 +135,7 @@ describe('timeouts', () => {
 });
 
 describe('request budget', () => {
-  let upstream: Upstream;
-  beforeAll(async () => {
-    upstream = await startUpstream(hang);
-  });
-  afterAll(() => upstream.close());
-  beforeEach(() => {
-    upstream.calls.length = 0;
-  });
+  const { upstream } = useUpstream(hang);
 
   it('cuts an attempt short at the end of the budget and makes no further attempt', async () => {
     const gw = await startGateway(upstream.url, { attemptTimeoutMs: 5_000, requestBudgetMs: 400 });

@@ -5,11 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Config } from '../src/config';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger';
-import { customerId, type RunningGateway, startGateway } from './support/gateway';
-import { defaultHandler, json, type RecordedCall, startUpstream, type Upstream } from './support/upstream';
+import { useUpstream } from './support/fixtures';
+import { customerId } from './support/gateway';
+import { defaultHandler, json, type RecordedCall, startUpstream } from './support/upstream';
 
 /** Records every request the gateway hands to undici: where it goes and which token it carries. */
 class RecordingAgent extends Agent {
@@ -21,26 +21,7 @@ class RecordingAgent extends Agent {
   }
 }
 
-let upstream: Upstream;
-const running: RunningGateway[] = [];
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-});
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((gw) => gw.close()));
-  upstream.calls.length = 0;
-  upstream.setHandler(defaultHandler);
-});
-afterAll(async () => {
-  await upstream.close();
-});
-
-async function gatewayWith(overrides: Partial<Config>, deps: Parameters<typeof startGateway>[2] = {}) {
-  const gw = await startGateway(upstream.url, overrides, deps);
-  running.push(gw);
-  return gw;
-}
+const { upstream, gatewayWith } = useUpstream();
 
 const bearer = (secret: string) => `Bearer ${secret}`;
 const secretOf = (call: RecordedCall) => String(call.headers.authorization).replace(/^Bearer /, '');
@@ -59,8 +40,7 @@ describe('where the token goes', () => {
   it('sends the token only to the configured base URL and path, unchanged', async () => {
     const agent = new RecordingAgent();
     const token = 'Bearer  eyJ.only-for-partner-center.sig';
-    const gw = await startGateway(`${upstream.url}/partner-center`, {}, { dispatcher: agent });
-    running.push(gw);
+    const gw = await gatewayWith({ baseUrl: `${upstream.url}/partner-center` }, { dispatcher: agent });
     await gw.query(
       `{ customers(ids: ["${customerId(1)}", "${customerId(2)}"]) { qualifications { kind } mcaDirectlySigned } }`,
       undefined,

@@ -2,9 +2,9 @@
 // JWT that is plainly app-only is refused on those fields with FORBIDDEN and
 // no upstream call; qualifications (App-only accepted) still resolve.
 
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { customerId, type RunningGateway, startGateway } from './support/gateway';
-import { defaultHandler, startUpstream, type Upstream } from './support/upstream';
+import { describe, expect, it } from 'vitest';
+import { useGateway } from './support/fixtures';
+import { customerId } from './support/gateway';
 
 /** An unsigned JWT (header.payload.signature, base64url) carrying the given claims. */
 function jwt(claims: Record<string, unknown>): string {
@@ -30,21 +30,7 @@ const NOT_A_JWT: Record<string, string> = {
   'claims that are not an object': `Bearer eyJhbGciOiJub25lIn0.${Buffer.from('"app"').toString('base64url')}.c2ln`,
 };
 
-let upstream: Upstream;
-let gw: RunningGateway;
-
-beforeAll(async () => {
-  upstream = await startUpstream();
-  gw = await startGateway(upstream.url);
-});
-afterEach(() => {
-  upstream.calls.length = 0;
-  upstream.setHandler(defaultHandler);
-});
-afterAll(async () => {
-  await gw.close();
-  await upstream.close();
-});
+const { upstream, gw } = useGateway();
 
 const READ = `{ customers(ids: ["${customerId(1)}", "${customerId(2)}"]) { id qualifications { kind } mcaDirectlySigned } }`;
 const ADD = `mutation { addCustomerQualification(input: { customerId: "${customerId(1)}", qualification: EDUCATION, educationSegment: K12 }) { qualification { kind vettingStatus } } }`;

@@ -2,29 +2,21 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { buildClientSchema, getIntrospectionQuery, type IntrospectionQuery, parse, print, validate } from 'graphql';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AddCustomerQualificationDocument,
   CustomerQualificationsDocument,
   CustomersDocument,
   CustomerWithDeferredMcaDocument,
 } from '../schema/generated/graphql';
-import { SAMPLE_CUSTOMERS, type Simulator, startSimulator } from '../src/partner-center/simulator';
-import { type GraphQLResponse, type RunningGateway, startGateway } from './support/gateway';
+import { SAMPLE_CUSTOMERS } from '../src/partner-center/simulator';
+import { useSimulatorGateway } from './support/fixtures';
+import type { GraphQLResponse } from './support/gateway';
 
 const OPERATIONS_DIR = join(import.meta.dirname, '..', 'schema', 'operations');
 
 describe('typed documents generated from schema/operations', () => {
-  let simulator: Simulator;
-  let gw: RunningGateway;
-  beforeAll(async () => {
-    simulator = await startSimulator();
-    gw = await startGateway(simulator.url, { simulator: true });
-  });
-  afterAll(async () => {
-    await gw.close();
-    await simulator.close();
-  });
+  const { gw } = useSimulatorGateway();
 
   /** Sends a generated document; its result and variables are typed by the document itself. */
   function send<TData, TVariables extends Record<string, unknown>>(

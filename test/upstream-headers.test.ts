@@ -2,29 +2,17 @@
 // one correlation id per GraphQL request, a fresh request id per call, and
 // the fixed identification headers, on the canonical path.
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { customerId, type RunningGateway, startGateway } from './support/gateway';
-import { startUpstream, type Upstream } from './support/upstream';
+import { describe, expect, it } from 'vitest';
+import { useGateway } from './support/fixtures';
+import { customerId, startGateway } from './support/gateway';
+import { startUpstream } from './support/upstream';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const BOTH_RESOURCES = `query ($ids: [ID!]!) { customers(ids: $ids) { id mcaDirectlySigned qualifications { kind } } }`;
 
 describe('upstream request headers', () => {
-  let upstream: Upstream;
-  let gw: RunningGateway;
-
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    gw = await startGateway(upstream.url, { applicationName: 'contoso-portal', locale: 'en-US' });
-  });
-  beforeEach(() => {
-    upstream.calls.length = 0;
-  });
-  afterAll(async () => {
-    await gw.close();
-    await upstream.close();
-  });
+  const { upstream, gw } = useGateway({ applicationName: 'contoso-portal', locale: 'en-US' });
 
   it('forwards the Authorization header unchanged, byte for byte', async () => {
     const authorization = 'Bearer eyJhbGciOiJSUzI1NiJ9.eyJzY3AiOiJ1c2VyX2ltcGVyc29uYXRpb24ifQ.c2lnbmF0dXJl';

@@ -124,11 +124,6 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       }
       if (outcome.kind === 'ok') return { body: outcome.value, upstream: { ...upstream, status: outcome.status } };
       last = outcome.error;
-      if (outcome.kind === 'throttled') {
-        // Wait only when the window closes within this request's budget; otherwise fail at once.
-        if (method === 'GET' && Date.now() + outcome.retryAfterMs < ctx.deadline) continue;
-        break;
-      }
       (outcome.kind === 'final' ? logger.info : logger.warn)('partner center call failed', {
         method,
         path,
@@ -138,6 +133,11 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
         requestId,
         correlationId: ctx.correlationId,
       });
+      if (outcome.kind === 'throttled') {
+        // Wait only when the window closes within this request's budget; otherwise fail at once.
+        if (method === 'GET' && Date.now() + outcome.retryAfterMs < ctx.deadline) continue;
+        break;
+      }
       // A POST goes again only when no response at all arrived; a GET on 5xx, 408, timeouts and lost connections.
       const retry = method === 'GET' ? outcome.kind !== 'final' : outcome.kind === 'no-response';
       if (!retry) break;
