@@ -19,7 +19,7 @@ async function main(): Promise<void> {
       );
       process.exit(1);
     }
-    const simulator = await startSimulator();
+    const simulator = await startSimulator({ maxRecorded: 1_000 });
     closeSimulator = simulator.close;
     config = createConfig({ ...config, baseUrl: simulator.url, simulator: true });
   }

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { canonicalCustomerId } from '../guid';
 
 /** Sample customers: each shows one case a frontend must handle. */
 export const SAMPLE_CUSTOMERS = {
@@ -117,6 +118,8 @@ export interface SimulatedRequest {
 export interface SimulatorOptions {
   /** Delay before each answer, to make latency visible (benchmarks). */
   latencyMs?: number;
+  /** Keep only the newest requests in `requests` (a long-running `npm start` must not grow without bound). */
+  maxRecorded?: number;
   host?: string;
   port?: number;
 }
@@ -129,19 +132,23 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const requests: SimulatedRequest[] = [];
   // Qualifications added through POST, per customer, for the life of this simulator.
   const added = new Map<string, Item[]>();
 
   const server = createServer(async (req, res) => {
-    const body = await readBody(req);
-    const path = new URL(req.url ?? '/', 'http://simulator').pathname;
-    requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body });
-    if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
-    answer(req, res, path, body, added);
+    try {
+      const body = await readBody(req);
+      const path = new URL(req.url ?? '/', 'http://simulator').pathname;
+      requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body });
+      if (requests.length > (options.maxRecorded ?? Number.POSITIVE_INFINITY)) requests.shift();
+      if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+      answer(req, res, path, body, added);
+    } catch {
+      // The caller went away mid-request (e.g. a gateway timeout): nothing to answer.
+      res.destroy();
+    }
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
@@ -176,8 +183,8 @@ function answer(req: IncomingMessage, res: ServerResponse, path: string, body: s
       source: 'PartnerFD',
     });
   const [, rawId = '', resource] = match;
-  const id = rawId.toLowerCase();
-  if (!GUID.test(id)) {
+  const id = canonicalCustomerId(rawId);
+  if (id === undefined) {
     return send(res, 400, {
       code: 600001,
       message: 'The customer tenant id is not a GUID.',
