@@ -31,8 +31,9 @@ export function createLimitPlugins(config: Config): Plugin[] {
   const limitError = (message: string, extensions: Record<string, unknown> = {}) =>
     new GraphQLError(message, { extensions: { ...REFUSED, ...extensions } });
   const tagArmorError = (_context: unknown, error: GraphQLError) => {
-    // Armor's errors carry no code; clients branch on extensions.code.
+    // Armor's errors carry no code (clients branch on extensions.code) and call every refusal a syntax error.
     Object.assign(error.extensions as Record<string, unknown>, REFUSED);
+    error.message = error.message.replace(/^Syntax Error: /, 'Operation refused: ');
   };
   const plugins: Plugin[] = [
     {

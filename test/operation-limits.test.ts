@@ -94,7 +94,7 @@ describe('aliases', () => {
 
   it('refuses one alias more than maxAliases, before any upstream call', async () => {
     const gw = await gatewayWith({ maxAliases: 3 });
-    expectRefused(await gw.query(aliased(4)), /Aliases limit of 3 exceeded, found 4/);
+    expectRefused(await gw.query(aliased(4)), /^Operation refused: Aliases limit of 3 exceeded, found 4/);
   });
 
   it('counts nested aliases too', async () => {
