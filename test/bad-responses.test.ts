@@ -1,23 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { ADD_STATE_OWNED, QUALIFICATIONS } from './support/documents';
 import { useGateway } from './support/fixtures';
 import { customerId } from './support/gateway';
 import { defaultHandler, json } from './support/upstream';
 
-const QUALIFICATIONS = /* GraphQL */ `
-  query ($id: ID!) {
-    customer(id: $id) { id qualifications { qualification kind } }
-  }
-`;
 const MCA = /* GraphQL */ `
   query ($id: ID!) {
     customer(id: $id) { id mcaDirectlySigned qualifications { kind } }
-  }
-`;
-const ADD_STATE_OWNED = /* GraphQL */ `
-  mutation ($id: ID!) {
-    addCustomerQualification(input: { customerId: $id, qualification: STATE_OWNED_ENTITY }) {
-      qualification { kind }
-    }
   }
 `;
 

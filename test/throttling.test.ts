@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { ADD_STATE_OWNED, QUALIFICATIONS } from './support/documents';
 import { useGateway } from './support/fixtures';
 import { customerId, startGateway } from './support/gateway';
 import { defaultHandler, json, type UpstreamHandler } from './support/upstream';
 
-const QUALIFICATIONS = /* GraphQL */ `
-  query ($id: ID!) {
-    customer(id: $id) { id qualifications { qualification kind } }
-  }
-`;
-const ADD_STATE_OWNED = /* GraphQL */ `
-  mutation ($id: ID!) {
-    addCustomerQualification(input: { customerId: $id, qualification: STATE_OWNED_ENTITY }) {
-      qualification { kind }
-    }
-  }
-`;
 const RATE_LIMITED = { statusCode: 429, message: 'Rate limit is exceeded. Try again in 57 seconds.' };
 
 /** Answers the first attempt of every call with a 429 carrying `retryAfter`, later attempts normally. */

@@ -1,22 +1,10 @@
 import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { ADD_STATE_OWNED, QUALIFICATIONS } from './support/documents';
 import { useGateway, useUpstream } from './support/fixtures';
 import { customerId, startGateway } from './support/gateway';
 import { defaultHandler } from './support/upstream';
-
-const QUALIFICATIONS = /* GraphQL */ `
-  query ($id: ID!) {
-    customer(id: $id) { id qualifications { qualification kind } }
-  }
-`;
-const ADD_STATE_OWNED = /* GraphQL */ `
-  mutation ($id: ID!) {
-    addCustomerQualification(input: { customerId: $id, qualification: STATE_OWNED_ENTITY }) {
-      qualification { kind }
-    }
-  }
-`;
 
 /** Never answers: the socket stays open until the gateway gives up or the upstream closes. */
 const hang = () => undefined;
