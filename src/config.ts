@@ -163,7 +163,9 @@ export function loadConfig(env: Env): Config {
     .map((origin) => origin.trim())
     .filter(Boolean);
   const graphiql = flag('GRAPHIQL', !production);
-  const introspection = flag('INTROSPECTION', !production);
+  // On by default even in production: `_service { sdl }` publishes the schema to the federated graph anyway, and
+  // the GraphQL-over-HTTP audit asks `__type`. INTROSPECTION=false switches it off.
+  const introspection = flag('INTROSPECTION', true);
   if (problems.length > 0) throw new ConfigError(problems);
   return createConfig({
     ...numbers,

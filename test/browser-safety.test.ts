@@ -281,12 +281,15 @@ describe('GraphiQL and introspection switches', () => {
     expect(service.body.data?._service.sdl).toContain('type Customer');
   });
 
-  it('documents its defaults: on in development, off in production unless switched on', () => {
+  it('documents its defaults: GraphiQL on in development and off in production, introspection on unless switched off', () => {
     const url = 'https://api.partnercenter.microsoft.com';
     expect(loadConfig({})).toMatchObject({ production: false, graphiql: true, introspection: true });
     expect(loadConfig({ NODE_ENV: 'production', PARTNER_CENTER_BASE_URL: url })).toMatchObject({
       production: true,
       graphiql: false,
+      introspection: true,
+    });
+    expect(loadConfig({ NODE_ENV: 'production', PARTNER_CENTER_BASE_URL: url, INTROSPECTION: 'false' })).toMatchObject({
       introspection: false,
     });
     expect(

@@ -142,10 +142,10 @@ describe('loadConfig', () => {
     },
   );
 
-  it('turns GraphiQL and introspection off by default in production', () => {
+  it('turns GraphiQL off by default in production and keeps introspection on', () => {
     const config = loadConfig({ NODE_ENV: 'production', PARTNER_CENTER_CLOUD: 'public' });
 
-    expect(config).toMatchObject({ production: true, graphiql: false, introspection: false });
+    expect(config).toMatchObject({ production: true, graphiql: false, introspection: true });
   });
 });
 
