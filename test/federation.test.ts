@@ -2,7 +2,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { createGatewayRuntime, type GatewayRuntime } from '@graphql-hive/gateway-runtime';
-import { buildHTTPExecutor } from '@graphql-tools/executor-http';
 import { composeServices, compositionHasErrors } from '@theguild/federation-composition';
 import { parse } from 'graphql';
 import { createYoga } from 'graphql-yoga';
@@ -147,15 +146,6 @@ describe('federation subgraph', () => {
         logging: false,
         // Unmasked, so a broken runtime setup fails a test with its real message instead of "Unexpected error.".
         maskedErrors: false,
-        // Hive Gateway loads @graphql-mesh/transport-http for "http" subgraphs; that package is not installed
-        // here, so this minimal transport does the same: POST to the subgraph's URL through the runtime's fetch
-        // (which runs the onFetch hooks and header propagation).
-        transports: {
-          http: {
-            getSubgraphExecutor: ({ transportEntry, fetch }) =>
-              buildHTTPExecutor({ endpoint: transportEntry.location, fetch: fetch as typeof globalThis.fetch }),
-          },
-        },
         propagateHeaders: {
           fromClientToSubgraphs: ({ request }) => ({ authorization: request.headers.get('authorization') }),
         },
