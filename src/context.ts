@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config';
 import { matchGuid } from './guid';
-import type { CallContext, PartnerCenterClient } from './partner-center/client';
+import { type CallContext, createRequestStats, type PartnerCenterClient } from './partner-center/client';
 import { createLoaders, type Loaders } from './partner-center/loaders';
 
 export type TokenKind = 'app-only' | 'app-user' | 'unknown';
@@ -39,6 +39,7 @@ export function createContextFactory(config: Config, client: PartnerCenterClient
       authorization,
       correlationId: correlationIdFor(request),
       deadline: Date.now() + config.requestBudgetMs,
+      stats: createRequestStats(),
     };
     return { config, client, call, loaders: createLoaders(client, call), tokenKind: tokenKindOf(authorization) };
   };

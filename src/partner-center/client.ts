@@ -23,7 +23,27 @@ export interface CallContext {
   readonly correlationId: string;
   /** Epoch ms after which no attempt starts and every wait gives up (the request budget). */
   readonly deadline: number;
+  /** Sent as X-Locale; the configured default when undefined. */
+  readonly locale?: string;
+  /** Aborted when the caller goes away: queued calls are dropped and GETs in flight aborted. */
+  readonly signal?: AbortSignal;
+  /** What this request spent upstream, for its log line; the client and the loaders count into it. */
+  readonly stats: RequestStats;
 }
+
+/** Per-request counters, written by the client and the loaders, read once when the request ends. */
+export interface RequestStats {
+  upstreamCalls: number;
+  cacheHits: number;
+  retries: number;
+}
+
+export function createRequestStats(): RequestStats {
+  return { upstreamCalls: 0, cacheHits: 0, retries: 0 };
+}
+
+/** The Partner Center resources, named as in metrics labels (SPEC.md, "Operations"). */
+export type Resource = 'qualifications' | 'mca_status' | 'customer' | 'customer_list';
 
 /** A qualification as Partner Center sent it, with the two date spellings folded into one. */
 export interface WireQualification {
@@ -83,6 +103,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
 
   /** Resolves with the parsed 2xx body and what is known of the call, for errors about the body's shape. */
   async function call(
+    resource: Resource,
     method: 'GET' | 'POST',
     path: string,
     ctx: CallContext,
@@ -99,7 +120,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       'ms-correlationid': ctx.correlationId,
       'ms-requestid': requestId,
       'ms-partnercenter-application': config.applicationName,
-      'x-locale': config.locale,
+      'x-locale': ctx.locale ?? config.locale,
     };
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) headers['content-type'] = 'application/json';
@@ -114,9 +135,11 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
         await sleep(delay);
       }
       const release = await gate.enter(ctx.deadline, upstream);
+      ctx.stats.upstreamCalls++;
+      if (attempt > 1) ctx.stats.retries++;
       let outcome: Outcome;
       try {
-        outcome = await attemptOnce(method, path, headers, payload, ctx.deadline, upstream);
+        outcome = await attemptOnce(resource, method, path, headers, payload, ctx.deadline, upstream);
         // The window opens before the slot is handed on, so a queued call cannot slip into it.
         if (outcome.kind === 'throttled') gate.throttle(outcome.retryAfterMs);
       } finally {
@@ -158,6 +181,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
     | { kind: 'final'; error: UpstreamError };
 
   async function attemptOnce(
+    _resource: Resource,
     method: string,
     path: string,
     headers: Record<string, string>,
@@ -236,11 +260,12 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
 
   return {
     async getQualifications(customerId, ctx) {
-      const { body, upstream } = await call('GET', `/customers/${customerId}/qualifications`, ctx);
+      const { body, upstream } = await call('qualifications', 'GET', `/customers/${customerId}/qualifications`, ctx);
       return parseQualificationList(body, upstream, customerId);
     },
     async getMcaDirectlySigned(customerId, ctx) {
       const { body, upstream } = await call(
+        'mca_status',
         'GET',
         `/customers/${customerId}/directSignedMicrosoftCustomerAgreementStatus`,
         ctx,
@@ -255,7 +280,13 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       return isSigned;
     },
     async addQualification(customerId, newQualification, ctx) {
-      const { body, upstream } = await call('POST', `/customers/${customerId}/qualifications`, ctx, newQualification);
+      const { body, upstream } = await call(
+        'qualifications',
+        'POST',
+        `/customers/${customerId}/qualifications`,
+        ctx,
+        newQualification,
+      );
       const item = parseQualification(body);
       if (!item) throw badResponse(upstream, 'expected the created qualification object from POST qualifications');
       return item;
