@@ -8,6 +8,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Dispatcher } from 'undici';
 import type { Config } from './config';
 import { type Context, correlationIdFor, createContextFactory } from './context';
+import type { GatewayEvents } from './events';
 import { createLimitPlugins } from './limits';
 import { type Logger, silentLogger } from './logger';
 import { createPartnerCenterClient, type PartnerCenterClient } from './partner-center/client';
@@ -19,6 +20,8 @@ export interface GatewayDeps {
   /** undici dispatcher for upstream calls; defaults to a keep-alive Agent sized by config.poolConnections. */
   dispatcher?: Dispatcher;
   logger?: Logger;
+  /** Told of upstream attempts, cache lookups and held-back calls (metrics subscribe here). */
+  events?: GatewayEvents;
   /** First retry backoff step in ms; tests shorten it. */
   retryBaseDelayMs?: number;
 }
@@ -36,6 +39,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const client: PartnerCenterClient = createPartnerCenterClient(config, {
     dispatcher: deps.dispatcher,
     logger,
+    events: deps.events,
     retryBaseDelayMs: deps.retryBaseDelayMs,
   });
 

@@ -6,6 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
 import type { Config } from '../config';
+import { type AttemptStatus, type GatewayEvents, ignoredEvents } from '../events';
 import { type Logger, silentLogger } from '../logger';
 import {
   codeForStatus,
@@ -81,6 +82,8 @@ export interface ClientDeps {
   /** Where requests go; tests inject their own. Defaults to a keep-alive Agent sized by poolConnections. */
   dispatcher?: Dispatcher;
   logger?: Logger;
+  /** Told of every attempt (metrics); ignored by default. */
+  events?: GatewayEvents;
   /** First backoff step in ms (doubled each retry, with jitter); tests may shorten it. */
   retryBaseDelayMs?: number;
 }
@@ -98,6 +101,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
     deps.dispatcher ??
     new Agent({ connections: config.poolConnections, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000 });
   const logger = deps.logger ?? silentLogger;
+  const events = deps.events ?? ignoredEvents;
   const retryBaseDelayMs = deps.retryBaseDelayMs ?? 200;
   const gates = new TokenGates(config.maxConcurrencyPerToken);
 
@@ -181,8 +185,8 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
     | { kind: 'final'; error: UpstreamError };
 
   async function attemptOnce(
-    _resource: Resource,
-    method: string,
+    resource: Resource,
+    method: 'GET' | 'POST',
     path: string,
     headers: Record<string, string>,
     payload: string | undefined,
@@ -196,12 +200,20 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
     const timeoutMs = Math.min(config.attemptTimeoutMs, remaining);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const started = performance.now();
     let status: number | undefined;
+    const report = (ended: AttemptStatus) =>
+      events.upstreamAttempt({
+        resource,
+        method,
+        status: ended,
+        durationSeconds: (performance.now() - started) / 1000,
+      });
     try {
       const response = await dispatcher.request({
         origin,
         path: `${pathPrefix}${path}`,
-        method: method as Dispatcher.HttpMethod,
+        method,
         headers,
         body: payload,
         signal: controller.signal,
@@ -210,6 +222,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       });
       status = response.statusCode;
       const text = await readText(response.body);
+      report(status);
       const info = { ...upstream, status };
       if (status >= 200 && status < 300) {
         try {
@@ -240,6 +253,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       if (status >= 500 || status === 408) return { kind: 'transient', error };
       return { kind: 'final', error };
     } catch (cause) {
+      report(controller.signal.aborted ? 'timeout' : status === undefined ? 'network' : status);
       const info = { ...upstream, ...(status === undefined ? {} : { status }) };
       if (cause instanceof BodyTooLargeError) {
         return { kind: 'final', error: new UpstreamError('UPSTREAM_BAD_RESPONSE', cause.message, info) };

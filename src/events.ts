@@ -1,0 +1,31 @@
+// Owns the events that the Partner Center client and the quota machinery
+// report as they work: one per upstream attempt, cache lookup and call held
+// back. Metrics (and anything else that wants them) subscribe by passing a
+// GatewayEvents to createGateway; the default ignores them.
+
+import type { Resource } from './partner-center/client';
+
+/** How an upstream attempt ended: its HTTP status, or no status at all. */
+export type AttemptStatus = number | 'timeout' | 'network';
+
+export interface UpstreamAttempt {
+  readonly resource: Resource;
+  readonly method: 'GET' | 'POST';
+  readonly status: AttemptStatus;
+  readonly durationSeconds: number;
+}
+
+export interface GatewayEvents {
+  /** One per HTTP attempt sent to Partner Center, retries included. */
+  upstreamAttempt(attempt: UpstreamAttempt): void;
+  /** One per lookup in the cross-request cache or the coalescing map. */
+  cacheLookup(resource: Resource, result: 'hit' | 'miss' | 'coalesced'): void;
+  /** One per call held back without reaching Partner Center. */
+  throttled(reason: 'window' | 'pacing'): void;
+}
+
+export const ignoredEvents: GatewayEvents = Object.freeze({
+  upstreamAttempt() {},
+  cacheLookup() {},
+  throttled() {},
+});
