@@ -5,8 +5,9 @@ import {
   type AddCustomerQualificationMutation,
   type AddCustomerQualificationMutationVariables,
 } from '../schema/generated/graphql';
+import { createLogger } from '../src/logger';
 import { useGateway } from './support/fixtures';
-import { customerId } from './support/gateway';
+import { customerId, startGateway } from './support/gateway';
 import { json, type UpstreamHandler } from './support/upstream';
 
 const MUTATION = print(AddCustomerQualificationDocument);
@@ -225,5 +226,60 @@ describe('addCustomerQualification', () => {
     expect(posts).toHaveLength(2);
     expect(posts[1]?.headers['ms-requestid']).toBe(posts[0]?.headers['ms-requestid']);
     expect(posts[1]?.body).toBe(posts[0]?.body);
+  });
+
+  it('returns the created qualification when reading the customer back fails: only customer is null, with the error at its path', async () => {
+    const stateful = statefulHandler();
+    upstream.setHandler((call, res, attempt) =>
+      call.method === 'GET'
+        ? json(res, 503, { code: 503, description: 'Service unavailable' })
+        : stateful(call, res, attempt),
+    );
+    const response = await add({ customerId: CUSTOMER, qualification: 'STATE_OWNED_ENTITY' });
+
+    expect(response.body.data).toEqual({
+      addCustomerQualification: {
+        qualification: {
+          qualification: 'StateOwnedEntity',
+          kind: 'STATE_OWNED_ENTITY',
+          vettingStatus: null,
+          vettingCreatedDate: null,
+        },
+        customer: null,
+      },
+    });
+    expect(response.body.errors).toHaveLength(1);
+    expect(response.body.errors?.[0]?.path).toEqual(['addCustomerQualification', 'customer', 'qualifications']);
+    expect(response.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'UPSTREAM_UNAVAILABLE',
+      upstream: { status: 503 },
+    });
+    expect(upstream.calls.map((c) => c.method)).toEqual(['POST', 'GET', 'GET', 'GET']);
+  });
+
+  it('logs the qualification Partner Center added, with its request and correlation ids and no token', async () => {
+    const lines: string[] = [];
+    const logged = await startGateway(upstream.url, {}, { logger: createLogger('info', (line) => lines.push(line)) });
+    try {
+      const response = await logged.query(MUTATION, {
+        input: { customerId: CUSTOMER, qualification: 'STATE_OWNED_ENTITY' },
+      });
+      expect(response.body.errors).toBeUndefined();
+    } finally {
+      await logged.close();
+    }
+    const post = upstream.calls.find((c) => c.method === 'POST');
+    const added = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.qualification);
+    expect(added).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        customerId: CUSTOMER,
+        qualification: 'StateOwnedEntity',
+        status: 201,
+        requestId: post?.headers['ms-requestid'],
+        correlationId: post?.headers['ms-correlationid'],
+      }),
+    ]);
+    expect(lines.join('\n')).not.toContain('test-token-app-user');
   });
 });

@@ -1,5 +1,6 @@
-// Customer ids: any case, braces allowed, returned canonical; a malformed id or
-// too many ids fail the field with BAD_USER_INPUT before any upstream call.
+// Customer ids: any case, braces allowed, returned canonical; a malformed id
+// fails only its own place with BAD_USER_INPUT and no call; too many ids fail
+// customers(ids) before any upstream call.
 
 import { describe, expect, it } from 'vitest';
 import { useGateway } from './support/fixtures';
@@ -18,7 +19,7 @@ describe('customer ids', () => {
     expect(response.body.errors).toHaveLength(1);
     const [error] = response.body.errors ?? [];
     expect(error?.path).toEqual(['customer']);
-    expect(error?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', invalidIds: ['not-a-guid'] });
+    expect(error?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', invalidId: 'not-a-guid' });
     expect(error?.message).toContain('"not-a-guid"');
     expect(upstream.calls).toHaveLength(0);
   });
@@ -38,28 +39,52 @@ describe('customer ids', () => {
     expect(upstream.calls).toHaveLength(0);
   });
 
-  it('fails customers(ids) as a whole with BAD_USER_INPUT naming the one bad id among good ones, with no call', async () => {
+  it('fails only the malformed item of customers(ids), at its index, while the others resolve', async () => {
     const response = await gw.query(CUSTOMERS, { ids: [customerId(1), 'bogus-id', customerId(2)] });
 
-    // customers is a non-null list, so its failure nulls data.
-    expect(response.body.data).toBeNull();
+    expect(response.body.data).toEqual({
+      customers: [
+        { id: customerId(1), qualifications: [{ kind: 'EDUCATION' }] },
+        null,
+        { id: customerId(2), qualifications: [{ kind: 'EDUCATION' }] },
+      ],
+    });
     expect(response.body.errors).toHaveLength(1);
     const [error] = response.body.errors ?? [];
-    expect(error?.path).toEqual(['customers']);
-    expect(error?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', invalidIds: ['bogus-id'] });
+    expect(error?.path).toEqual(['customers', 1]);
+    expect(error?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', invalidId: 'bogus-id' });
+    expect(error?.message).toContain('ids[1]');
     expect(error?.message).toContain('"bogus-id"');
-    expect(error?.message).not.toContain(customerId(1));
-    expect(upstream.calls).toHaveLength(0);
+    expect(upstream.calls.map((call) => call.customerId).sort()).toEqual([customerId(1), customerId(2)]);
   });
 
-  it('names every bad id in customers(ids)', async () => {
+  it('reports each malformed id of customers(ids) at its own index', async () => {
     const response = await gw.query(CUSTOMERS, { ids: ['first-bad', customerId(1), 'second-bad'] });
 
-    expect(response.body.errors?.[0]?.extensions).toMatchObject({
-      code: 'BAD_USER_INPUT',
-      invalidIds: ['first-bad', 'second-bad'],
+    expect(response.body.data?.customers).toEqual([
+      null,
+      { id: customerId(1), qualifications: [{ kind: 'EDUCATION' }] },
+      null,
+    ]);
+    expect(response.body.errors?.map((error) => [error.path, error.extensions?.invalidId])).toEqual([
+      [['customers', 0], 'first-bad'],
+      [['customers', 2], 'second-bad'],
+    ]);
+    expect(upstream.calls).toHaveLength(1);
+  });
+
+  it('leaves other root fields untouched by a malformed id in customers(ids)', async () => {
+    const response = await gw.query(
+      `query ($ids: [ID!]!, $id: ID!) { customers(ids: $ids) { id } one: customer(id: $id) { id qualifications { kind } } }`,
+      { ids: ['bogus-id'], id: customerId(3) },
+    );
+
+    expect(response.body.data).toEqual({
+      customers: [null],
+      one: { id: customerId(3), qualifications: [{ kind: 'EDUCATION' }] },
     });
-    expect(upstream.calls).toHaveLength(0);
+    expect(response.body.errors?.map((error) => error.path)).toEqual([['customers', 0]]);
+    expect(upstream.calls.map((call) => call.customerId)).toEqual([customerId(3)]);
   });
 
   it('refuses 101 ids with BAD_USER_INPUT and no call', async () => {

@@ -54,7 +54,7 @@ export type AddCustomerQualificationMutationVariables = Exact<{
 }>;
 
 
-export type AddCustomerQualificationMutation = { addCustomerQualification: { qualification: { qualification: string, kind: QualificationKind, vettingStatus: VettingStatus | null, vettingCreatedDate: string | null }, customer: { id: string, qualifications: Array<{ qualification: string, kind: QualificationKind, vettingStatus: VettingStatus | null }> } } };
+export type AddCustomerQualificationMutation = { addCustomerQualification: { qualification: { qualification: string, kind: QualificationKind, vettingStatus: VettingStatus | null, vettingCreatedDate: string | null }, customer: { id: string, qualifications: Array<{ qualification: string, kind: QualificationKind, vettingStatus: VettingStatus | null }> } | null } };
 
 export type CustomerQualificationsQueryVariables = Exact<{
   id: string;

@@ -238,7 +238,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
           };
         }
       }
-      const parsed = parseErrorBody(text);
+      const parsed = parseErrorBody(text, headers.authorization);
       const detail = parsed.description ? `: ${parsed.description}` : '.';
       const code: ErrorCode = codeForStatus(status);
       const error = new UpstreamError(
@@ -303,6 +303,14 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       );
       const item = parseQualification(body);
       if (!item) throw badResponse(upstream, 'expected the created qualification object from POST qualifications');
+      // Logged because it cannot be undone: whatever happens to the rest of the request, Partner Center applied it.
+      logger.info('partner center added a qualification', {
+        customerId,
+        qualification: item.qualification,
+        status: upstream.status,
+        requestId: upstream.requestId,
+        correlationId: upstream.correlationId,
+      });
       return item;
     },
     async close() {

@@ -95,7 +95,11 @@ export interface ParsedErrorBody {
   description?: string;
 }
 
-export function parseErrorBody(text: string): ParsedErrorBody {
+/**
+ * Reads an error body. Its free text reaches clients, so it is cleaned first (see `cleanUpstreamText`);
+ * `authorization` is the caller's header, whose token must never come back even if Partner Center echoed it.
+ */
+export function parseErrorBody(text: string, authorization?: string): ParsedErrorBody {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -105,13 +109,42 @@ export function parseErrorBody(text: string): ParsedErrorBody {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return {};
   const record = body as Record<string, unknown>;
   const code = record.code ?? record.errorName;
-  const description = [record.description, record.message].find(
+  const raw = [record.description, record.message].find(
     (value): value is string => typeof value === 'string' && value.trim() !== '',
   );
+  const description = raw === undefined ? '' : cleanUpstreamText(raw, authorization);
   return {
-    ...(typeof code === 'number' || (typeof code === 'string' && code.length <= 100) ? { code } : {}),
-    ...(description ? { description: shorten(description) } : {}),
+    ...(typeof code === 'number' || (typeof code === 'string' && ERROR_NAME.test(code)) ? { code } : {}),
+    ...(description ? { description } : {}),
   };
+}
+
+/** An upstream error code that is a name (`QualificationAlreadyExists`), not free text. */
+const ERROR_NAME = /^[\w.-]{1,100}$/;
+
+/** Longest upstream text a client sees; Partner Center's descriptions are one sentence. */
+export const MAX_UPSTREAM_TEXT = 200;
+
+const SECRET_PATTERNS: readonly RegExp[] = [
+  // A JWT (header.payload[.signature]), whoever's it is.
+  /eyJ[\w-]*\.[\w-]*(?:\.[\w-]*)?/g,
+  // Anything presented as a bearer token or an Authorization value.
+  /(?:\b(?:bearer|authorization)\b[\s:="']*)+[^\s"',;]+/gi,
+  // Long opaque runs (keys, refresh tokens, continuation tokens); GUIDs (36 characters) stay readable.
+  /[\w+/=-]{48,}/g,
+];
+
+/**
+ * Upstream free text as a client may see it: the caller's token, anything that looks like a token or a JWT,
+ * and control characters removed, whitespace folded, at most MAX_UPSTREAM_TEXT characters.
+ */
+export function cleanUpstreamText(text: string, authorization?: string): string {
+  let clean = text.replace(/\p{Cc}+/gu, ' ');
+  const token = authorization?.trim().split(/\s+/).pop();
+  if (token) clean = clean.split(token).join('[redacted]');
+  for (const pattern of SECRET_PATTERNS) clean = clean.replace(pattern, '[redacted]');
+  clean = clean.replace(/\s+/g, ' ').trim();
+  return clean.length > MAX_UPSTREAM_TEXT ? `${clean.slice(0, MAX_UPSTREAM_TEXT - 1)}…` : clean;
 }
 
 /**
@@ -155,8 +188,4 @@ export function maskError(error: unknown, message: string): Error {
 
 function compact(info: UpstreamInfo): UpstreamInfo {
   return Object.fromEntries(Object.entries(info).filter(([, value]) => value !== undefined)) as UpstreamInfo;
-}
-
-function shorten(text: string, max = 300): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

@@ -4,7 +4,7 @@
 import type { NewQualificationBody, WireQualification } from '../partner-center/client';
 import { BadUserInputError, ForbiddenError } from '../partner-center/errors';
 import { builder } from './builder';
-import { type CustomerParent, CustomerRef, parseCustomerIds } from './customer';
+import { type CustomerParent, CustomerRef, parseCustomerId } from './customer';
 import { EducationSegment, QualificationKind, QualificationRef } from './qualification';
 
 const AddCustomerQualificationInput = builder.inputType('AddCustomerQualificationInput', {
@@ -41,12 +41,14 @@ interface AddCustomerQualificationPayload {
 const AddCustomerQualificationPayloadRef = builder
   .objectRef<AddCustomerQualificationPayload>('AddCustomerQualificationPayload')
   .implement({
-    description: 'What addCustomerQualification created, and the customer with its qualifications read afresh.',
+    description:
+      'What addCustomerQualification created, and the customer read afresh. Partner Center applied the change whenever this payload is returned, even when reading the customer back failed.',
     fields: (t) => ({
       customer: t.field({
         type: CustomerRef,
+        nullable: true,
         description:
-          'The customer; its qualifications are fetched again after the change, so they include the new one.',
+          'The customer, read afresh after the change, so its qualifications include the new one. Null, with the error at its path, when that read fails: the qualification was added all the same.',
         resolve: (payload) => payload.customer,
       }),
       qualification: t.field({
@@ -72,7 +74,7 @@ builder.mutationField('addCustomerQualification', (t) =>
       }),
     },
     resolve: async (_root, { input }, ctx) => {
-      const [customerId] = parseCustomerIds([input.customerId], 'input.customerId') as [string];
+      const customerId = parseCustomerId(input.customerId, 'input.customerId');
       const body = newQualificationBody(input);
       if (ctx.tokenKind === 'app-only') {
         throw new ForbiddenError('addCustomerQualification needs an App+User token; the token sent is app-only.');

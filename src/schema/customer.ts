@@ -50,26 +50,18 @@ builder.asEntity(CustomerRef, {
   // A representation is any JSON (_Any): an id that is not a string is malformed, not a crash.
   resolveReference: async (reference) => {
     const raw: unknown = reference.id;
-    return { id: parseCustomerIds([typeof raw === 'string' ? raw : String(JSON.stringify(raw))], 'id')[0] as string };
+    return { id: parseCustomerId(typeof raw === 'string' ? raw : String(JSON.stringify(raw)), 'id') };
   },
 });
 
-/** Canonical ids, or BAD_USER_INPUT naming every id that is not a GUID (before any upstream call). */
-export function parseCustomerIds(raw: readonly string[], argument: string): string[] {
-  const bad: string[] = [];
-  const ids = raw.map((value) => {
-    const id = canonicalCustomerId(value);
-    if (id === undefined) bad.push(value);
-    return id ?? '';
-  });
-  if (bad.length > 0) {
-    const shown = bad.slice(0, 10).map((value) => JSON.stringify(value.slice(0, 80)));
-    throw new BadUserInputError(
-      `${argument}: expected customer tenant ids as GUIDs (e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6), got ${shown.join(', ')}${bad.length > 10 ? ` and ${bad.length - 10} more` : ''}.`,
-      { invalidIds: bad.slice(0, 100) },
-    );
-  }
-  return ids;
+/** The canonical id (lower case, no braces), or BAD_USER_INPUT naming what arrived (before any upstream call). */
+export function parseCustomerId(raw: string, argument: string): string {
+  const id = canonicalCustomerId(raw);
+  if (id !== undefined) return id;
+  throw new BadUserInputError(
+    `${argument}: expected a customer tenant id as a GUID (e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6), got ${JSON.stringify(raw.slice(0, 80))}.`,
+    { invalidId: raw.slice(0, 100) },
+  );
 }
 
 builder.queryType({
@@ -85,7 +77,7 @@ builder.queryField('customer', (t) =>
     args: {
       id: t.arg.id({ required: true, description: 'The customer tenant id, a GUID.' }),
     },
-    resolve: (_root, args) => ({ id: parseCustomerIds([args.id], 'id')[0] as string }),
+    resolve: (_root, args) => ({ id: parseCustomerId(args.id, 'id') }),
   }),
 );
 
@@ -94,7 +86,7 @@ builder.queryField('customers', (t) =>
     type: [CustomerRef],
     nullable: { list: false, items: true },
     description:
-      'Many customers at once, in the order of ids; duplicates are allowed and cost nothing extra (each customer is fetched once per request). An item is null when one of its non-null fields failed; the error names its path. The batch entry point for schema stitching.',
+      'Many customers at once, in the order of ids; duplicates are allowed and cost nothing extra (each customer is fetched once per request). An item is null when its id is malformed (BAD_USER_INPUT at ["customers", i], no upstream call) or when one of its non-null fields failed; the error names its path, and the other items resolve. The batch entry point for schema stitching.',
     args: {
       ids: t.arg.idList({
         required: true,
@@ -108,7 +100,15 @@ builder.queryField('customers', (t) =>
           maxIds: ctx.config.maxIds,
         });
       }
-      return parseCustomerIds(args.ids, 'ids').map((id) => ({ id }));
+      // A malformed id fails only its own item: a rejected item is null with its error at ["customers", i], and
+      // the other items resolve as usual.
+      return args.ids.map((raw, index) => {
+        try {
+          return { id: parseCustomerId(raw, `ids[${index}]`) };
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      });
     },
   }),
 );
