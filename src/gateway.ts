@@ -24,6 +24,8 @@ export interface GatewayDeps {
   events?: GatewayEvents;
   /** First retry backoff step in ms; tests shorten it. */
   retryBaseDelayMs?: number;
+  /** The backoff jitter's source; tests pin it. */
+  random?: () => number;
 }
 
 export type Gateway = YogaServerInstance<Record<string, unknown>, Context> & {
@@ -41,6 +43,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     logger,
     events: deps.events,
     retryBaseDelayMs: deps.retryBaseDelayMs,
+    random: deps.random,
   });
 
   const yoga = createYoga<Record<string, unknown>, Context>({

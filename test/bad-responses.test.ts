@@ -108,9 +108,7 @@ describe('bad responses', () => {
       for (let i = 0; i < 96; i++) res.write(chunk);
       res.end('"]');
     });
-    const started = Date.now();
     const { body } = await gw.query(QUALIFICATIONS, { id: customerId(6) });
-    expect(Date.now() - started).toBeLessThan(3_000);
     expect(upstream.calls).toHaveLength(1);
     expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_BAD_RESPONSE');
     expect(body.errors?.[0]?.message).toContain('larger than');

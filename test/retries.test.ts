@@ -220,11 +220,35 @@ describe('retry bounds', () => {
   it('stops retrying when the next backoff would end past the request budget', async () => {
     const gw = await startGateway(upstream.url, { requestBudgetMs: 400 }, { retryBaseDelayMs: 1_000 });
     try {
-      const started = Date.now();
       const { body } = await gw.query(QUALIFICATIONS, { id: customerId(21) });
+      // A backoff of 500-1000 ms cannot end within a 400 ms budget: no second attempt is made.
       expect(upstream.calls).toHaveLength(1);
       expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
-      expect(Date.now() - started).toBeLessThan(400);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('backoff between attempts', () => {
+  const { upstream } = useUpstream((_call, res) => json(res, 503, {}));
+
+  it.each([
+    ['least', 0, [100, 200]],
+    ['most', 0.999, [199.8, 399.6]],
+  ])('waits the documented curve with the %s jitter: 200 ms base, doubled each retry', async (_name, jitter, waits) => {
+    const gw = await startGateway(upstream.url, {}, { retryBaseDelayMs: 200, random: () => jitter });
+    try {
+      await gw.query(QUALIFICATIONS, { id: customerId(22) });
+      const [first, second, third] = upstream.calls.map((call) => call.at);
+      expect(upstream.calls).toHaveLength(3);
+      const gaps = [(second ?? 0) - (first ?? 0), (third ?? 0) - (second ?? 0)];
+      // Timers never fire early (1 ms for the clock's rounding); the upper bound only catches a curve far off.
+      gaps.forEach((gap, index) => {
+        const wait = waits[index] ?? 0;
+        expect(gap).toBeGreaterThanOrEqual(Math.floor(wait) - 1);
+        expect(gap).toBeLessThan(wait + 1_000);
+      });
     } finally {
       await gw.close();
     }

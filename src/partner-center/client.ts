@@ -86,6 +86,8 @@ export interface ClientDeps {
   events?: GatewayEvents;
   /** First backoff step in ms (doubled each retry, with jitter); tests may shorten it. */
   retryBaseDelayMs?: number;
+  /** The jitter's source, a number in [0, 1); tests pin it to check the backoff curve. */
+  random?: () => number;
 }
 
 /** Largest body we read; a larger one is a bad response, never an out-of-memory. */
@@ -103,6 +105,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
   const logger = deps.logger ?? silentLogger;
   const events = deps.events ?? ignoredEvents;
   const retryBaseDelayMs = deps.retryBaseDelayMs ?? 200;
+  const random = deps.random ?? Math.random;
   const gates = new TokenGates(config.maxConcurrencyPerToken);
 
   /** Resolves with the parsed 2xx body and what is known of the call, for errors about the body's shape. */
@@ -134,7 +137,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       // After a 429 the window itself is the wait (gate.enter below), so no backoff is added.
       if (attempt > 1 && last?.code !== 'UPSTREAM_THROTTLED') {
         // Exponential backoff with jitter, never past the budget: Partner Center asks callers not to retry at once.
-        const delay = retryBaseDelayMs * 2 ** (attempt - 2) * (0.5 + Math.random() / 2);
+        const delay = backoffDelayMs(retryBaseDelayMs, attempt, random());
         if (Date.now() + delay >= ctx.deadline) break;
         await sleep(delay);
       }
@@ -317,6 +320,14 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       if (ownsDispatcher) await dispatcher.close();
     },
   };
+}
+
+/**
+ * The wait before `attempt` (2, 3, ...): the base doubled for each retry before it, scaled by a jitter
+ * between 0.5 and 1 so that callers that failed together do not come back together.
+ */
+export function backoffDelayMs(baseMs: number, attempt: number, random: number): number {
+  return baseMs * 2 ** (attempt - 2) * (0.5 + random / 2);
 }
 
 function timeoutError(upstream: object, why: string): UpstreamError {

@@ -110,3 +110,61 @@ export async function startUpstream(handler: UpstreamHandler = defaultHandler): 
       }),
   };
 }
+
+export interface Hold {
+  /** Wraps a handler: each call is held until released, then answered by `then`. */
+  handler(then?: UpstreamHandler): UpstreamHandler;
+  /** Resolves once at least `count` calls are held at the same time. */
+  untilHeld(count: number): Promise<void>;
+  /** Releases every call held now and lets all later calls through at once. */
+  open(): void;
+  /** The most calls held at once, per Authorization header. */
+  readonly peak: Map<string, number>;
+}
+
+/**
+ * Holds upstream calls until the test says so, so that how many overlap is
+ * decided by the gateway's own limits and not by timing on a noisy machine.
+ */
+export function createHold(): Hold {
+  const held = new Set<() => void>();
+  const perToken = new Map<string, number>();
+  const peak = new Map<string, number>();
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  let opened = false;
+  const notify = () => {
+    for (const waiter of waiters.splice(0)) {
+      if (held.size >= waiter.count) waiter.resolve();
+      else waiters.push(waiter);
+    }
+  };
+  return {
+    handler:
+      (then = defaultHandler) =>
+      async (call, res, attempt) => {
+        const token = String(call.headers.authorization);
+        const now = (perToken.get(token) ?? 0) + 1;
+        perToken.set(token, now);
+        peak.set(token, Math.max(peak.get(token) ?? 0, now));
+        if (!opened) {
+          await new Promise<void>((resolve) => {
+            held.add(resolve);
+            notify();
+          });
+        }
+        perToken.set(token, (perToken.get(token) ?? 1) - 1);
+        return then(call, res, attempt);
+      },
+    untilHeld: (count) =>
+      new Promise<void>((resolve) => {
+        waiters.push({ count, resolve });
+        notify();
+      }),
+    open() {
+      opened = true;
+      for (const release of held) release();
+      held.clear();
+    },
+    peak,
+  };
+}
