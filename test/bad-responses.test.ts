@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ADD_STATE_OWNED, QUALIFICATIONS } from './support/documents';
 import { useGateway } from './support/fixtures';
-import { customerId } from './support/gateway';
+import { customerId, TOKEN } from './support/gateway';
 import { defaultHandler, json } from './support/upstream';
 
 const MCA = /* GraphQL */ `
@@ -195,5 +195,34 @@ describe('error bodies', () => {
     expect(body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(body.errors?.[0]?.message).toBe('Partner Center answered 404.');
     expect(body.errors?.[0]?.extensions?.upstream).not.toHaveProperty('code');
+  });
+
+  it.each([
+    ["the caller's own token", `Token ${TOKEN.split(' ')[1]} is not valid for this tenant.`],
+    ['a JWT', 'Token eyJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJjb250b3NvIn0.c2lnbmF0dXJl was rejected.'],
+    ['a bearer header', 'Header was Authorization: Bearer abc.def-ghi and it failed.'],
+    ['a long opaque key', `Key ${'A1b2C3d4'.repeat(8)} is unknown.`],
+  ])('never passes on %s from an upstream description', async (_name, description) => {
+    upstream.setHandler((_call, res) => json(res, 403, { code: 20002, description }));
+
+    const response = await gw.query(QUALIFICATIONS, { id: customerId(13) });
+
+    const message = response.body.errors?.[0]?.message ?? '';
+    expect(message).toMatch(/^Partner Center answered 403: .*\[redacted\]/);
+    expect(message).not.toContain(TOKEN.split(' ')[1]);
+    expect(message).not.toMatch(/eyJ|abc\.def|A1b2C3d4A1b2/);
+  });
+
+  it('keeps an upstream description short and on one line', async () => {
+    upstream.setHandler((_call, res) =>
+      json(res, 403, { code: 20002, description: `Line one.\n\tLine two. ${'x '.repeat(400)}` }),
+    );
+
+    const response = await gw.query(QUALIFICATIONS, { id: customerId(13) });
+
+    const message = response.body.errors?.[0]?.message ?? '';
+    expect(message.startsWith('Partner Center answered 403: Line one. Line two. x x')).toBe(true);
+    expect(message.length).toBe('Partner Center answered 403: '.length + 200);
+    expect(message.endsWith('…')).toBe(true);
   });
 });

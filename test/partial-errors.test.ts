@@ -147,72 +147,6 @@ describe('partial errors', () => {
     expect(upstream.callsTo('qualifications', failing)).toHaveLength(calls);
   });
 
-  it('reads code and description from the {code, description, data, source} shape', async () => {
-    upstream.setHandler(
-      failWhen(() => true, 403, {
-        code: 20002,
-        description: 'No relationship between caller and account.',
-        data: [],
-        source: 'PartnerFD',
-      }),
-    );
-
-    const response = await gw.query(QUALIFICATIONS_ONLY, { ids: [customerId(1)] });
-
-    const [error] = response.body.errors ?? [];
-    expect(error?.message).toBe('Partner Center answered 403: No relationship between caller and account.');
-    expect(error?.extensions).toMatchObject({ code: 'FORBIDDEN', upstream: { status: 403, code: 20002 } });
-  });
-
-  it('reads code and description from the {code, message, description, errorName, ...} shape', async () => {
-    upstream.setHandler(
-      failWhen(() => true, 400, {
-        code: 600061,
-        message: 'The qualification is not valid.',
-        description: 'Invalid qualification.',
-        errorName: 'InvalidQualification',
-        isRetryable: false,
-        parameters: { secret: SECRET },
-      }),
-    );
-
-    const response = await gw.query(QUALIFICATIONS_ONLY, { ids: [customerId(1)] });
-
-    const [error] = response.body.errors ?? [];
-    expect(error?.message).toBe('Partner Center answered 400: Invalid qualification.');
-    expect(error?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', upstream: { status: 400, code: 600061 } });
-    expect(JSON.stringify(response.body)).not.toContain(SECRET);
-  });
-
-  it.each([
-    ["the caller's own token", `Token ${TOKEN.split(' ')[1]} is not valid for this tenant.`],
-    ['a JWT', 'Token eyJhbGciOiJSUzI1NiJ9.eyJ0aWQiOiJjb250b3NvIn0.c2lnbmF0dXJl was rejected.'],
-    ['a bearer header', 'Header was Authorization: Bearer abc.def-ghi and it failed.'],
-    ['a long opaque key', `Key ${'A1b2C3d4'.repeat(8)} is unknown.`],
-  ])('never passes on %s from an upstream description', async (_name, description) => {
-    upstream.setHandler(failWhen(() => true, 403, { code: 20002, description }));
-
-    const response = await gw.query(QUALIFICATIONS_ONLY, { ids: [customerId(1)] });
-
-    const message = response.body.errors?.[0]?.message ?? '';
-    expect(message).toMatch(/^Partner Center answered 403: .*\[redacted\]/);
-    expect(message).not.toContain(TOKEN.split(' ')[1]);
-    expect(message).not.toMatch(/eyJ|abc\.def|A1b2C3d4A1b2/);
-  });
-
-  it('keeps an upstream description short and on one line', async () => {
-    upstream.setHandler(
-      failWhen(() => true, 403, { code: 20002, description: `Line one.\n\tLine two. ${'x '.repeat(400)}` }),
-    );
-
-    const response = await gw.query(QUALIFICATIONS_ONLY, { ids: [customerId(1)] });
-
-    const message = response.body.errors?.[0]?.message ?? '';
-    expect(message.startsWith('Partner Center answered 403: Line one. Line two. x x')).toBe(true);
-    expect(message.length).toBe('Partner Center answered 403: '.length + 200);
-    expect(message.endsWith('…')).toBe(true);
-  });
-
   it('reads the {statusCode, message} 429 shape and takes the wait from the message when Retry-After is absent', async () => {
     upstream.setHandler(
       failWhen(() => true, 429, { statusCode: 429, message: 'Rate limit is exceeded. Try again in 57 seconds.' }),
@@ -253,22 +187,6 @@ describe('partial errors', () => {
 
     expect(response.body.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_THROTTLED', retryAfterSeconds: 30 });
     expect(upstream.calls).toHaveLength(1);
-  });
-
-  it('keeps the status code for an error body that is not JSON', async () => {
-    upstream.setHandler((call, res, attempt) => {
-      if (call.resource !== 'qualifications') return defaultHandler(call, res, attempt);
-      res.writeHead(404, { 'content-type': 'text/html' });
-      res.end(`<html><body>${SECRET}</body></html>`);
-    });
-
-    const response = await gw.query(QUALIFICATIONS_ONLY, { ids: [customerId(1)] });
-
-    const [error] = response.body.errors ?? [];
-    expect(error?.message).toBe('Partner Center answered 404.');
-    expect(error?.extensions).toMatchObject({ code: 'NOT_FOUND', upstream: { status: 404 } });
-    expect(error?.extensions?.upstream).not.toHaveProperty('code');
-    expect(JSON.stringify(response.body)).not.toContain(SECRET);
   });
 
   it('fails each field of one customer on its own: qualifications NOT_FOUND, mcaDirectlySigned still resolves', async () => {
