@@ -1,5 +1,9 @@
 // Owns the gateway's configuration: environment variables in, one validated,
-// typed and frozen Config out. Only src/main.ts passes process.env here.
+// typed and frozen Config out. Only src/main.ts passes process.env here. The
+// persisted-documents manifest is read here too, so a bad one stops the start.
+
+import { readFileSync } from 'node:fs';
+import { parse } from 'graphql';
 
 export type Cloud = 'public' | 'usgov' | 'china';
 
@@ -42,6 +46,10 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   readonly graphiql: boolean;
   readonly introspection: boolean;
+  /** Persisted documents by id (hash), from the PERSISTED_DOCUMENTS manifest; undefined when none is configured. */
+  readonly persistedDocuments: ReadonlyMap<string, string> | undefined;
+  /** False: only persisted documents (by documentId) are served; query text is refused. */
+  readonly allowArbitraryDocuments: boolean;
 }
 
 export class ConfigError extends Error {
@@ -77,6 +85,8 @@ export const defaultConfig: Config = Object.freeze({
   corsOrigins: [],
   graphiql: true,
   introspection: true,
+  persistedDocuments: undefined,
+  allowArbitraryDocuments: true,
 });
 
 /** The numeric settings: where each comes from in the environment and the range it must fall in. */
@@ -110,6 +120,12 @@ export function createConfig(overrides: Partial<Config> = {}): Config {
       ? []
       : [`${key} must be a whole number from ${min} to ${max}, got ${value}`];
   });
+  problems.push(...config.corsOrigins.flatMap(corsOriginProblem));
+  if (!config.allowArbitraryDocuments && config.persistedDocuments === undefined) {
+    problems.push(
+      'ALLOW_ARBITRARY_DOCUMENTS=false needs PERSISTED_DOCUMENTS (a manifest of the documents to serve); without one every request would be refused',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }
@@ -160,12 +176,22 @@ export function loadConfig(env: Env): Config {
 
   const corsOrigins = (read('CORS_ORIGINS') ?? '')
     .split(',')
-    .map((origin) => origin.trim())
+    .map((origin) => normaliseOrigin(origin.trim()))
     .filter(Boolean);
   const graphiql = flag('GRAPHIQL', !production);
   // On by default even in production: `_service { sdl }` publishes the schema to the federated graph anyway, and
   // the GraphQL-over-HTTP audit asks `__type`. INTROSPECTION=false switches it off.
   const introspection = flag('INTROSPECTION', true);
+  const manifestPath = read('PERSISTED_DOCUMENTS');
+  let persistedDocuments: ReadonlyMap<string, string> | undefined;
+  if (manifestPath !== undefined) {
+    try {
+      persistedDocuments = readPersistedDocuments(manifestPath);
+    } catch (error) {
+      problems.push(`PERSISTED_DOCUMENTS: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const allowArbitraryDocuments = flag('ALLOW_ARBITRARY_DOCUMENTS', true);
   if (problems.length > 0) throw new ConfigError(problems);
   return createConfig({
     ...numbers,
@@ -177,7 +203,71 @@ export function loadConfig(env: Env): Config {
     corsOrigins,
     graphiql,
     introspection,
+    persistedDocuments,
+    allowArbitraryDocuments,
   });
+}
+
+/**
+ * Reads a persisted-documents manifest as GraphQL Code Generator's client
+ * preset writes it: one JSON object of `{"<hash>": "<document>"}`. Throws,
+ * saying what is wrong, when the file is missing, is not JSON, is not such an
+ * object, or holds a document that does not parse.
+ */
+export function readPersistedDocuments(path: string): ReadonlyMap<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = (error as { code?: string }).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new Error(`cannot read the manifest "${path}" (${reason})`);
+  }
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(text);
+  } catch {
+    throw new Error(`the manifest "${path}" is not JSON; expected {"<hash>": "<document>", ...}`);
+  }
+  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
+    throw new Error(`the manifest "${path}" must be one JSON object of {"<hash>": "<document>", ...}`);
+  }
+  const documents = new Map<string, string>();
+  for (const [id, document] of Object.entries(manifest)) {
+    if (typeof document !== 'string') {
+      throw new Error(`the manifest "${path}" maps "${id}" to ${typeof document}, expected a GraphQL document string`);
+    }
+    try {
+      parse(document);
+    } catch (error) {
+      throw new Error(`the manifest "${path}" has a document "${id}" that is not GraphQL: ${(error as Error).message}`);
+    }
+    documents.set(id, document);
+  }
+  return documents;
+}
+
+/** `HTTP://LocalHost:3000/` -> `http://localhost:3000`, as browsers send it; anything else is returned unchanged. */
+function normaliseOrigin(entry: string): string {
+  if (!/^https?:\/\//i.test(entry) || !URL.canParse(entry)) return entry;
+  const url = new URL(entry);
+  return url.pathname === '/' && !url.search && !url.hash && !url.username ? url.origin : entry;
+}
+
+/**
+ * A CORS origin is `*` or scheme://host[:port], exactly as browsers send it in
+ * Origin; `localhost:3000` (no scheme) would never match and is refused.
+ */
+function corsOriginProblem(origin: string): string[] {
+  if (origin === '*') return [];
+  if (!/^https?:\/\//i.test(origin)) {
+    return [`CORS_ORIGINS entry "${origin}" has no scheme: write it as a browser sends it, e.g. http://${origin}`];
+  }
+  if (normaliseOrigin(origin) !== origin) {
+    return [
+      `CORS_ORIGINS entry "${origin}" is not an origin: expected scheme://host[:port] with no path, e.g. http://localhost:3000`,
+    ];
+  }
+  return [];
 }
 
 /** Strips trailing slashes and a trailing `/v1`: the client appends `/v1/...` itself. */

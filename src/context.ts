@@ -1,5 +1,6 @@
 // Owns the per-request Context: the caller's token, the correlation id, the
-// request budget and fresh loaders, built once for each GraphQL request.
+// caller's language, the request budget and fresh loaders, built once for each
+// GraphQL request.
 
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config';
@@ -39,10 +40,48 @@ export function createContextFactory(config: Config, client: PartnerCenterClient
       authorization,
       correlationId: correlationIdFor(request),
       deadline: Date.now() + config.requestBudgetMs,
+      locale: preferredLocale(request.headers.get('accept-language')),
       stats: createRequestStats(),
     };
     return { config, client, call, loaders: createLoaders(client, call), tokenKind: tokenKindOf(authorization) };
   };
+}
+
+/** A language tag as BCP 47 writes it: a 2-3 letter language, then subtags of 1-8 letters or digits. */
+const LANGUAGE_TAG = /^[a-z]{2,3}(-[a-z0-9]{1,8})*$/i;
+
+/**
+ * The caller's preferred language from Accept-Language, for X-Locale: the
+ * entry with the highest q-value, the first listed among equals (so
+ * `fr-CA,fr;q=0.9` is fr-CA, and `de;q=0.5,fr` is fr). `*`, q=0 and
+ * malformed entries are skipped; undefined (the configured default) when
+ * nothing is left. Case is normalised as Partner Center writes locales: en-US.
+ */
+export function preferredLocale(header: string | null): string | undefined {
+  if (!header) return undefined;
+  let best: { tag: string; q: number } | undefined;
+  for (const entry of header.split(',')) {
+    const [rawTag = '', ...parameters] = entry.split(';').map((part) => part.trim());
+    if (!LANGUAGE_TAG.test(rawTag)) continue;
+    const qParameter = parameters.find((parameter) => /^q=/i.test(parameter));
+    const q = qParameter === undefined ? 1 : Number(qParameter.slice(2));
+    if (!(q > 0 && q <= 1)) continue;
+    if (best === undefined || q > best.q) best = { tag: rawTag, q };
+  }
+  return best && normaliseLocale(best.tag);
+}
+
+/** fr-ca -> fr-CA, ZH-hant-tw -> zh-Hant-TW: language lower case, script title case, region upper case. */
+function normaliseLocale(tag: string): string {
+  return tag
+    .split('-')
+    .map((part, index) => {
+      if (index === 0) return part.toLowerCase();
+      if (part.length === 2) return part.toUpperCase();
+      if (part.length === 4 && /^[a-z]+$/i.test(part)) return part[0]?.toUpperCase() + part.slice(1).toLowerCase();
+      return part.toLowerCase();
+    })
+    .join('-');
 }
 
 /** The caller's header when it carries a bearer token; in simulator mode alone, a development token when it is absent. */

@@ -1,6 +1,7 @@
 // Owns the yoga instance: schema, per-request context, error masking, CORS,
-// browser safety, limits, @defer, /health and the MS-CorrelationId echo. It
-// never listens; main.ts does, and tests call gateway.fetch() or serve it.
+// browser safety, persisted documents, limits, @defer, GraphiQL, /health and
+// the MS-CorrelationId echo. It never listens; main.ts does, and tests call
+// gateway.fetch() or serve it.
 
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { GraphQLError } from 'graphql';
@@ -9,11 +10,12 @@ import type { Dispatcher } from 'undici';
 import type { Config } from './config';
 import { type Context, correlationIdFor, createContextFactory } from './context';
 import type { GatewayEvents } from './events';
+import { createGraphiQLRenderer } from './graphiql';
 import { createLimitPlugins } from './limits';
 import { type Logger, silentLogger } from './logger';
 import { createPartnerCenterClient, type PartnerCenterClient } from './partner-center/client';
 import { GatewayError, maskError } from './partner-center/errors';
-import { SAMPLE_CUSTOMERS } from './partner-center/simulator';
+import { createPersistedDocumentPlugins } from './persisted-documents';
 import { schema } from './schema/index';
 
 export interface GatewayDeps {
@@ -26,6 +28,8 @@ export interface GatewayDeps {
   retryBaseDelayMs?: number;
   /** The backoff jitter's source; tests pin it. */
   random?: () => number;
+  /** The query GraphiQL opens with (main.ts passes src/graphiql.ts's exampleQuery); GraphiQL's welcome text when absent. */
+  graphiqlDefaultQuery?: string;
 }
 
 export type Gateway = YogaServerInstance<Record<string, unknown>, Context> & {
@@ -52,8 +56,16 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     healthCheckEndpoint: '/health',
     context: createContextFactory(config, client),
     maskedErrors: { maskError },
-    graphiql: config.graphiql ? { title: 'Partner Center gateway', defaultQuery: exampleQuery() } : false,
+    graphiql: config.graphiql
+      ? {
+          title: 'Partner Center gateway',
+          ...(deps.graphiqlDefaultQuery === undefined ? {} : { defaultQuery: deps.graphiqlDefaultQuery }),
+        }
+      : false,
+    renderGraphiQL: createGraphiQLRenderer(),
     landingPage: false,
+    // A persisted document is asked for by `documentId` (GraphQL-over-HTTP persisted documents).
+    extraParamNames: config.persistedDocuments ? ['documentId'] : [],
     cors: config.corsOrigins.length ? corsFor(config.corsOrigins) : false,
     logging: {
       debug: (...args) => logger.debug(String(args[0])),
@@ -66,7 +78,16 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         logger.error('unexpected error', { error: error instanceof Error ? error.message : String(error) });
       },
     },
-    plugins: [refuseUnsafePosts(), ...createLimitPlugins(config), useDeferStream(), echoCorrelationId()],
+    plugins: [
+      refuseUnsafePosts(),
+      // Before the limits, so that they measure the document a documentId names.
+      ...(config.persistedDocuments
+        ? createPersistedDocumentPlugins(config.persistedDocuments, config.allowArbitraryDocuments)
+        : []),
+      ...createLimitPlugins(config),
+      useDeferStream(),
+      echoCorrelationId(),
+    ],
   });
   return Object.assign(yoga, { dispose: () => client.close() }) as Gateway;
 }
@@ -123,30 +144,4 @@ function echoCorrelationId(): Plugin {
       response.headers.set('MS-CorrelationId', correlationIdFor(request));
     },
   };
-}
-
-/** The query GraphiQL opens with: sample customers that show every case. */
-export function exampleQuery(): string {
-  return `# Simulator sample customers show every case; with a real Partner Center, use your own customer ids.
-# Send "Authorization: Bearer <token>" in the headers pane (not needed against the simulator).
-query Customers {
-  customers(ids: [
-    "${SAMPLE_CUSTOMERS.approvedEducation}"
-    "${SAMPLE_CUSTOMERS.deniedEducation}"
-    "${SAMPLE_CUSTOMERS.governmentAndStateOwned}"
-    "${SAMPLE_CUSTOMERS.unknownQualification}"
-    "${SAMPLE_CUSTOMERS.noResellerRelationship}"
-  ]) {
-    id
-    mcaDirectlySigned
-    qualifications {
-      qualification
-      kind
-      vettingStatus
-      vettingReason
-      vettingCreatedDate
-    }
-  }
-}
-`;
 }

@@ -15,13 +15,18 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from './config';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './schema/customer-list';
 
-/** The root fields that touch customers, and how many each one touches. */
-const CUSTOMER_ARGUMENTS: Record<string, string | undefined> = {
+/**
+ * The root fields that touch customers, and how many each one touches: one,
+ * the length of a list argument, or the page size a paging field asks for.
+ */
+const CUSTOMER_ARGUMENTS: Record<string, { list: string } | { pageSize: string; default: number } | undefined> = {
   customer: undefined,
-  customers: 'ids',
-  _entities: 'representations',
+  customers: { list: 'ids' },
+  _entities: { list: 'representations' },
   addCustomerQualification: undefined,
+  customerList: { pageSize: 'first', default: DEFAULT_PAGE_SIZE },
 };
 
 export function createLimitPlugins(config: Config): Plugin[] {
@@ -117,7 +122,8 @@ function hideSuggestions(): Plugin {
 /**
  * Counts customer references made by the operation's root fields: 1 for
  * `customer` and the mutation, the list length for `customers(ids)` and
- * `_entities(representations)`, through fragments and aliases. Duplicates
+ * `_entities(representations)`, `first` (default 50) for `customerList`,
+ * through fragments and aliases. Duplicates
  * count: the bound is on work asked for, not on distinct customers.
  */
 export function countCustomers(
@@ -148,12 +154,24 @@ export function countCustomers(
       }
       const name = selection.name.value;
       if (!(name in CUSTOMER_ARGUMENTS)) return total;
-      const listArgument = CUSTOMER_ARGUMENTS[name];
-      if (listArgument === undefined) return total + 1;
-      const argument = selection.arguments?.find((arg) => arg.name.value === listArgument);
+      const counted = CUSTOMER_ARGUMENTS[name];
+      if (counted === undefined) return total + 1;
+      if ('pageSize' in counted) {
+        const argument = selection.arguments?.find((arg) => arg.name.value === counted.pageSize);
+        return total + (argument ? pageSize(argument.value, variables, counted.default) : counted.default);
+      }
+      const argument = selection.arguments?.find((arg) => arg.name.value === counted.list);
       return total + (argument ? listLength(argument.value, variables) : 0);
     }, 0);
   return count(operation.selectionSet);
+}
+
+/** A page size as asked (a literal or a variable); the field refuses sizes out of range itself, so those count 0. */
+function pageSize(value: ValueNode, variables: Readonly<Record<string, unknown>>, fallback: number): number {
+  const size =
+    value.kind === Kind.INT ? Number(value.value) : value.kind === Kind.VARIABLE ? variables[value.name.value] : null;
+  if (size === undefined || size === null) return fallback;
+  return typeof size === 'number' && Number.isInteger(size) && size >= 1 && size <= MAX_PAGE_SIZE ? size : 0;
 }
 
 function listLength(value: ValueNode, variables: Readonly<Record<string, unknown>>): number {

@@ -4,6 +4,7 @@
 import { createServer } from 'node:http';
 import { ConfigError, createConfig, loadConfig } from './config';
 import { createGateway } from './gateway';
+import { exampleQuery } from './graphiql';
 import { createLogger } from './logger';
 import { SAMPLE_CUSTOMERS, startSimulator } from './partner-center/simulator';
 
@@ -24,7 +25,10 @@ async function main(): Promise<void> {
     config = createConfig({ ...config, baseUrl: simulator.url, simulator: true });
   }
 
-  const gateway = createGateway(config, { logger });
+  const gateway = createGateway(config, {
+    logger,
+    graphiqlDefaultQuery: exampleQuery({ simulated: config.simulator }),
+  });
   const server = createServer(gateway);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -9,6 +9,15 @@ import type { Config } from '../config';
 import { type AttemptStatus, type GatewayEvents, ignoredEvents } from '../events';
 import { type Logger, silentLogger } from '../logger';
 import {
+  CONTINUATION_HEADER,
+  customerListPath,
+  type ListCustomersRequest,
+  parseCustomerBody,
+  parseCustomerPage,
+  type WireCustomer,
+  type WireCustomerPage,
+} from './customers';
+import {
   codeForStatus,
   type ErrorCode,
   parseErrorBody,
@@ -64,6 +73,10 @@ export interface PartnerCenterClient {
   getQualifications(customerId: string, call: CallContext): Promise<WireQualification[]>;
   getMcaDirectlySigned(customerId: string, call: CallContext): Promise<boolean>;
   addQualification(customerId: string, body: NewQualificationBody, call: CallContext): Promise<WireQualification>;
+  /** GET /customers/{id}: the customer's profile (404 is NOT_FOUND). */
+  getCustomer(customerId: string, call: CallContext): Promise<WireCustomer>;
+  /** GET /customers: one page, filtered by company name, or the page after a continuation token. */
+  listCustomers(request: ListCustomersRequest, call: CallContext): Promise<WireCustomerPage>;
   close(): Promise<void>;
 }
 
@@ -115,6 +128,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
     path: string,
     ctx: CallContext,
     body?: unknown,
+    extraHeaders: Record<string, string> = {},
   ): Promise<{ body: unknown; upstream: UpstreamInfo }> {
     if (!ctx.authorization) throw new UnauthenticatedError();
     // One MS-RequestId per logical call, kept on every attempt so Partner Center can deduplicate retries.
@@ -128,6 +142,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       'ms-requestid': requestId,
       'ms-partnercenter-application': config.applicationName,
       'x-locale': ctx.locale ?? config.locale,
+      ...extraHeaders,
     };
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) headers['content-type'] = 'application/json';
@@ -315,6 +330,16 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
         correlationId: upstream.correlationId,
       });
       return item;
+    },
+    async getCustomer(customerId, ctx) {
+      const { body, upstream } = await call('customer', 'GET', `/customers/${customerId}`, ctx);
+      return parseCustomerBody(body, customerId, upstream);
+    },
+    async listCustomers(request, ctx) {
+      const token = request.continuationToken;
+      const headers: Record<string, string> = token ? { [CONTINUATION_HEADER]: token } : {};
+      const { body, upstream } = await call('customer_list', 'GET', customerListPath(request), ctx, undefined, headers);
+      return parseCustomerPage(body, upstream);
     },
     async close() {
       if (ownsDispatcher) await dispatcher.close();

@@ -1,12 +1,17 @@
 // Owns the per-request DataLoaders: one per Partner Center resource, keyed by
 // the canonical customer id, created for one GraphQL request and one token.
+// The customer (profile) loader is primed by customerList, so customers read
+// from a page cost no further call for their profile fields.
 
 import DataLoader from 'dataloader';
 import type { CallContext, PartnerCenterClient, WireQualification } from './client';
+import type { WireCustomer } from './customers';
 
 export interface Loaders {
   readonly qualifications: DataLoader<string, WireQualification[]>;
   readonly mcaDirectlySigned: DataLoader<string, boolean>;
+  /** GET /customers/{id}: companyName, domain, relationshipToPartner. */
+  readonly customer: DataLoader<string, WireCustomer>;
 }
 
 /**
@@ -24,6 +29,7 @@ export function createLoaders(client: PartnerCenterClient, call: CallContext): L
   return {
     qualifications: new DataLoader(perKey((id) => client.getQualifications(id, call))),
     mcaDirectlySigned: new DataLoader(perKey((id) => client.getMcaDirectlySigned(id, call))),
+    customer: new DataLoader(perKey((id) => client.getCustomer(id, call))),
   };
 }
 

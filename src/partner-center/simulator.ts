@@ -1,6 +1,8 @@
 // Owns the built-in Partner Center simulator: a real HTTP server on loopback
 // with Partner Center's paths, bodies and error shapes, sample customers that
-// show every case, and deterministic data for any other GUID.
+// show every case, a roster of a few hundred customers paged with continuation
+// tokens, and deterministic data for any other GUID. Qualifications added
+// through POST are kept in memory until it stops.
 
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -111,6 +113,8 @@ function generated(id: string): SimulatedCustomer {
 export interface SimulatedRequest {
   method: string;
   path: string;
+  /** The query string, e.g. `?size=10&seekOperation=Next` ('' when none). */
+  search: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;
 }
@@ -140,11 +144,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const server = createServer(async (req, res) => {
     try {
       const body = await readBody(req);
-      const path = new URL(req.url ?? '/', 'http://simulator').pathname;
-      requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body });
+      const url = new URL(req.url ?? '/', 'http://simulator');
+      const path = url.pathname;
+      requests.push({ method: req.method ?? 'GET', path, search: url.search, headers: req.headers, body });
       if (requests.length > (options.maxRecorded ?? Number.POSITIVE_INFINITY)) requests.shift();
       if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
-      answer(req, res, path, body, added);
+      answer(req, res, url, body, added);
     } catch {
       // The caller went away mid-request (e.g. a gateway timeout): nothing to answer.
       res.destroy();
@@ -164,7 +169,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 }
 
-function answer(req: IncomingMessage, res: ServerResponse, path: string, body: string, added: Map<string, Item[]>) {
+function answer(req: IncomingMessage, res: ServerResponse, url: URL, body: string, added: Map<string, Item[]>) {
+  const path = url.pathname;
   const requestId = String(req.headers['ms-requestid'] ?? '');
   if (!/^bearer\s+\S+/i.test(String(req.headers.authorization ?? ''))) {
     return send(res, 401, {
@@ -174,6 +180,9 @@ function answer(req: IncomingMessage, res: ServerResponse, path: string, body: s
       source: 'PartnerFD',
     });
   }
+  if (path === '/v1/customers') return answerCustomerList(req, res, url);
+  const profileMatch = /^\/v1\/customers\/([^/]+)$/.exec(path);
+  if (profileMatch) return answerCustomer(req, res, profileMatch[1] ?? '', requestId);
   const match = /^\/v1\/customers\/([^/]+)\/(qualifications|directSignedMicrosoftCustomerAgreementStatus)$/.exec(path);
   if (!match)
     return send(res, 404, {
@@ -185,29 +194,13 @@ function answer(req: IncomingMessage, res: ServerResponse, path: string, body: s
   const [, rawId = '', resource] = match;
   const id = canonicalCustomerId(rawId);
   if (id === undefined) {
-    return send(res, 400, {
-      code: 600001,
-      message: 'The customer tenant id is not a GUID.',
-      description: 'Bad request',
-      errorName: 'InvalidInput',
-      isRetryable: false,
-      parameters: {},
-    });
+    return badRequest(res, 'The customer tenant id is not a GUID.');
   }
-  if (id === SAMPLE_CUSTOMERS.doesNotExist) {
-    return send(res, 404, {
-      code: 600008,
-      description: `Customer ${id} was not found.`,
-      data: [],
-      source: 'PartnerFD',
-      requestId,
-    });
-  }
+  if (id === SAMPLE_CUSTOMERS.doesNotExist) return notFound(res, id, requestId);
   const customer = samples[id] ?? generated(id);
 
   if (resource === 'directSignedMicrosoftCustomerAgreementStatus') {
-    if (req.method !== 'GET')
-      return send(res, 405, { code: 405, description: 'Method not allowed.', data: [], source: 'PartnerFD' });
+    if (req.method !== 'GET') return methodNotAllowed(res);
     if (customer.mca === 'no-relationship') {
       return send(res, 403, {
         code: 20002,
@@ -221,21 +214,13 @@ function answer(req: IncomingMessage, res: ServerResponse, path: string, body: s
 
   const current = [...customer.qualifications, ...(added.get(id) ?? [])];
   if (req.method === 'GET') return send(res, 200, customer.wrapped ? { qualifications: current } : current);
-  if (req.method !== 'POST')
-    return send(res, 405, { code: 405, description: 'Method not allowed.', data: [], source: 'PartnerFD' });
+  if (req.method !== 'POST') return methodNotAllowed(res);
 
   let input: Record<string, unknown>;
   try {
     input = JSON.parse(body);
   } catch {
-    return send(res, 400, {
-      code: 600001,
-      message: 'The body is not JSON.',
-      description: 'Bad request',
-      errorName: 'InvalidInput',
-      isRetryable: false,
-      parameters: {},
-    });
+    return badRequest(res, 'The body is not JSON.');
   }
   const name = input.qualification;
   const invalid = (description: string) =>
@@ -270,6 +255,265 @@ function answer(req: IncomingMessage, res: ServerResponse, path: string, body: s
       : { qualification: name, vettingStatus: 'InReview', vettingCreateDate: new Date().toISOString() };
   added.set(id, [...(added.get(id) ?? []), created]);
   return send(res, 201, created);
+}
+
+/** The company profile and relationship the simulator lists for a customer. */
+interface SimulatedProfile {
+  readonly id: string;
+  readonly companyName: string;
+  /** Absent for a few customers: Partner Center's fields may be missing. */
+  readonly domain?: string;
+  readonly relationshipToPartner: string;
+}
+
+const SAMPLE_PROFILES: ReadonlyArray<Omit<SimulatedProfile, 'domain'> & { domain: string }> = [
+  {
+    id: SAMPLE_CUSTOMERS.approvedEducation,
+    companyName: 'Bellows College',
+    domain: 'bellowscollege.onmicrosoft.com',
+    relationshipToPartner: 'reseller',
+  },
+  {
+    id: SAMPLE_CUSTOMERS.inReviewEducation,
+    companyName: 'Contoso High School',
+    domain: 'contosohigh.onmicrosoft.com',
+    relationshipToPartner: 'reseller',
+  },
+  {
+    id: SAMPLE_CUSTOMERS.deniedEducation,
+    companyName: 'Fabrikam Learning',
+    domain: 'fabrikamlearning.onmicrosoft.com',
+    relationshipToPartner: 'reseller',
+  },
+  {
+    id: SAMPLE_CUSTOMERS.stateOwnedEntity,
+    companyName: 'Woodgrove State Bank',
+    domain: 'woodgrovestatebank.onmicrosoft.com',
+    relationshipToPartner: 'reseller',
+  },
+  {
+    id: SAMPLE_CUSTOMERS.governmentAndStateOwned,
+    companyName: 'Relecloud Public Works',
+    domain: 'relecloudpublicworks.onmicrosoft.com',
+    relationshipToPartner: 'reseller',
+  },
+  {
+    id: SAMPLE_CUSTOMERS.noQualifications,
+    companyName: 'Tailspin Toys',
+    domain: 'tailspintoys.onmicrosoft.com',
+    relationshipToPartner: 'reseller',
+  },
+  {
+    // A relationship value the gateway does not know: it shows as UNKNOWN.
+    id: SAMPLE_CUSTOMERS.unknownQualification,
+    companyName: 'Trey Research',
+    domain: 'treyresearch.onmicrosoft.com',
+    relationshipToPartner: 'indirect_reseller',
+  },
+  {
+    id: SAMPLE_CUSTOMERS.noResellerRelationship,
+    companyName: 'Northwind Traders',
+    domain: 'northwindtraders.onmicrosoft.com',
+    relationshipToPartner: 'advisor',
+  },
+  // SAMPLE_CUSTOMERS.doesNotExist is in no list: GET /customers/{id} answers 404 for it.
+];
+
+const COMPANY_NAMES = [
+  'Adatum',
+  'Adventure Works',
+  'Alpine Ski House',
+  'Best For You Organics',
+  'Blue Yonder Airlines',
+  'City Power & Light',
+  'Coho Winery',
+  'Consolidated Messenger',
+  'Contoso',
+  'Fabrikam',
+  'First Up Consultants',
+  'Fourth Coffee',
+  'Graphic Design Institute',
+  'Humongous Insurance',
+  'Lamna Healthcare',
+  'Litware',
+  'Lucerne Publishing',
+  "Margie's Travel",
+  "Munson's Pickles",
+  'Nod Publishers',
+  'Northwind',
+  'Proseware',
+  'Relecloud',
+  'School of Fine Art',
+  'Southridge Video',
+  'Tailspin',
+  'VanArsdel',
+  'Wide World Importers',
+  'Wingtip Toys',
+  'Woodgrove',
+];
+const COMPANY_SUFFIXES = ['', ' Ltd', ' GmbH', ' Inc.', ' SA', ' Sp. z o.o.', ' BV', ' KK', ' Pty Ltd', ' AB'];
+
+/** How many customers GET /customers lists: the sample customers first, then generated ones. */
+export const SIMULATED_ROSTER_SIZE = 300;
+
+/** The simulated partner's customers, in the order GET /customers lists them. */
+export const SIMULATED_ROSTER: readonly SimulatedProfile[] = [
+  ...SAMPLE_PROFILES,
+  ...Array.from({ length: SIMULATED_ROSTER_SIZE - SAMPLE_PROFILES.length }, (_, n): SimulatedProfile => {
+    const companyName = `${COMPANY_NAMES[n % COMPANY_NAMES.length]}${COMPANY_SUFFIXES[Math.floor(n / COMPANY_NAMES.length) % COMPANY_SUFFIXES.length]}`;
+    const relationshipToPartner =
+      n % 53 === 5 ? 'syndication' : n % 41 === 7 ? 'microsoft_support' : n % 13 === 3 ? 'advisor' : 'reseller';
+    const id = `0a1b2c3d-1000-4000-8000-${(n + 1).toString(16).padStart(12, '0')}`;
+    // Every 37th customer has no domain on record, as Partner Center's profiles sometimes lack fields.
+    if (n % 37 === 36) return { id, companyName, relationshipToPartner };
+    const domain = `${companyName.toLowerCase().replace(/[^a-z0-9]/g, '')}.onmicrosoft.com`;
+    return { id, companyName, domain, relationshipToPartner };
+  }),
+];
+
+const rosterById = new Map(SIMULATED_ROSTER.map((profile) => [profile.id, profile]));
+
+/** Partner Center's customer item for a profile. */
+function customerItem(profile: SimulatedProfile): Record<string, unknown> {
+  return {
+    id: profile.id,
+    companyProfile: {
+      tenantId: profile.id,
+      ...(profile.domain === undefined ? {} : { domain: profile.domain }),
+      companyName: profile.companyName,
+    },
+    relationshipToPartner: profile.relationshipToPartner,
+    attributes: { objectType: 'Customer' },
+  };
+}
+
+/** GET /customers/{id}: the roster's profile, a generated one for any other GUID, 404 for the missing sample. */
+function answerCustomer(req: IncomingMessage, res: ServerResponse, rawId: string, requestId: string) {
+  if (req.method !== 'GET') return methodNotAllowed(res);
+  const id = canonicalCustomerId(rawId);
+  if (id === undefined) return badRequest(res, 'The customer tenant id is not a GUID.');
+  if (id === SAMPLE_CUSTOMERS.doesNotExist) return notFound(res, id, requestId);
+  const short = id.slice(0, 8);
+  const profile = rosterById.get(id) ?? {
+    id,
+    companyName: `Customer ${short}`,
+    domain: `customer${short}.onmicrosoft.com`,
+    relationshipToPartner: 'reseller',
+  };
+  return send(res, 200, customerItem(profile));
+}
+
+/** What a continuation token of the simulator stands for: where the next page starts, in which filtered list. */
+interface SimulatedSeek {
+  offset: number;
+  field: 'CompanyName' | 'Domain' | null;
+  value: string;
+}
+
+/**
+ * GET /customers?size=n[&filter=...] and GET /customers?size=n&seekOperation=Next
+ * with MS-ContinuationToken, as Partner Center pages them: the token (opaque
+ * to callers) carries the position and the filter; the last page has no next link.
+ */
+function answerCustomerList(req: IncomingMessage, res: ServerResponse, url: URL) {
+  if (req.method !== 'GET') return methodNotAllowed(res);
+  const query = url.searchParams;
+  const size = Number(query.get('size') ?? '');
+  if (!Number.isInteger(size) || size < 1 || size > 500) return badRequest(res, 'size must be from 1 to 500.');
+  let seek: SimulatedSeek;
+  if (query.get('seekOperation') !== null) {
+    if (query.get('seekOperation')?.toLowerCase() !== 'next')
+      return badRequest(res, 'Only seekOperation=Next is supported.');
+    const token = String(req.headers['ms-continuationtoken'] ?? '');
+    const decoded = decodeSeek(token);
+    if (!decoded) return badRequest(res, 'The MS-ContinuationToken header is missing or invalid.');
+    seek = decoded;
+  } else {
+    const filter = query.get('filter');
+    const parsed = filter === null ? { field: null, value: '' } : parseListFilter(filter);
+    if (!parsed)
+      return badRequest(res, 'filter must be {"Field":"CompanyName"|"Domain","Value":"...","Operator":"starts_with"}.');
+    seek = { offset: 0, ...parsed };
+  }
+  const prefix = seek.value.toLowerCase();
+  const matching =
+    seek.field === null
+      ? SIMULATED_ROSTER
+      : SIMULATED_ROSTER.filter((profile) =>
+          ((seek.field === 'Domain' ? profile.domain : profile.companyName) ?? '').toLowerCase().startsWith(prefix),
+        );
+  const items = matching.slice(seek.offset, seek.offset + size).map(customerItem);
+  const nextOffset = seek.offset + size;
+  const self = { uri: `/customers${url.search}`, method: 'GET', headers: [] };
+  const next =
+    nextOffset < matching.length
+      ? {
+          uri: `/customers?size=${size}&seekOperation=Next`,
+          method: 'GET',
+          headers: [{ key: 'MS-ContinuationToken', value: encodeSeek({ ...seek, offset: nextOffset }) }],
+        }
+      : undefined;
+  return send(res, 200, {
+    totalCount: items.length,
+    items,
+    links: next ? { self, next } : { self },
+    attributes: { objectType: 'Collection' },
+  });
+}
+
+function parseListFilter(raw: string): Omit<SimulatedSeek, 'offset'> | undefined {
+  let filter: Record<string, unknown>;
+  try {
+    filter = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const field = filter?.Field;
+  if ((field !== 'CompanyName' && field !== 'Domain') || typeof filter.Value !== 'string') return undefined;
+  if (String(filter.Operator).toLowerCase() !== 'starts_with') return undefined;
+  return { field, value: filter.Value };
+}
+
+function encodeSeek(seek: SimulatedSeek): string {
+  return `sim1.${Buffer.from(JSON.stringify(seek)).toString('base64url')}`;
+}
+
+function decodeSeek(token: string): SimulatedSeek | undefined {
+  if (!token.startsWith('sim1.')) return undefined;
+  try {
+    const seek = JSON.parse(Buffer.from(token.slice(5), 'base64url').toString('utf8')) as SimulatedSeek;
+    const fieldOk = seek.field === null || seek.field === 'CompanyName' || seek.field === 'Domain';
+    return Number.isInteger(seek.offset) && seek.offset >= 0 && fieldOk && typeof seek.value === 'string'
+      ? seek
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function badRequest(res: ServerResponse, message: string): void {
+  send(res, 400, {
+    code: 600001,
+    message,
+    description: 'Bad request',
+    errorName: 'InvalidInput',
+    isRetryable: false,
+    parameters: {},
+  });
+}
+
+function notFound(res: ServerResponse, id: string, requestId: string): void {
+  send(res, 404, {
+    code: 600008,
+    description: `Customer ${id} was not found.`,
+    data: [],
+    source: 'PartnerFD',
+    requestId,
+  });
+}
+
+function methodNotAllowed(res: ServerResponse): void {
+  send(res, 405, { code: 405, description: 'Method not allowed.', data: [], source: 'PartnerFD' });
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

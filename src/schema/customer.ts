@@ -6,6 +6,7 @@ import { canonicalCustomerId } from '../guid';
 import { BadUserInputError, ForbiddenError, NotSupportedInCloudError } from '../partner-center/errors';
 import { builder } from './builder';
 import { QualificationRef } from './qualification';
+import { RelationshipToPartner, relationshipOf } from './relationship-to-partner';
 
 export interface CustomerParent {
   /** Canonical customer tenant id: lower case, no braces. */
@@ -40,6 +41,26 @@ export const CustomerRef = builder.objectRef<CustomerParent>('Customer').impleme
         }
         return ctx.loaders.mcaDirectlySigned.load(customer.id);
       },
+    }),
+    companyName: t.string({
+      nullable: true,
+      description:
+        "The customer's company name (companyProfile.companyName); null when Partner Center sends none. Free for customers read from customerList; otherwise one GET /customers/{id} per customer per request, shared with domain and relationshipToPartner.",
+      resolve: async (customer, _args, ctx) => (await ctx.loaders.customer.load(customer.id)).companyName,
+    }),
+    domain: t.string({
+      nullable: true,
+      description:
+        "The customer's domain (companyProfile.domain), e.g. contoso.onmicrosoft.com; null when Partner Center sends none. Costs like companyName.",
+      resolve: async (customer, _args, ctx) => (await ctx.loaders.customer.load(customer.id)).domain,
+    }),
+    relationshipToPartner: t.field({
+      type: RelationshipToPartner,
+      nullable: true,
+      description:
+        'How the customer is related to the calling partner; UNKNOWN for a value this gateway does not know yet, null when Partner Center sends none. Costs like companyName.',
+      resolve: async (customer, _args, ctx) =>
+        relationshipOf((await ctx.loaders.customer.load(customer.id)).relationshipToPartner),
     }),
   }),
 });

@@ -6,6 +6,7 @@ import { BadUserInputError } from '../partner-center/errors';
 import { builder } from './builder';
 import './qualification';
 import './customer';
+import './customer-list';
 import './add-customer-qualification';
 
 /** The executable schema: the contract of SPEC.md plus federation's _service and _entities. */

@@ -1,0 +1,67 @@
+// Owns GraphiQL: the page the gateway serves to browsers at /graphql, with
+// every script, style, font and editor worker inlined (no other origin is ever
+// asked, so it works offline), and the query it opens with.
+
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import type { GraphiQLOptions } from 'graphql-yoga';
+
+/**
+ * yoga's built-in page loads @graphql-yoga/graphiql 4.5.1 from unpkg, and 4.5.x
+ * ignores `defaultQuery`: its YogaGraphiQL always passes its welcome comment as
+ * `initialQuery`, which GraphiQL 5 prefers over `defaultQuery`, so Run sends a
+ * document of comments ("Syntax Error: Unexpected <EOF>"). The bundle of
+ * @graphql-yoga/render-graphiql (same release as graphql-yoga) inlines a
+ * YogaGraphiQL that passes no welcome text when a default query is configured.
+ * The page is about 9 MB, so it is rendered once per set of options.
+ */
+export function createGraphiQLRenderer(): (options?: GraphiQLOptions) => string {
+  let cached: { key: string; html: string } | undefined;
+  return (options) => {
+    const key = JSON.stringify(options ?? {});
+    if (cached?.key !== key) cached = { key, html: renderGraphiQL(options) };
+    return cached.html;
+  };
+}
+
+/**
+ * The query GraphiQL opens with: the first page of customers with every field,
+ * so a newcomer sees real-looking data at once. main.ts passes it, saying
+ * whether the data comes from the built-in simulator.
+ */
+export function exampleQuery({ simulated }: { simulated: boolean }): string {
+  const source = simulated
+    ? [
+        '# SIMULATED DATA from the built-in Partner Center simulator (no token needed).',
+        '# Its sample customers come first; the start banner lists their ids for customer(id:) and customers(ids:).',
+      ]
+    : ['# Send "Authorization: Bearer <Partner Center token>" in the Headers pane below.'];
+  return `${[...source, '# Run it with the play button; pass pageInfo.endCursor as after: to read the next page.'].join(
+    '\n',
+  )}
+query CustomerListPage {
+  customerList(first: 10) {
+    edges {
+      cursor
+      node {
+        id
+        companyName
+        domain
+        relationshipToPartner
+        mcaDirectlySigned
+        qualifications {
+          qualification
+          kind
+          vettingStatus
+          vettingReason
+          vettingCreatedDate
+        }
+      }
+    }
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+  }
+}
+`;
+}
