@@ -1,6 +1,8 @@
 // GraphQL Code Generator: writes schema/schema.graphql (sorted subgraph SDL,
-// committed; CI fails on drift) from the Pothos schema, and typed documents
-// (client preset) for the operations in schema/operations/.
+// committed; CI fails on drift) from the Pothos schema, typed documents
+// (client preset) for the operations in schema/operations/, and their
+// persisted-documents manifest (schema/generated/persisted-documents.json,
+// {"<sha256>": "<document>"}) for PERSISTED_DOCUMENTS.
 
 import { printSubgraphSchema } from '@apollo/subgraph';
 import type { CodegenConfig } from '@graphql-codegen/cli';
@@ -20,7 +22,7 @@ const config: CodegenConfig = {
     },
     'schema/generated/': {
       preset: 'client',
-      presetConfig: { fragmentMasking: false },
+      presetConfig: { fragmentMasking: false, persistedDocuments: { hashAlgorithm: 'sha256' } },
       config: { enumsAsTypes: true, scalars: { DateTime: 'string', ID: 'string' }, useTypeImports: true },
     },
   },

@@ -12,8 +12,7 @@ const REQUEST_ERROR = { http: { spec: true, status: 400 } };
 /**
  * The id a request names: `documentId` in a JSON body or a GET query string (the
  * GraphQL-over-HTTP persisted documents proposal), else Apollo's
- * `extensions.persistedQuery.sha256Hash`. A `sha256:` prefix is accepted,
- * as the proposal writes ids; the manifest holds bare hashes.
+ * `extensions.persistedQuery.sha256Hash`.
  */
 function documentIdOf(params: GraphQLParams & { documentId?: unknown }, request: Request): string | null {
   const fromBody = typeof params.documentId === 'string' ? params.documentId : null;
@@ -21,8 +20,17 @@ function documentIdOf(params: GraphQLParams & { documentId?: unknown }, request:
   const persistedQuery = (params.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)
     ?.persistedQuery;
   const fromExtensions = typeof persistedQuery?.sha256Hash === 'string' ? persistedQuery.sha256Hash : null;
-  const id = fromBody ?? fromUrl ?? fromExtensions;
-  return id === null ? null : id.replace(/^sha256:/, '');
+  return fromBody ?? fromUrl ?? fromExtensions;
+}
+
+/**
+ * The document an id names. The client preset writes ids as the proposal does,
+ * `sha256:<hex>` (also in each typed document's `__meta__.hash`); a bare hex
+ * hash (Apollo's sha256Hash) finds the same document.
+ */
+function lookUp(documents: ReadonlyMap<string, string>, id: string): string | null {
+  const other = id.startsWith('sha256:') ? id.slice('sha256:'.length) : `sha256:${id}`;
+  return documents.get(id) ?? documents.get(other) ?? null;
 }
 
 /**
@@ -49,7 +57,7 @@ export function createPersistedDocumentPlugins(
     usePersistedOperations({
       allowArbitraryOperations: allowArbitrary,
       extractPersistedOperationId: documentIdOf,
-      getPersistedOperation: (id) => documents.get(id) ?? null,
+      getPersistedOperation: (id) => lookUp(documents, id),
       customErrors: {
         notFound: (payload) =>
           requestError(

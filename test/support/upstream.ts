@@ -3,14 +3,20 @@
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { customerId } from './gateway';
 
 export interface RecordedCall {
   method: string;
   path: string;
   /** Lower-cased customer id from the path, when the path has one. */
   customerId: string | undefined;
-  /** 'qualifications' | 'directSignedMicrosoftCustomerAgreementStatus' | other last segment. */
+  /**
+   * 'qualifications' | 'directSignedMicrosoftCustomerAgreementStatus' | other last segment after a customer id;
+   * 'customer' for GET /customers/{id}; 'customers' for the list, GET /customers.
+   */
   resource: string | undefined;
+  /** The query string's parameters (size, filter, seekOperation). */
+  query: URLSearchParams;
   headers: IncomingMessage['headers'];
   body: string;
   /** Milliseconds since the upstream started, when the call arrived. */
@@ -35,8 +41,94 @@ export function json(res: ServerResponse, status: number, body: unknown, headers
   res.end(text);
 }
 
-/** The default answer: one approved Education qualification, MCA signed. */
+/** A customer of a stand-in roster, as a Partner Center list item or GET /customers/{id} body. */
+export type CustomerItem = Record<string, unknown> & { id: string };
+
+/** Customer n of the default roster: "Company 001" ... with a domain and a reseller relationship. */
+export function rosterItem(n: number): CustomerItem {
+  const id = customerId(n);
+  const name = `Company ${String(n).padStart(3, '0')}`;
+  return {
+    id,
+    companyProfile: { tenantId: id, domain: `company${n}.onmicrosoft.com`, companyName: name },
+    relationshipToPartner: 'reseller',
+    attributes: { objectType: 'Customer' },
+  };
+}
+
+/** The roster the default handler lists: 250 customers, customerId(1) to customerId(250). */
+export const DEFAULT_ROSTER: readonly CustomerItem[] = Array.from({ length: 250 }, (_, n) => rosterItem(n + 1));
+
+/**
+ * Answers GET /customers like Partner Center: `size`, the URL-encoded JSON
+ * `filter` (CompanyName starts_with, case-insensitive) on the first page, and
+ * `seekOperation=Next` with the previous page's MS-ContinuationToken after it.
+ * Tokens look like `page-<offset>-<filter>` but are checked: a next page without
+ * one, or with one this handler did not issue, is a 400.
+ */
+export function customerListHandler(roster: readonly CustomerItem[]): UpstreamHandler {
+  const issued = new Map<string, { offset: number; prefix: string | null }>();
+  return (call, res) => {
+    const size = Number(call.query.get('size'));
+    if (!Number.isInteger(size) || size < 1 || size > 500) return json(res, 400, { code: 400, description: 'size' });
+    let position: { offset: number; prefix: string | null };
+    if (call.query.get('seekOperation') === 'Next') {
+      const seek = issued.get(String(call.headers['ms-continuationtoken']));
+      if (!seek) return json(res, 400, { code: 400, description: 'bad continuation token' });
+      position = seek;
+    } else {
+      const filter = call.query.get('filter');
+      position = { offset: 0, prefix: filter === null ? null : String(JSON.parse(filter).Value).toLowerCase() };
+    }
+    const { offset, prefix } = position;
+    const matching =
+      prefix === null
+        ? roster
+        : roster.filter((item) =>
+            String((item.companyProfile as { companyName?: unknown } | undefined)?.companyName ?? '')
+              .toLowerCase()
+              .startsWith(prefix),
+          );
+    const items = matching.slice(offset, offset + size);
+    const links: Record<string, unknown> = { self: { uri: `/customers?size=${size}`, method: 'GET', headers: [] } };
+    if (offset + size < matching.length) {
+      const token = `page-${offset + size}-${prefix ?? ''}`;
+      issued.set(token, { offset: offset + size, prefix });
+      links.next = {
+        uri: `/customers?size=${size}&seekOperation=Next`,
+        method: 'GET',
+        headers: [{ key: 'MS-ContinuationToken', value: token }],
+      };
+    }
+    return json(res, 200, { totalCount: matching.length, items, links, attributes: { objectType: 'Collection' } });
+  };
+}
+
+const defaultList = customerListHandler(DEFAULT_ROSTER);
+const defaultRosterById = new Map(DEFAULT_ROSTER.map((item) => [item.id, item]));
+
+/**
+ * The default answer: one approved Education qualification, MCA signed; the
+ * default roster for GET /customers, and a profile for GET /customers/{id}.
+ */
 export const defaultHandler: UpstreamHandler = (call, res) => {
+  if (call.resource === 'customers' && call.method === 'GET') return defaultList(call, res, 1);
+  if (call.resource === 'customer' && call.method === 'GET') {
+    const id = call.customerId ?? '';
+    return json(
+      res,
+      200,
+      defaultRosterById.get(id) ?? {
+        ...rosterItem(0),
+        id,
+        companyProfile: {
+          tenantId: id,
+          companyName: `Company ${id.slice(-4)}`,
+          domain: `c${id.slice(-4)}.onmicrosoft.com`,
+        },
+      },
+    );
+  }
   if (call.resource === 'qualifications' && call.method === 'GET') {
     return json(res, 200, [
       {
@@ -67,13 +159,16 @@ export async function startUpstream(handler: UpstreamHandler = defaultHandler): 
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const path = new URL(req.url ?? '/', 'http://upstream').pathname;
+    const url = new URL(req.url ?? '/', 'http://upstream');
+    const path = url.pathname;
     const match = /\/customers\/([^/]+)\/([^/]+)$/.exec(path);
+    const profile = /\/customers\/([^/]+)$/.exec(path);
     const call: RecordedCall = {
       method: req.method ?? 'GET',
       path,
-      customerId: match?.[1]?.toLowerCase(),
-      resource: match?.[2],
+      customerId: (match?.[1] ?? profile?.[1])?.toLowerCase(),
+      resource: match?.[2] ?? (profile ? 'customer' : /\/customers$/.test(path) ? 'customers' : undefined),
+      query: url.searchParams,
       headers: req.headers,
       body: Buffer.concat(chunks).toString('utf8'),
       at: Date.now() - started,

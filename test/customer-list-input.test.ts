@@ -1,0 +1,98 @@
+// customerList refuses what it cannot page with BAD_USER_INPUT before any
+// upstream call: first outside 1..100, cursors that cannot be read or were
+// altered, and a cursor used with another filter.
+
+import { describe, expect, it } from 'vitest';
+import { useGateway } from './support/fixtures';
+
+const PAGE = /* GraphQL */ `
+  query ($first: Int, $after: String, $prefix: String) {
+    customerList(first: $first, after: $after, companyNameStartsWith: $prefix) {
+      nodes { id }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`;
+
+interface Page {
+  customerList: { nodes: Array<{ id: string }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+}
+
+describe('customerList arguments', () => {
+  const { upstream, gw } = useGateway();
+
+  async function refused(variables: Record<string, unknown>): Promise<string> {
+    const response = await gw.query<Page>(PAGE, variables);
+    expect(response.body.data).toBeNull();
+    expect(response.body.errors?.map((error) => [error.extensions?.code, error.path])).toEqual([
+      ['BAD_USER_INPUT', ['customerList']],
+    ]);
+    expect(upstream.calls).toHaveLength(0);
+    return response.body.errors?.[0]?.message ?? '';
+  }
+
+  async function endCursor(variables: Record<string, unknown>): Promise<string> {
+    const response = await gw.query<Page>(PAGE, variables);
+    const cursor = response.body.data?.customerList.pageInfo.endCursor;
+    if (!cursor) throw new Error(`no endCursor: ${JSON.stringify(response.body)}`);
+    upstream.calls.length = 0;
+    return cursor;
+  }
+
+  for (const first of [0, -1, 101, 1000]) {
+    it(`refuses first: ${first} with BAD_USER_INPUT and no upstream call`, async () => {
+      expect(await refused({ first })).toBe('first: expected 1 to 100 customers per page, got ' + first + '.');
+    });
+  }
+
+  it('accepts first: 1 and first: 100, the bounds', async () => {
+    for (const first of [1, 100]) {
+      const response = await gw.query<Page>(PAGE, { first });
+      expect(response.body.data?.customerList.nodes).toHaveLength(first);
+    }
+    expect(upstream.calls.map((call) => call.query.get('size'))).toEqual(['1', '100']);
+  });
+
+  for (const [what, cursor] of [
+    ['an empty string', ''],
+    ['a made-up word', 'not-a-cursor'],
+    ['base64 of JSON without a check', Buffer.from('{"v":1,"f":null,"t":"x","o":0,"n":10}').toString('base64url')],
+    [
+      'a check over other content',
+      `${Buffer.from('{"v":1,"f":null,"end":true}').toString('base64url')}.AAAAAAAAAAAAAAAA`,
+    ],
+    ['a very long string', 'A'.repeat(20_000)],
+  ] as const) {
+    it(`refuses ${what} as a cursor with BAD_USER_INPUT and no upstream call`, async () => {
+      expect(await refused({ after: cursor })).toMatch(/^after: not a cursor from customerList/);
+    });
+  }
+
+  it('refuses a real cursor with one character changed', async () => {
+    const cursor = await endCursor({ first: 3 });
+    const at = Math.floor(cursor.length / 3);
+    const altered = `${cursor.slice(0, at)}${cursor[at] === 'A' ? 'B' : 'A'}${cursor.slice(at + 1)}`;
+    expect(await refused({ after: altered })).toMatch(/^after: not a cursor from customerList/);
+  });
+
+  it('refuses a real cursor cut short', async () => {
+    const cursor = await endCursor({ first: 3 });
+    expect(await refused({ after: cursor.slice(0, -2) })).toMatch(/^after: not a cursor from customerList/);
+  });
+
+  it('refuses a cursor of a filtered list used without the filter, or with another one', async () => {
+    const cursor = await endCursor({ first: 3, prefix: 'Company' });
+    expect(await refused({ after: cursor })).toMatch(/companyNameStartsWith "Company", not null/);
+    expect(await refused({ after: cursor, prefix: 'Comp' })).toMatch(/companyNameStartsWith "Company", not "Comp"/);
+  });
+
+  it('refuses a companyNameStartsWith longer than 256 characters', async () => {
+    expect(await refused({ prefix: 'x'.repeat(257) })).toMatch(/companyNameStartsWith: at most 256/);
+  });
+
+  it('takes an empty companyNameStartsWith as no filter', async () => {
+    const response = await gw.query<Page>(PAGE, { first: 2, prefix: '' });
+    expect(response.body.data?.customerList.nodes).toHaveLength(2);
+    expect(upstream.calls[0]?.query.get('filter')).toBeNull();
+  });
+});
