@@ -262,7 +262,7 @@ function corsOriginProblem(origin: string): string[] {
   if (!/^https?:\/\//i.test(origin)) {
     return [`CORS_ORIGINS entry "${origin}" has no scheme: write it as a browser sends it, e.g. http://${origin}`];
   }
-  if (normaliseOrigin(origin) !== origin) {
+  if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
     return [
       `CORS_ORIGINS entry "${origin}" is not an origin: expected scheme://host[:port] with no path, e.g. http://localhost:3000`,
     ];

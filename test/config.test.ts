@@ -126,6 +126,24 @@ describe('loadConfig', () => {
     },
   );
 
+  it('refuses a CORS_ORIGINS entry without a scheme, saying how to write it', () => {
+    const error = configError({ CORS_ORIGINS: 'http://localhost:3000,localhost:3001' });
+
+    expect(error.problems).toEqual([
+      'CORS_ORIGINS entry "localhost:3001" has no scheme: write it as a browser sends it, e.g. http://localhost:3001',
+    ]);
+  });
+
+  it('refuses a CORS_ORIGINS entry with a path, and writes origins as browsers send them', () => {
+    expect(configError({ CORS_ORIGINS: 'https://app.example/admin' }).problems).toEqual([
+      'CORS_ORIGINS entry "https://app.example/admin" is not an origin: expected scheme://host[:port] with no path, e.g. http://localhost:3000',
+    ]);
+    expect(loadConfig({ CORS_ORIGINS: 'HTTP://LocalHost:3000/, *' }).corsOrigins).toEqual([
+      'http://localhost:3000',
+      '*',
+    ]);
+  });
+
   it('turns GraphiQL off by default in production and keeps introspection on', () => {
     const config = loadConfig({ NODE_ENV: 'production', PARTNER_CENTER_CLOUD: 'public' });
 
@@ -140,6 +158,12 @@ describe('createConfig', () => {
       /maxConcurrencyPerToken must be a whole number/,
     );
     expect(() => createConfig({ port: 70_000, maxIds: 0 })).toThrow(/port must be .*\n.*maxIds must be/s);
+  });
+
+  it('refuses programmatic CORS origins without a scheme like the environment', () => {
+    expect(() => createConfig({ corsOrigins: ['localhost:3000'] })).toThrow(
+      /CORS_ORIGINS entry "localhost:3000" has no scheme/,
+    );
   });
 
   it('accepts the SPEC defaults and returns a frozen object', () => {

@@ -13,7 +13,8 @@ const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
 const WAIT_MS = 20_000;
 
 /** Variables main.ts reads: none may leak in from the environment running the tests. */
-const GATEWAY_VARIABLES = /^(PARTNER_CENTER_|GATEWAY_)|^(PORT|NODE_ENV|LOG_LEVEL|GRAPHIQL|INTROSPECTION|CORS_ORIGINS)$/;
+const GATEWAY_VARIABLES =
+  /^(PARTNER_CENTER_|GATEWAY_)|^(PORT|NODE_ENV|LOG_LEVEL|GRAPHIQL|INTROSPECTION|CORS_ORIGINS|PERSISTED_DOCUMENTS|ALLOW_ARBITRARY_DOCUMENTS)$/;
 
 interface Started {
   readonly child: ChildProcess;
@@ -115,6 +116,23 @@ describe('starting src/main.ts', () => {
     expect(gateway.stderr()).not.toMatch(/\n\s+at /);
   });
 
+  it('refuses a CORS_ORIGINS entry without a scheme, naming it', async () => {
+    const gateway = start({ PORT: '0', CORS_ORIGINS: 'localhost:3000' });
+
+    expect(await gateway.exited()).toBe(1);
+    expect(gateway.stderr()).toContain('CORS_ORIGINS entry "localhost:3000" has no scheme');
+    expect(gateway.stdout()).not.toContain('SIMULATED');
+  });
+
+  it('refuses a PERSISTED_DOCUMENTS manifest that does not exist, naming the variable', async () => {
+    const gateway = start({ PORT: '0', PERSISTED_DOCUMENTS: 'schema/no-such-manifest.json' });
+
+    expect(await gateway.exited()).toBe(1);
+    expect(gateway.stderr()).toContain(
+      'PERSISTED_DOCUMENTS: cannot read the manifest "schema/no-such-manifest.json" (no such file)',
+    );
+  });
+
   it('starts the simulator with nothing configured, says so loudly and serves a tokenless query', async () => {
     const gateway = start({ PORT: '0' });
 
@@ -131,6 +149,11 @@ describe('starting src/main.ts', () => {
         query: `{ customer(id: "${SAMPLE_CUSTOMERS.approvedEducation.toUpperCase()}") { id mcaDirectlySigned qualifications { kind vettingStatus vettingCreatedDate } } }`,
       }),
     });
+
+    const graphiql = await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: 'text/html' } });
+    const page = await graphiql.text();
+    expect(page).toContain('customerList(first: 10)');
+    expect(page).not.toMatch(/unpkg\.com|cdn\.jsdelivr|https:\/\/raw\.githubusercontent/);
 
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
