@@ -29,15 +29,11 @@ export function createGraphiQLRenderer(): (options?: GraphiQLOptions) => string 
  * whether the data comes from the built-in simulator.
  */
 export function exampleQuery({ simulated }: { simulated: boolean }): string {
-  const source = simulated
-    ? [
-        '# SIMULATED DATA from the built-in Partner Center simulator (no token needed).',
-        '# Its sample customers come first; the start banner lists their ids for customer(id:) and customers(ids:).',
-      ]
-    : ['# Send "Authorization: Bearer <Partner Center token>" in the Headers pane below.'];
-  return `${[...source, '# Run it with the play button; pass pageInfo.endCursor as after: to read the next page.'].join(
-    '\n',
-  )}
+  // Short lines: the editor pane is about 55 characters wide.
+  const comments = simulated
+    ? ['# SIMULATED DATA: the built-in Partner Center simulator.', '# Sample customer ids are in the start banner.']
+    : ['# Send "Authorization: Bearer <token>" under Headers.'];
+  return `${[...comments, '# Next page: pass pageInfo.endCursor as after.'].join('\n')}
 query CustomerListPage {
   customerList(first: 10) {
     edges {

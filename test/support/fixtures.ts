@@ -91,12 +91,15 @@ export function useUpstream(handler: UpstreamHandler = defaultHandler): {
 }
 
 /** The built-in Partner Center simulator and one gateway in simulator mode in front of it, for the whole block. */
-export function useSimulatorGateway(overrides: Partial<Config> = {}): { simulator: Simulator; gw: RunningGateway } {
+export function useSimulatorGateway(
+  overrides: Partial<Config> = {},
+  deps: GatewayDeps = {},
+): { simulator: Simulator; gw: RunningGateway } {
   const simulator = startedLater<Simulator>('simulator');
   const gw = startedLater<RunningGateway>('gw');
   beforeAll(async () => {
     simulator.set(await startSimulator());
-    gw.set(await startGateway(simulator.ref.url, { simulator: true, ...overrides }));
+    gw.set(await startGateway(simulator.ref.url, { simulator: true, ...overrides }, deps));
   });
   afterAll(async () => {
     await gw.current()?.close();
