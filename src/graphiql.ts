@@ -6,13 +6,16 @@ import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphiQLOptions } from 'graphql-yoga';
 
 /**
- * yoga's built-in page loads @graphql-yoga/graphiql 4.5.1 from unpkg, and 4.5.x
- * ignores `defaultQuery`: its YogaGraphiQL always passes its welcome comment as
- * `initialQuery`, which GraphiQL 5 prefers over `defaultQuery`, so Run sends a
- * document of comments ("Syntax Error: Unexpected <EOF>"). The bundle of
- * @graphql-yoga/render-graphiql (same release as graphql-yoga) inlines a
- * YogaGraphiQL that passes no welcome text when a default query is configured.
- * The page is about 9 MB, so it is rendered once per set of options.
+ * yoga's built-in page loads @graphql-yoga/graphiql 4.5.1 from unpkg (so it
+ * never appears offline), and 4.5.x ignores `defaultQuery`: its YogaGraphiQL
+ * always hands GraphiQL 5 its welcome comment as the initial query, which
+ * GraphiQL prefers over `defaultQuery`, so the editor shows the welcome text
+ * and Run sends a document of comments ("Syntax Error: Unexpected <EOF>";
+ * graphql-hive/graphql-yoga#3979). The bundle of @graphql-yoga/render-graphiql,
+ * released with graphql-yoga, inlines a YogaGraphiQL that leaves the initial
+ * query unset when `defaultQuery` or `defaultTabs` is configured, and inlines
+ * the CSS and editor workers too. The page is about 9 MB, so it is rendered
+ * once per set of options.
  */
 export function createGraphiQLRenderer(): (options?: GraphiQLOptions) => string {
   let cached: { key: string; html: string } | undefined;
