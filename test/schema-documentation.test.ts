@@ -20,12 +20,16 @@ const CONTRACT_TYPES = [
   'AddCustomerQualificationInput',
   'AddCustomerQualificationPayload',
   'Customer',
+  'CustomerConnection',
+  'CustomerEdge',
   'DateTime',
   'EducationSegment',
   'Mutation',
+  'PageInfo',
   'Qualification',
   'QualificationKind',
   'Query',
+  'RelationshipToPartner',
   'VettingStatus',
 ];
 
@@ -84,6 +88,9 @@ describe('schema documentation', () => {
     expect(descriptions.get('Query.customer(id)')).toBeTruthy();
     expect(descriptions.get('Query.customers(ids)')).toBeTruthy();
     expect(descriptions.get('Mutation.addCustomerQualification(input)')).toBeTruthy();
+    for (const arg of ['first', 'after', 'companyNameStartsWith']) {
+      expect(descriptions.get(`Query.customerList(${arg})`)).toBeTruthy();
+    }
   });
 
   it('reads the schema without any upstream call', async () => {

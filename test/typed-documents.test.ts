@@ -5,6 +5,7 @@ import { buildClientSchema, getIntrospectionQuery, type IntrospectionQuery, pars
 import { describe, expect, it } from 'vitest';
 import {
   AddCustomerQualificationDocument,
+  CustomerListPageDocument,
   CustomerQualificationsDocument,
   CustomersDocument,
   CustomerWithDeferredMcaDocument,
@@ -30,7 +31,7 @@ describe('typed documents generated from schema/operations', () => {
     const introspection = await gw.query<IntrospectionQuery>(getIntrospectionQuery());
     const schema = buildClientSchema(introspection.body.data as IntrospectionQuery);
     const files = readdirSync(OPERATIONS_DIR).filter((file) => file.endsWith('.graphql'));
-    expect(files.length).toBeGreaterThanOrEqual(4);
+    expect(files.length).toBeGreaterThanOrEqual(5);
     for (const file of files) {
       const errors = validate(schema, parse(readFileSync(join(OPERATIONS_DIR, file), 'utf8')));
       expect({ file, errors: errors.map((error) => error.message) }).toEqual({ file, errors: [] });
@@ -43,6 +44,26 @@ describe('typed documents generated from schema/operations', () => {
     expect(print(CustomerQualificationsDocument)).toBe(read('customer-qualifications.graphql'));
     expect(print(AddCustomerQualificationDocument)).toBe(read('add-customer-qualification.graphql'));
     expect(print(CustomerWithDeferredMcaDocument)).toBe(read('customer-with-deferred-mca.graphql'));
+    expect(print(CustomerListPageDocument)).toBe(read('customer-list-page.graphql'));
+  });
+
+  it('reads a list page, then the next one from its endCursor', async () => {
+    const first = await send(CustomerListPageDocument, { first: 3 });
+    const page = first.body.data?.customerList;
+    expect(page?.edges.map((edge) => edge.node.companyName)).toEqual([
+      'Bellows College',
+      'Contoso High School',
+      'Fabrikam Learning',
+    ]);
+    expect(page?.edges[0]?.node.qualifications.map((q) => q.kind)).toEqual(['EDUCATION']);
+    expect(page?.pageInfo.hasNextPage).toBe(true);
+
+    const next = await send(CustomerListPageDocument, { first: 3, after: page?.pageInfo.endCursor });
+    expect(next.body.data?.customerList.edges.map((edge) => edge.node.companyName)).toEqual([
+      'Woodgrove State Bank',
+      'Relecloud Public Works',
+      'Tailspin Toys',
+    ]);
   });
 
   it('lists customers with MCA status and qualifications, failing only the field Partner Center refuses', async () => {
