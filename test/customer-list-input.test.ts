@@ -41,7 +41,7 @@ describe('customerList arguments', () => {
 
   for (const first of [0, -1, 101, 1000]) {
     it(`refuses first: ${first} with BAD_USER_INPUT and no upstream call`, async () => {
-      expect(await refused({ first })).toBe('first: expected 1 to 100 customers per page, got ' + first + '.');
+      expect(await refused({ first })).toBe(`first: expected 1 to 100 customers per page, got ${first}.`);
     });
   }
 
