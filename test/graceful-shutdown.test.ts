@@ -54,6 +54,15 @@ async function readToEnd(socket: Socket): Promise<string> {
 
 const QUERY = `{ customer(id: "${customerId(1)}") { qualifications { kind } } }`;
 
+/** Sends the GraphQL request that the holding upstream keeps in flight. */
+function askQualifications(base: string): Promise<Response> {
+  return fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: TOKEN },
+    body: JSON.stringify({ query: QUERY }),
+  });
+}
+
 describe('graceful shutdown', () => {
   let upstream: Upstream | undefined;
   afterEach(async () => {
@@ -75,11 +84,7 @@ describe('graceful shutdown', () => {
     const probeAnswer = readToEnd(probe);
     await write(probe, 'GET /ready HTTP/1.1\r\nHost: gateway\r\n');
 
-    const inFlight = fetch(`${base}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: TOKEN },
-      body: JSON.stringify({ query: QUERY }),
-    });
+    const inFlight = askQualifications(base);
     await holding.firstCall;
 
     gateway.child.kill('SIGTERM');
@@ -110,11 +115,7 @@ describe('graceful shutdown', () => {
       SHUTDOWN_TIMEOUT_MS: '100',
     });
     const base = await gateway.listening();
-    const inFlight = fetch(`${base}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: TOKEN },
-      body: JSON.stringify({ query: QUERY }),
-    });
+    const inFlight = askQualifications(base);
     await holding.firstCall;
 
     gateway.child.kill('SIGTERM');
