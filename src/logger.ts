@@ -20,7 +20,7 @@ export const REDACTED_PATHS: readonly string[] = SECRET_KEYS.flatMap((key) => [k
 
 export interface LoggerOptions {
   level?: LogLevel;
-  /** Where lines go; stdout by default. Tests pass an object with `write(line)`. */
+  /** Where lines go; stdout (synchronously) by default. Tests pass an object with `write(line)`. */
   destination?: DestinationStream;
 }
 
@@ -32,7 +32,9 @@ export function createLogger({ level = 'info', destination }: LoggerOptions = {}
     // Level names rather than numbers: easier to grep and to filter in any log store.
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return destination ? pino(options, destination) : pino(options);
+  // Synchronous writes to stdout: every line is out, in order, before process.exit() after a drain. pino's
+  // asynchronous default reordered a request's line after the shutdown's when the exit flushed its buffer.
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });

@@ -103,7 +103,7 @@ describe('graceful shutdown', () => {
 
     const messages = logLines(gateway.stdout()).map((line) => line.msg);
     expect(messages).toContain('graphql request');
-    expect(messages.indexOf('stopped')).toBeGreaterThan(messages.indexOf('graphql request'));
+    expect(messages.indexOf('stopped'), gateway.stdout()).toBeGreaterThan(messages.indexOf('graphql request'));
   });
 
   it('cuts a request that outlives SHUTDOWN_TIMEOUT_MS and still exits 0', async () => {
