@@ -87,8 +87,13 @@ async function main(): Promise<void> {
   });
 
   // The gateway logs one warning per failed attempt; only error lines (unexpected failures) are counted.
-  const logger = createLogger('error', () => {
-    totals.loggedErrors++;
+  const logger = createLogger({
+    level: 'error',
+    destination: {
+      write: () => {
+        totals.loggedErrors++;
+      },
+    },
   });
   const config = createConfig({
     baseUrl: upstreamUrl,

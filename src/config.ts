@@ -7,6 +7,10 @@ import { parse } from 'graphql';
 
 export type Cloud = 'public' | 'usgov' | 'china';
 
+/** pino's levels, plus `silent`: the values LOG_LEVEL takes. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export const CLOUD_BASE_URLS: Readonly<Record<Cloud, string>> = {
   public: 'https://api.partnercenter.microsoft.com',
   usgov: 'https://api.partnercenter.microsoft.com',
@@ -50,6 +54,23 @@ export interface Config {
   readonly persistedDocuments: ReadonlyMap<string, string> | undefined;
   /** False: only persisted documents (by documentId) are served; query text is refused. */
   readonly allowArbitraryDocuments: boolean;
+  /** Lowest level written to stdout. */
+  readonly logLevel: LogLevel;
+  /** Serve Prometheus text at /metrics. */
+  readonly metrics: boolean;
+  /** How long SIGTERM/SIGINT lets requests in flight finish before their connections are cut. */
+  readonly shutdownTimeoutMs: number;
+  /**
+   * Export OpenTelemetry traces over OTLP/HTTP (JSON). On when OTEL_EXPORTER_OTLP_ENDPOINT (or
+   * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set; the exporter reads the other OTEL_* variables itself.
+   */
+  readonly tracing: boolean;
+  /** Proxy for https: Partner Center URLs (HTTPS_PROXY); undefined: direct. */
+  readonly httpsProxy: string | undefined;
+  /** Proxy for http: Partner Center URLs (HTTP_PROXY); undefined: direct. */
+  readonly httpProxy: string | undefined;
+  /** Hosts reached directly despite a proxy (NO_PROXY: comma-separated hosts, domains, `*`). */
+  readonly noProxy: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -87,6 +108,13 @@ export const defaultConfig: Config = Object.freeze({
   introspection: true,
   persistedDocuments: undefined,
   allowArbitraryDocuments: true,
+  logLevel: 'info',
+  metrics: true,
+  shutdownTimeoutMs: 10_000,
+  tracing: false,
+  httpsProxy: undefined,
+  httpProxy: undefined,
+  noProxy: undefined,
 });
 
 /** The numeric settings: where each comes from in the environment and the range it must fall in. */
@@ -103,6 +131,7 @@ const NUMBERS = {
   maxAliases: { env: 'GATEWAY_MAX_ALIASES', min: 1, max: 10_000 },
   maxTokens: { env: 'GATEWAY_MAX_TOKENS', min: 1, max: 1_000_000 },
   maxDocumentBytes: { env: 'GATEWAY_MAX_DOCUMENT_BYTES', min: 1, max: 10_000_000 },
+  shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', min: 0, max: 3_600_000 },
 } as const satisfies Partial<Record<keyof Config, { env: string; min: number; max: number }>>;
 
 type NumberSetting = keyof typeof NUMBERS;
@@ -126,8 +155,27 @@ export function createConfig(overrides: Partial<Config> = {}): Config {
       'ALLOW_ARBITRARY_DOCUMENTS=false needs PERSISTED_DOCUMENTS (a manifest of the documents to serve); without one every request would be refused',
     );
   }
+  if (!LOG_LEVELS.includes(config.logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${config.logLevel}"`);
+  }
+  const insecure = config.production ? insecureBaseUrl(config.baseUrl) : undefined;
+  if (insecure) {
+    problems.push(
+      `PARTNER_CENTER_BASE_URL must be https: with NODE_ENV=production (tokens would cross the network in clear), got "${insecure}"; only loopback hosts (127.0.0.0/8, ::1, localhost) may use http:`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** The URL when it is plain http: to a host other than loopback, else undefined. */
+function insecureBaseUrl(baseUrl: string | undefined): string | undefined {
+  if (baseUrl === undefined || !URL.canParse(baseUrl)) return undefined;
+  const { protocol, hostname } = new URL(baseUrl);
+  if (protocol === 'https:') return undefined;
+  const loopback =
+    hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+  return loopback ? undefined : baseUrl;
 }
 
 /** Reads and validates the environment once; throws ConfigError listing every bad value. */
@@ -192,6 +240,38 @@ export function loadConfig(env: Env): Config {
     }
   }
   const allowArbitraryDocuments = flag('ALLOW_ARBITRARY_DOCUMENTS', true);
+
+  const logLevelRaw = read('LOG_LEVEL')?.toLowerCase() ?? defaultConfig.logLevel;
+  const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw);
+  if (logLevel === undefined) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevelRaw}"`);
+  const metrics = flag('METRICS', true);
+
+  // Standard OpenTelemetry variables: the endpoint switches tracing on; the exporter reads the rest itself.
+  const tracesDisabled =
+    read('OTEL_SDK_DISABLED')?.toLowerCase() === 'true' || read('OTEL_TRACES_EXPORTER')?.toLowerCase() === 'none';
+  const tracing =
+    !tracesDisabled &&
+    (read('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') !== undefined || read('OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined);
+  for (const name of ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
+    const protocol = read(name);
+    // The gateway ships the OTLP/HTTP JSON exporter; a collector expecting protobuf or gRPC would drop every span.
+    if (protocol !== undefined && protocol !== 'http/json') {
+      problems.push(`${name} must be http/json (the OTLP/HTTP JSON exporter is built in), got "${protocol}"`);
+    }
+  }
+
+  // Proxies the way curl and undici read them: lower case first.
+  const proxy = (name: string): string | undefined => {
+    const value = read(name.toLowerCase()) ?? read(name);
+    if (value !== undefined && !(URL.canParse(value) && /^https?:$/.test(new URL(value).protocol))) {
+      problems.push(`${name} must be an http(s) proxy URL, got "${value}"`);
+      return undefined;
+    }
+    return value;
+  };
+  const httpsProxy = proxy('HTTPS_PROXY');
+  const httpProxy = proxy('HTTP_PROXY');
+  const noProxy = read('no_proxy') ?? read('NO_PROXY');
   if (problems.length > 0) throw new ConfigError(problems);
   return createConfig({
     ...numbers,
@@ -205,6 +285,12 @@ export function loadConfig(env: Env): Config {
     introspection,
     persistedDocuments,
     allowArbitraryDocuments,
+    logLevel: logLevel ?? defaultConfig.logLevel,
+    metrics,
+    tracing,
+    httpsProxy,
+    httpProxy,
+    noProxy,
   });
 }
 

@@ -5,8 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config';
 import { matchGuid } from './guid';
+import type { Logger } from './logger';
 import { type CallContext, createRequestStats, type PartnerCenterClient } from './partner-center/client';
 import { createLoaders, type Loaders } from './partner-center/loaders';
+import type { Tracing } from './tracing';
 
 export type TokenKind = 'app-only' | 'app-user' | 'unknown';
 
@@ -16,6 +18,8 @@ export interface Context {
   readonly call: CallContext;
   readonly loaders: Loaders;
   readonly tokenKind: TokenKind;
+  /** This request's logger: every line carries its correlation id. */
+  readonly log: Logger;
 }
 
 /** The Authorization value the simulator accepts for tokenless requests in simulator mode. */
@@ -33,17 +37,40 @@ export function correlationIdFor(request: Request): string {
   return id;
 }
 
-export function createContextFactory(config: Config, client: PartnerCenterClient) {
+/** One child logger per HTTP request, carrying its correlation id; the context and the request's log line share it. */
+export function createRequestLoggers(logger: Logger): (request: Request) => Logger {
+  const children = new WeakMap<Request, Logger>();
+  return (request) => {
+    let child = children.get(request);
+    if (child === undefined) {
+      child = logger.child({ correlationId: correlationIdFor(request) });
+      children.set(request, child);
+    }
+    return child;
+  };
+}
+
+export interface ContextDeps {
+  /** This request's logger (see createRequestLoggers). */
+  loggerFor(request: Request): Logger;
+  /** When tracing is on: the request's operation span, parent of its upstream calls. */
+  tracing?: Tracing;
+}
+
+export function createContextFactory(config: Config, client: PartnerCenterClient, deps: ContextDeps) {
   return ({ request }: { request: Request }): Context => {
     const authorization = authorizationFor(request, config);
+    const log = deps.loggerFor(request);
     const call: CallContext = {
       authorization,
       correlationId: correlationIdFor(request),
       deadline: Date.now() + config.requestBudgetMs,
       locale: preferredLocale(request.headers.get('accept-language')),
       stats: createRequestStats(),
+      log,
+      trace: deps.tracing?.contextOf(request),
     };
-    return { config, client, call, loaders: createLoaders(client, call), tokenKind: tokenKindOf(authorization) };
+    return { config, client, call, loaders: createLoaders(client, call), tokenKind: tokenKindOf(authorization), log };
   };
 }
 

@@ -29,3 +29,19 @@ export const ignoredEvents: GatewayEvents = Object.freeze({
   cacheLookup() {},
   throttled() {},
 });
+
+/** One GatewayEvents that tells each of `all` in turn (metrics and a caller's own listener). */
+export function combineEvents(...all: GatewayEvents[]): GatewayEvents {
+  if (all.length === 1 && all[0]) return all[0];
+  return {
+    upstreamAttempt: (attempt) => {
+      for (const events of all) events.upstreamAttempt(attempt);
+    },
+    cacheLookup: (resource, result) => {
+      for (const events of all) events.cacheLookup(resource, result);
+    },
+    throttled: (reason) => {
+      for (const events of all) events.throttled(reason);
+    },
+  };
+}

@@ -1,22 +1,26 @@
 // Owns the yoga instance: schema, per-request context, error masking, CORS,
-// browser safety, persisted documents, limits, @defer, GraphiQL, /health and
-// the MS-CorrelationId echo. It never listens; main.ts does, and tests call
+// Owns the yoga instance: schema, per-request context, error masking, CORS,
+// browser safety, persisted documents, limits, @defer, GraphiQL, the request
+// log line, metrics, tracing, /health, /ready and draining, and the
+// MS-CorrelationId echo. It never listens; main.ts does, and tests call
 // gateway.fetch() or serve it.
 
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
-import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Dispatcher } from 'undici';
 import type { Config } from './config';
-import { type Context, correlationIdFor, createContextFactory } from './context';
-import type { GatewayEvents } from './events';
+import { type Context, correlationIdFor, createContextFactory, createRequestLoggers } from './context';
+import { combineEvents, type GatewayEvents, ignoredEvents } from './events';
 import { createGraphiQLRenderer } from './graphiql';
 import { createLimitPlugins } from './limits';
-import { type Logger, silentLogger } from './logger';
+import { type Logger, silentLogger, yogaLogger } from './logger';
+import { createMetrics } from './metrics';
 import { createPartnerCenterClient, type PartnerCenterClient } from './partner-center/client';
-import { GatewayError, maskError } from './partner-center/errors';
+import { maskError } from './partner-center/errors';
 import { createPersistedDocumentPlugins } from './persisted-documents';
+import { useRequestLog } from './request-log';
 import { schema } from './schema/index';
+import type { Tracing } from './tracing';
 
 export interface GatewayDeps {
   /** undici dispatcher for upstream calls; defaults to a keep-alive Agent sized by config.poolConnections. */
@@ -30,11 +34,22 @@ export interface GatewayDeps {
   random?: () => number;
   /** The query GraphiQL opens with (main.ts passes src/graphiql.ts's exampleQuery); GraphiQL's welcome text when absent. */
   graphiqlDefaultQuery?: string;
+  /** From startTracing() when tracing is on; without it no span is made and no traceparent sent. */
+  tracing?: Tracing;
+  /** Adds prom-client's process metrics (memory, CPU, event loop) to /metrics; main.ts turns them on. */
+  processMetrics?: boolean;
 }
 
 export type Gateway = YogaServerInstance<Record<string, unknown>, Context> & {
   /** Closes the upstream pool (when the gateway created it). */
   dispose(): Promise<void>;
+  /**
+   * Starts draining: /ready answers 503 from now on and every response says
+   * `Connection: close`, so load balancers stop sending and keep-alive
+   * connections end with their last request. Requests keep being served.
+   */
+  drain(): void;
+  readonly draining: boolean;
 };
 
 /** Content types a POST may carry; anything else (form posts, text/plain) is refused as a CSRF vector. */
@@ -42,19 +57,25 @@ const ACCEPTED_POST_TYPES = ['application/json', 'application/graphql-response+j
 
 export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const logger = deps.logger ?? silentLogger;
+  const loggerFor = createRequestLoggers(logger);
+  const metrics = config.metrics ? createMetrics({ processMetrics: deps.processMetrics }) : undefined;
+  const listeners = [metrics?.events, deps.events].filter((events) => events !== undefined);
+  const events = listeners.length > 0 ? combineEvents(...listeners) : ignoredEvents;
   const client: PartnerCenterClient = createPartnerCenterClient(config, {
     dispatcher: deps.dispatcher,
     logger,
-    events: deps.events,
+    events,
     retryBaseDelayMs: deps.retryBaseDelayMs,
     random: deps.random,
+    tracing: deps.tracing,
   });
+  let draining = false;
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
-    context: createContextFactory(config, client),
+    context: createContextFactory(config, client, { loggerFor, tracing: deps.tracing }),
     maskedErrors: { maskError },
     graphiql: config.graphiql
       ? {
@@ -67,18 +88,13 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     // A persisted document is asked for by `documentId` (GraphQL-over-HTTP persisted documents).
     extraParamNames: config.persistedDocuments ? ['documentId'] : [],
     cors: config.corsOrigins.length ? corsFor(config.corsOrigins) : false,
-    logging: {
-      debug: (...args) => logger.debug(String(args[0])),
-      info: (...args) => logger.info(String(args[0])),
-      warn: (...args) => logger.warn(String(args[0])),
-      // yoga reports every error it masks here; gateway errors were already logged by the client.
-      error: (...args) => {
-        const [error] = args;
-        if (error instanceof GraphQLError && error.originalError instanceof GatewayError) return;
-        logger.error('unexpected error', { error: error instanceof Error ? error.message : String(error) });
-      },
-    },
+    logging: yogaLogger(logger),
     plugins: [
+      // First, so that they see every request, also those a later plugin answers at once.
+      useRequestLog(loggerFor),
+      ...(deps.tracing ? [deps.tracing.plugin] : []),
+      ...(metrics ? [metrics.plugin] : []),
+      readiness(() => draining),
       refuseUnsafePosts(),
       // Before the limits, so that they measure the document a documentId names.
       ...(config.persistedDocuments
@@ -87,9 +103,41 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       ...createLimitPlugins(config),
       useDeferStream(),
       echoCorrelationId(),
+      closeConnectionsWhile(() => draining),
     ],
   });
-  return Object.assign(yoga, { dispose: () => client.close() }) as Gateway;
+  return Object.defineProperties(yoga, {
+    dispose: { value: () => client.close(), configurable: true },
+    drain: {
+      value: () => {
+        draining = true;
+      },
+      configurable: true,
+    },
+    draining: { get: () => draining, configurable: true },
+  }) as Gateway;
+}
+
+/**
+ * GET /ready: 200 while serving, 503 while draining. yoga's useReadinessCheck
+ * does the same but matches every request against a URLPattern, which showed
+ * in the per-request cost (bench/observability.ts); a path comparison suffices.
+ */
+function readiness(draining: () => boolean): Plugin {
+  return {
+    onRequest({ url, endResponse, fetchAPI }) {
+      if (url.pathname === '/ready') endResponse(new fetchAPI.Response(null, { status: draining() ? 503 : 200 }));
+    },
+  };
+}
+
+/** While draining, each response ends its keep-alive connection, so the server can close once requests finish. */
+function closeConnectionsWhile(draining: () => boolean): Plugin {
+  return {
+    onResponse({ response }) {
+      if (draining()) response.headers.set('connection', 'close');
+    },
+  };
 }
 
 /**

@@ -1,34 +1,64 @@
-// Owns the gateway's structured log lines (one JSON object per line). Callers
-// pass fields they chose; nothing here ever receives a token.
+// Owns the gateway's logger: pino writing JSON lines to stdout, the redaction
+// of secrets, and the adapter that sends yoga's own log calls through pino.
+// The child logger per request is made in context.ts.
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type LogFields = Record<string, unknown>;
+import { GraphQLError } from 'graphql';
+import type { YogaLogger } from 'graphql-yoga';
+import { type DestinationStream, type Logger, pino } from 'pino';
+import type { LogLevel } from './config';
+import { GatewayError } from './partner-center/errors';
 
-export interface Logger {
-  debug(message: string, fields?: LogFields): void;
-  info(message: string, fields?: LogFields): void;
-  warn(message: string, fields?: LogFields): void;
-  error(message: string, fields?: LogFields): void;
+export type { Logger };
+
+/**
+ * Keys whose values never reach a log line: at the top level, one level down
+ * and under `headers` (the request and upstream headers logged at trace).
+ * Code never writes a token on purpose; this is the net under that rule.
+ */
+const SECRET_KEYS = ['authorization', 'cookie', 'token', 'accessToken', 'access_token', 'refreshToken', 'password'];
+export const REDACTED_PATHS: readonly string[] = SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `headers.${key}`]);
+
+export interface LoggerOptions {
+  level?: LogLevel;
+  /** Where lines go; stdout (synchronously) by default. Tests pass an object with `write(line)`. */
+  destination?: DestinationStream;
 }
 
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export function createLogger({ level = 'info', destination }: LoggerOptions = {}): Logger {
+  const options = {
+    level,
+    redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    // Level names rather than numbers: easier to grep and to filter in any log store.
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  // Synchronous writes to stdout: every line is out, in order, before process.exit() after a drain. pino's
+  // asynchronous default reordered a request's line after the shutdown's when the exit flushed its buffer.
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
+}
 
-/** A logger writing JSON lines through `write` (stdout/stderr by default); tests pass their own `write`. */
-export function createLogger(
-  level: LogLevel = 'info',
-  write: (line: string, level: LogLevel) => void = defaultWrite,
-): Logger {
-  const log =
-    (at: LogLevel) =>
-    (message: string, fields: LogFields = {}) => {
-      if (ORDER[at] < ORDER[level]) return;
-      write(JSON.stringify({ time: new Date().toISOString(), level: at, message, ...fields }), at);
+export const silentLogger: Logger = pino({ level: 'silent' });
+
+/**
+ * yoga's logger, backed by pino: a leading string becomes the message, a
+ * leading Error is serialised with its stack as `err`, and every further
+ * argument is kept under `args`. Errors yoga reports for GatewayErrors are
+ * skipped: the client already logged those upstream failures at warn.
+ */
+export function yogaLogger(logger: Logger): YogaLogger {
+  const forward =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (...args: unknown[]): void => {
+      const [first, ...rest] = args;
+      if (level === 'error' && first instanceof GraphQLError && first.originalError instanceof GatewayError) return;
+      const fields: Record<string, unknown> = {};
+      if (rest.length > 0) fields.args = rest.map((arg) => (arg instanceof Error ? pino.stdSerializers.err(arg) : arg));
+      if (typeof first === 'string') logger[level](fields, first);
+      else if (first instanceof Error) {
+        // A GraphQLError wrapping an unexpected error: the original carries the useful stack.
+        const cause = first instanceof GraphQLError && first.originalError ? first.originalError : first;
+        logger[level]({ ...fields, err: cause }, cause.message);
+      } else logger[level]({ ...fields, value: first }, 'yoga');
     };
-  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  return { debug: forward('debug'), info: forward('info'), warn: forward('warn'), error: forward('error') };
 }
-
-function defaultWrite(line: string, level: LogLevel): void {
-  (level === 'error' || level === 'warn' ? process.stderr : process.stdout).write(`${line}\n`);
-}
-
-export const silentLogger: Logger = createLogger('error', () => {});

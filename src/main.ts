@@ -1,5 +1,6 @@
 // The server entry: the only file that reads process.env and opens a port.
 // With no upstream configured it starts the built-in simulator and says so.
+// On SIGTERM or SIGINT it drains (src/shutdown.ts) and exits 0.
 
 import { createServer } from 'node:http';
 import { ConfigError, createConfig, loadConfig } from './config';
@@ -7,10 +8,12 @@ import { createGateway } from './gateway';
 import { exampleQuery } from './graphiql';
 import { createLogger } from './logger';
 import { SAMPLE_CUSTOMERS, startSimulator } from './partner-center/simulator';
+import { shutdown } from './shutdown';
+import { startTracing } from './tracing';
 
 async function main(): Promise<void> {
   let config = loadConfig(process.env);
-  const logger = createLogger(process.env.LOG_LEVEL === 'debug' ? 'debug' : 'info');
+  const logger = createLogger({ level: config.logLevel });
 
   let closeSimulator = async () => {};
   if (config.baseUrl === undefined) {
@@ -25,8 +28,12 @@ async function main(): Promise<void> {
     config = createConfig({ ...config, baseUrl: simulator.url, simulator: true });
   }
 
+  // The OpenTelemetry SDK is loaded only here, only when an OTLP endpoint is configured.
+  const tracing = config.tracing ? await startTracing() : undefined;
   const gateway = createGateway(config, {
     logger,
+    tracing,
+    processMetrics: true,
     graphiqlDefaultQuery: exampleQuery({ simulated: config.simulator }),
   });
   const server = createServer(gateway);
@@ -52,17 +59,37 @@ async function main(): Promise<void> {
         ...Object.entries(SAMPLE_CUSTOMERS).map(([name, id]) => `  ${id}  ${name}`),
       ].join('\n'),
     );
-  } else {
-    console.log(`Partner Center gateway (${config.cloud} cloud, upstream ${config.baseUrl}) at ${url}`);
   }
+  logger.info(
+    { url, cloud: config.cloud, upstream: config.baseUrl, tracing: config.tracing, metrics: config.metrics },
+    `Partner Center gateway (${config.cloud} cloud, upstream ${config.baseUrl}) at ${url}`,
+  );
 
-  const stop = () => {
-    server.close();
-    server.closeAllConnections();
-    void Promise.all([gateway.dispose(), closeSimulator()]).finally(() => process.exit(0));
+  let stopping: ReturnType<typeof shutdown> | undefined;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal (Ctrl-C twice): the operator does not want to wait.
+      stopping.cut();
+      return;
+    }
+    logger.info({ signal }, 'stopping');
+    stopping = shutdown({
+      server,
+      gateway,
+      timeoutMs: config.shutdownTimeoutMs,
+      logger,
+      cleanup: [
+        async () => gateway.dispose(),
+        async () => closeSimulator(),
+        async () => {
+          await tracing?.shutdown();
+        },
+      ],
+    });
+    void stopping.done.finally(() => process.exit(0));
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
 
 main().catch((error: unknown) => {

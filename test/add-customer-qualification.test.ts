@@ -259,7 +259,11 @@ describe('addCustomerQualification', () => {
 
   it('logs the qualification Partner Center added, with its request and correlation ids and no token', async () => {
     const lines: string[] = [];
-    const logged = await startGateway(upstream.url, {}, { logger: createLogger('info', (line) => lines.push(line)) });
+    const logged = await startGateway(
+      upstream.url,
+      {},
+      { logger: createLogger({ destination: { write: (line) => lines.push(line) } }) },
+    );
     try {
       const response = await logged.query(MUTATION, {
         input: { customerId: CUSTOMER, qualification: 'STATE_OWNED_ENTITY' },

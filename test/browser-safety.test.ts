@@ -2,9 +2,10 @@
 // CORS answers listed origins only, and in production errors are masked,
 // suggestions hidden, GraphiQL and introspection switched off.
 
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config';
-import { createLogger, type Logger } from '../src/logger';
+import type { Logger } from '../src/logger';
 import { useUpstream } from './support/fixtures';
 import { customerId } from './support/gateway';
 import { defaultHandler, json } from './support/upstream';
@@ -146,15 +147,21 @@ describe('CORS', () => {
 });
 
 describe('error masking', () => {
-  /** A logger whose info sink fails: an unexpected error inside the Partner Center client. */
+  /** A logger whose warn lines fail (the client logs upstream failures at warn): an unexpected error inside the client. */
   function brokenLogger(lines: string[]): Logger {
-    const logger = createLogger('debug', (line) => lines.push(line));
-    return {
-      ...logger,
-      info: () => {
-        throw new Error('log sink /var/run/secret-sink.sock is down');
+    const warn = pino.levels.values.warn;
+    return pino(
+      {
+        level: 'debug',
+        hooks: {
+          logMethod(args, method, level) {
+            if (level === warn) throw new Error('log sink /var/run/secret-sink.sock is down');
+            return method.apply(this, args);
+          },
+        },
       },
-    };
+      { write: (line: string) => lines.push(line) },
+    );
   }
 
   for (const production of [true, false]) {

@@ -218,13 +218,13 @@ describe('connection refused', () => {
     const closed = await startUpstream();
     await closed.close();
     const lines: Array<Record<string, unknown>> = [];
-    const logger = createLogger('info', (line) => lines.push(JSON.parse(line)));
+    const logger = createLogger({ destination: { write: (line) => lines.push(JSON.parse(line)) } });
     const gw = await startGateway(closed.url, {}, { logger });
     try {
       const { body } = await gw.query(QUALIFICATIONS, { id: customerId(30) });
       expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
       expect(body.errors?.[0]?.message).toContain('ECONNREFUSED');
-      const failures = lines.filter((line) => line.message === 'partner center call failed');
+      const failures = lines.filter((line) => line.msg === 'partner center call failed');
       expect(failures.map((line) => line.attempt)).toEqual([1, 2, 3]);
       expect(new Set(failures.map((line) => line.requestId)).size).toBe(1);
       expect(body.errors?.[0]?.extensions?.upstream).toMatchObject({ requestId: failures[0]?.requestId });

@@ -2,100 +2,10 @@
 // missing configuration with a message naming the variable, and with nothing
 // configured it starts the simulator, says so loudly and serves tokenless queries.
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SAMPLE_CUSTOMERS } from '../src/partner-center/simulator';
+import { startGatewayProcess as start, stopGatewayProcess as stop } from './support/process';
 import { startUpstream, type Upstream } from './support/upstream';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TSX = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
-const WAIT_MS = 20_000;
-
-/** Variables main.ts reads: none may leak in from the environment running the tests. */
-const GATEWAY_VARIABLES =
-  /^(PARTNER_CENTER_|GATEWAY_)|^(PORT|NODE_ENV|LOG_LEVEL|GRAPHIQL|INTROSPECTION|CORS_ORIGINS|PERSISTED_DOCUMENTS|ALLOW_ARBITRARY_DOCUMENTS)$/;
-
-interface Started {
-  readonly child: ChildProcess;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves with the exit code (null when killed by a signal), or rejects after WAIT_MS. */
-  exited(): Promise<number | null>;
-  /** Resolves with the first match of `pattern` in stdout, or rejects after WAIT_MS or when the process exits. */
-  waitForOutput(pattern: RegExp): Promise<RegExpMatchArray>;
-}
-
-const running = new Set<ChildProcess>();
-
-function start(env: Record<string, string>): Started {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(
-      (entry): entry is [string, string] => entry[1] !== undefined && !GATEWAY_VARIABLES.test(entry[0]),
-    ),
-  );
-  const child = spawn(TSX, ['src/main.ts'], { cwd: ROOT, env: { ...inherited, ...env }, stdio: 'pipe' });
-  running.add(child);
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  const withinWait = <T>(promise: Promise<T>, what: string): Promise<T> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`${what} within ${WAIT_MS} ms; stdout:\n${out}\nstderr:\n${err}`)),
-        WAIT_MS,
-      );
-    });
-    return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-  };
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exited: () => withinWait(closed, 'the gateway did not exit'),
-    waitForOutput: (pattern) =>
-      withinWait(
-        new Promise<RegExpMatchArray>((resolve, reject) => {
-          const check = () => {
-            const match = out.match(pattern);
-            if (match) {
-              child.stdout?.off('data', check);
-              resolve(match);
-            }
-          };
-          child.stdout?.on('data', check);
-          check();
-          void closed.then(() => reject(new Error(`the gateway exited; stdout:\n${out}\nstderr:\n${err}`)));
-        }),
-        `no ${pattern} on stdout`,
-      ),
-  };
-}
-
-/** Stops a child this file started: SIGTERM first, SIGKILL if it lingers. */
-async function stop(child: ChildProcess): Promise<number | null> {
-  running.delete(child);
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  try {
-    return await closed;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-afterEach(async () => {
-  await Promise.all([...running].map((child) => stop(child)));
-});
 
 describe('starting src/main.ts', () => {
   it('refuses to start in production with no Partner Center configured, naming both variables', async () => {
@@ -114,6 +24,15 @@ describe('starting src/main.ts', () => {
     expect(await gateway.exited()).toBe(1);
     expect(gateway.stderr()).toMatch(/PORT must be a whole number.*"abc"/);
     expect(gateway.stderr()).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses LOG_LEVEL=verbose with a message naming LOG_LEVEL', async () => {
+    const gateway = start({ LOG_LEVEL: 'verbose' });
+
+    expect(await gateway.exited()).toBe(1);
+    expect(gateway.stderr()).toMatch(
+      /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent.*"verbose"/,
+    );
   });
 
   it('refuses a CORS_ORIGINS entry without a scheme, naming it', async () => {

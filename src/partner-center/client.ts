@@ -4,10 +4,11 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
 import type { Config } from '../config';
 import { type AttemptStatus, type GatewayEvents, ignoredEvents } from '../events';
 import { type Logger, silentLogger } from '../logger';
+import type { Tracing, UpstreamSpan } from '../tracing';
 import {
   CONTINUATION_HEADER,
   customerListPath,
@@ -39,6 +40,10 @@ export interface CallContext {
   readonly signal?: AbortSignal;
   /** What this request spent upstream, for its log line; the client and the loaders count into it. */
   readonly stats: RequestStats;
+  /** The request's logger (carries the correlation id); the client's own logger when absent. */
+  readonly log?: Logger;
+  /** The request's operation span when tracing is on: parent of each call's span. */
+  readonly trace?: ReturnType<Tracing['contextOf']>;
 }
 
 /** Per-request counters, written by the client and the loaders, read once when the request ends. */
@@ -89,6 +94,9 @@ export type ClientConfig = Pick<
   | 'maxAttempts'
   | 'maxConcurrencyPerToken'
   | 'poolConnections'
+  | 'httpsProxy'
+  | 'httpProxy'
+  | 'noProxy'
 >;
 
 export interface ClientDeps {
@@ -101,6 +109,8 @@ export interface ClientDeps {
   retryBaseDelayMs?: number;
   /** The jitter's source, a number in [0, 1); tests pin it to check the backoff curve. */
   random?: () => number;
+  /** When tracing is on: a span per call, and its traceparent on every attempt. */
+  tracing?: Tracing;
 }
 
 /** Largest body we read; a larger one is a bad response, never an out-of-memory. */
@@ -112,17 +122,16 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
   const origin = baseUrl.origin;
   const pathPrefix = baseUrl.pathname;
   const ownsDispatcher = deps.dispatcher === undefined;
-  const dispatcher =
-    deps.dispatcher ??
-    new Agent({ connections: config.poolConnections, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000 });
+  const dispatcher = deps.dispatcher ?? createDispatcher(config);
   const logger = deps.logger ?? silentLogger;
+  const tracing = deps.tracing;
   const events = deps.events ?? ignoredEvents;
   const retryBaseDelayMs = deps.retryBaseDelayMs ?? 200;
   const random = deps.random ?? Math.random;
   const gates = new TokenGates(config.maxConcurrencyPerToken);
 
   /** Resolves with the parsed 2xx body and what is known of the call, for errors about the body's shape. */
-  async function call(
+  function call(
     resource: Resource,
     method: 'GET' | 'POST',
     path: string,
@@ -130,7 +139,23 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
     body?: unknown,
     extraHeaders: Record<string, string> = {},
   ): Promise<{ body: unknown; upstream: UpstreamInfo }> {
+    if (!tracing) return send(resource, method, path, ctx, body, extraHeaders);
+    return tracing.upstreamCall({ resource, method, origin, path: `${pathPrefix}${path}` }, ctx.trace, (span) =>
+      send(resource, method, path, ctx, body, extraHeaders, span),
+    );
+  }
+
+  async function send(
+    resource: Resource,
+    method: 'GET' | 'POST',
+    path: string,
+    ctx: CallContext,
+    body: unknown,
+    extraHeaders: Record<string, string>,
+    span?: UpstreamSpan,
+  ): Promise<{ body: unknown; upstream: UpstreamInfo }> {
     if (!ctx.authorization) throw new UnauthenticatedError();
+    const log = ctx.log ?? logger.child({ correlationId: ctx.correlationId });
     // One MS-RequestId per logical call, kept on every attempt so Partner Center can deduplicate retries.
     const requestId = randomUUID();
     const upstream = { requestId, correlationId: ctx.correlationId };
@@ -144,8 +169,11 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       'x-locale': ctx.locale ?? config.locale,
       ...extraHeaders,
     };
+    if (span) Object.assign(headers, span.headers);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) headers['content-type'] = 'application/json';
+    // The headers go through pino's redact: the token is written as [redacted].
+    if (log.isLevelEnabled('trace')) log.trace({ method, path, resource, headers }, 'partner center call');
 
     let last: UpstreamError | undefined;
     for (let attempt = 1; attempt <= config.maxAttempts; attempt++) {
@@ -159,6 +187,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       const release = await gate.enter(ctx.deadline, upstream);
       ctx.stats.upstreamCalls++;
       if (attempt > 1) ctx.stats.retries++;
+      span?.attempt();
       let outcome: Outcome;
       try {
         outcome = await attemptOnce(resource, method, path, headers, payload, ctx.deadline, upstream);
@@ -169,15 +198,11 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       }
       if (outcome.kind === 'ok') return { body: outcome.value, upstream: { ...upstream, status: outcome.status } };
       last = outcome.error;
-      (outcome.kind === 'final' ? logger.info : logger.warn)('partner center call failed', {
-        method,
-        path,
-        attempt,
-        code: last.code,
-        status: last.upstream.status,
-        requestId,
-        correlationId: ctx.correlationId,
-      });
+      // Never the error's message: it quotes Partner Center's description, which may echo what the caller sent.
+      log.warn(
+        { method, path, resource, attempt, code: last.code, status: last.upstream.status, requestId },
+        'partner center call failed',
+      );
       if (outcome.kind === 'throttled') {
         // Wait only when the window closes within this request's budget; otherwise fail at once.
         if (method === 'GET' && Date.now() + outcome.retryAfterMs < ctx.deadline) continue;
@@ -322,13 +347,10 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       const item = parseQualification(body);
       if (!item) throw badResponse(upstream, 'expected the created qualification object from POST qualifications');
       // Logged because it cannot be undone: whatever happens to the rest of the request, Partner Center applied it.
-      logger.info('partner center added a qualification', {
-        customerId,
-        qualification: item.qualification,
-        status: upstream.status,
-        requestId: upstream.requestId,
-        correlationId: upstream.correlationId,
-      });
+      (ctx.log ?? logger.child({ correlationId: ctx.correlationId })).info(
+        { customerId, qualification: item.qualification, status: upstream.status, requestId: upstream.requestId },
+        'partner center added a qualification',
+      );
       return item;
     },
     async getCustomer(customerId, ctx) {
@@ -353,6 +375,23 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
  */
 export function backoffDelayMs(baseMs: number, attempt: number, random: number): number {
   return baseMs * 2 ** (attempt - 2) * (0.5 + random / 2);
+}
+
+/**
+ * A keep-alive pool for Partner Center. With HTTPS_PROXY or HTTP_PROXY set,
+ * undici's EnvHttpProxyAgent tunnels through the proxy (CONNECT), except for
+ * NO_PROXY hosts. All three are passed explicitly: EnvHttpProxyAgent would
+ * otherwise read process.env itself, and only main.ts reads the environment.
+ */
+function createDispatcher(config: ClientConfig): Dispatcher {
+  const pool = { connections: config.poolConnections, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000 };
+  if (config.httpsProxy === undefined && config.httpProxy === undefined) return new Agent(pool);
+  return new EnvHttpProxyAgent({
+    ...pool,
+    httpsProxy: config.httpsProxy ?? '',
+    httpProxy: config.httpProxy ?? '',
+    noProxy: config.noProxy ?? '',
+  });
 }
 
 function timeoutError(upstream: object, why: string): UpstreamError {

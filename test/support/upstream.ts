@@ -2,6 +2,7 @@
 // status, headers, latency, hangs, resets, malformed bodies. Records each call.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { customerId } from './gateway';
 
@@ -21,6 +22,8 @@ export interface RecordedCall {
   body: string;
   /** Milliseconds since the upstream started, when the call arrived. */
   at: number;
+  /** The port the call's connection came from (a proxy's outgoing socket, when it went through one). */
+  remotePort: number | undefined;
 }
 
 /** Answers one call; `attempt` counts calls with the same MS-RequestId (1 for the first). */
@@ -150,13 +153,20 @@ export const defaultHandler: UpstreamHandler = (call, res) => {
   return json(res, 404, { code: 600008, description: 'Not found', data: [], source: 'PartnerFD' });
 };
 
-export async function startUpstream(handler: UpstreamHandler = defaultHandler): Promise<Upstream> {
+/**
+ * Starts the stand-in on 127.0.0.1. With `tls` (key and certificate PEM) it speaks HTTPS and its URL names
+ * `localhost`, the name test/fixtures/tls/localhost.crt is issued for.
+ */
+export async function startUpstream(
+  handler: UpstreamHandler = defaultHandler,
+  { tls }: { tls?: { key: string; cert: string } } = {},
+): Promise<Upstream> {
   const started = Date.now();
   const calls: RecordedCall[] = [];
   const attempts = new Map<string, number>();
   const sockets = new Set<Socket>();
   let current = handler;
-  const server = createServer(async (req, res) => {
+  const listener = async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const url = new URL(req.url ?? '/', 'http://upstream');
@@ -172,6 +182,7 @@ export async function startUpstream(handler: UpstreamHandler = defaultHandler): 
       headers: req.headers,
       body: Buffer.concat(chunks).toString('utf8'),
       at: Date.now() - started,
+      remotePort: req.socket.remotePort,
     };
     calls.push(call);
     const requestId = String(req.headers['ms-requestid'] ?? '');
@@ -182,15 +193,16 @@ export async function startUpstream(handler: UpstreamHandler = defaultHandler): 
     } catch {
       res.destroy();
     }
-  });
-  server.on('connection', (socket) => {
+  };
+  const server = tls ? createTlsServer(tls, listener) : createServer(listener);
+  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`,
     calls,
     setHandler(next) {
       current = next;

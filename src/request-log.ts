@@ -1,0 +1,112 @@
+// Owns the one log line per GraphQL request: correlation id (from the
+// request's child logger), operation name, duration, what the request spent
+// upstream and the error codes it returned. At trace level it also writes the
+// request's headers as received, through pino's redact.
+
+import { getOperationAST } from 'graphql';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import type { Logger } from './logger';
+import type { RequestStats } from './partner-center/client';
+
+interface Entry {
+  readonly started: number;
+  operationName: string | null;
+  stats: RequestStats | undefined;
+  readonly codes: Set<string>;
+  /** Set for @defer answers: the line is written when the last part has gone. */
+  streaming: boolean;
+  status: number | undefined;
+}
+
+interface Payload {
+  errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }>;
+  incremental?: ReadonlyArray<Payload>;
+}
+
+export function useRequestLog(loggerFor: (request: Request) => Logger, graphqlEndpoint = '/graphql'): Plugin {
+  const entries = new WeakMap<Request, Entry>();
+
+  const collect = (entry: Entry, payload: Payload): void => {
+    for (const error of payload.errors ?? [])
+      entry.codes.add(String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+    for (const part of payload.incremental ?? []) collect(entry, part);
+  };
+
+  const write = (request: Request, entry: Entry): void => {
+    entries.delete(request);
+    loggerFor(request).info(
+      {
+        operationName: entry.operationName,
+        durationMs: Math.round((performance.now() - entry.started) * 10) / 10,
+        upstreamCalls: entry.stats?.upstreamCalls ?? 0,
+        cacheHits: entry.stats?.cacheHits ?? 0,
+        retries: entry.stats?.retries ?? 0,
+        errorCodes: [...entry.codes],
+        status: entry.status,
+      },
+      'graphql request',
+    );
+  };
+
+  async function* tap(request: Request, entry: Entry, parts: AsyncIterable<Payload>) {
+    try {
+      for await (const part of parts) {
+        collect(entry, part);
+        yield part;
+      }
+    } finally {
+      write(request, entry);
+    }
+  }
+
+  return {
+    onRequest({ request, url }) {
+      if (url.pathname !== graphqlEndpoint || request.method === 'OPTIONS') return;
+      entries.set(request, {
+        started: performance.now(),
+        operationName: null,
+        stats: undefined,
+        codes: new Set(),
+        streaming: false,
+        status: undefined,
+      });
+      const log = loggerFor(request);
+      if (log.isLevelEnabled('trace')) {
+        log.trace(
+          { method: request.method, url: request.url, headers: Object.fromEntries(request.headers) },
+          'graphql request received',
+        );
+      }
+    },
+    onParams({ request, params }) {
+      const entry = entries.get(request);
+      // Until the document is parsed, the name the caller asked for is all there is.
+      if (entry && typeof params.operationName === 'string') entry.operationName = params.operationName;
+    },
+    onExecute({ args }) {
+      const context = args.contextValue as { request?: Request; call?: { stats: RequestStats } };
+      const entry = context.request && entries.get(context.request);
+      if (!entry) return;
+      entry.stats = context.call?.stats;
+      entry.operationName = getOperationAST(args.document, args.operationName)?.name?.value ?? entry.operationName;
+    },
+    onResultProcess({ request, result, setResult }) {
+      const entry = entries.get(request);
+      if (!entry) return;
+      if (isAsyncIterable(result)) {
+        entry.streaming = true;
+        setResult(tap(request, entry, result as AsyncIterable<Payload>) as typeof result);
+      } else {
+        for (const single of [result].flat()) collect(entry, single as Payload);
+      }
+    },
+    onResponse({ request, response }) {
+      const entry = entries.get(request);
+      if (!entry) return;
+      entry.status = response.status;
+      // GraphiQL's page is not a GraphQL request.
+      if ((response.headers.get('content-type') ?? '').startsWith('text/html')) entries.delete(request);
+      else if (!entry.streaming) write(request, entry);
+    },
+  };
+}

@@ -1,0 +1,157 @@
+// /metrics serves Prometheus text: one count per Partner Center attempt by
+// resource, method and status (HTTP status, timeout or network), their
+// durations, cache lookups and held-back calls, and yoga's GraphQL request
+// metrics. Each gateway has its own registry; METRICS=false turns it off.
+
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config';
+import type { UpstreamAttempt } from '../src/events';
+import { createMetrics } from '../src/metrics';
+import { ADD_STATE_OWNED, QUALIFICATIONS } from './support/documents';
+import { useUpstream } from './support/fixtures';
+import { customerId, startGateway } from './support/gateway';
+import { parseSamples, sampleValue, scrape } from './support/prometheus';
+import { defaultHandler, json, startUpstream } from './support/upstream';
+
+const { upstream, gatewayWith } = useUpstream();
+
+const attempts = (resource: string, method: string, status: string) => ({ resource, method, status });
+
+describe('Partner Center attempts', () => {
+  it('counts a 503 and the 200 of its retry as two attempts, each with its status', async () => {
+    upstream.setHandler((call, res, attempt) =>
+      attempt === 1 ? json(res, 503, { code: 1, description: 'busy' }) : defaultHandler(call, res, attempt),
+    );
+    const gw = await gatewayWith({});
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(1) });
+    expect(body.errors).toBeUndefined();
+
+    const samples = await scrape(gw);
+    expect(sampleValue(samples, 'partner_center_requests_total', attempts('qualifications', 'GET', '503'))).toBe(1);
+    expect(sampleValue(samples, 'partner_center_requests_total', attempts('qualifications', 'GET', '200'))).toBe(1);
+    expect(samples.filter((sample) => sample.name === 'partner_center_requests_total')).toHaveLength(2);
+    expect(sampleValue(samples, 'partner_center_request_duration_seconds_count', { resource: 'qualifications' })).toBe(
+      2,
+    );
+    expect(
+      sampleValue(samples, 'partner_center_request_duration_seconds_bucket', {
+        resource: 'qualifications',
+        le: '+Inf',
+      }),
+    ).toBe(2);
+  });
+
+  it('labels MCA status reads mca_status and the mutation POST with its 201', async () => {
+    const gw = await gatewayWith({});
+    await gw.query(`{ customer(id: "${customerId(2)}") { mcaDirectlySigned } }`);
+    await gw.query(ADD_STATE_OWNED, { id: customerId(3) });
+
+    const samples = await scrape(gw);
+    expect(sampleValue(samples, 'partner_center_requests_total', attempts('mca_status', 'GET', '200'))).toBe(1);
+    expect(sampleValue(samples, 'partner_center_requests_total', attempts('qualifications', 'POST', '201'))).toBe(1);
+    expect(samples.filter((sample) => sample.name === 'partner_center_requests_total')).toHaveLength(2);
+  });
+
+  it('counts attempts that got no answer in time as timeout', async () => {
+    upstream.setHandler(() => {});
+    const gw = await gatewayWith({ attemptTimeoutMs: 100, requestBudgetMs: 10_000 });
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(4) });
+    expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_TIMEOUT');
+
+    const samples = await scrape(gw);
+    expect(sampleValue(samples, 'partner_center_requests_total', attempts('qualifications', 'GET', 'timeout'))).toBe(3);
+  });
+
+  it('counts attempts that could not connect as network', async () => {
+    const closed = await startUpstream();
+    await closed.close();
+    const gw = await startGateway(closed.url);
+    try {
+      await gw.query(QUALIFICATIONS, { id: customerId(5) });
+      const samples = await scrape(gw);
+      expect(sampleValue(samples, 'partner_center_requests_total', attempts('qualifications', 'GET', 'network'))).toBe(
+        3,
+      );
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('keeps the counts of each gateway apart and still tells a listener passed in deps.events', async () => {
+    const heard: UpstreamAttempt[] = [];
+    const listener = {
+      upstreamAttempt: (attempt: UpstreamAttempt) => heard.push(attempt),
+      cacheLookup() {},
+      throttled() {},
+    };
+    const first = await gatewayWith({}, { events: listener });
+    const second = await gatewayWith({});
+    await first.query(QUALIFICATIONS, { id: customerId(6) });
+    await first.query(QUALIFICATIONS, { id: customerId(7) });
+    await second.query(QUALIFICATIONS, { id: customerId(8) });
+
+    const ok = attempts('qualifications', 'GET', '200');
+    expect(sampleValue(await scrape(first), 'partner_center_requests_total', ok)).toBe(2);
+    expect(sampleValue(await scrape(second), 'partner_center_requests_total', ok)).toBe(1);
+    expect(heard.map(({ resource, method, status }) => ({ resource, method, status }))).toEqual([
+      { resource: 'qualifications', method: 'GET', status: 200 },
+      { resource: 'qualifications', method: 'GET', status: 200 },
+    ]);
+  });
+});
+
+describe('cache lookups and held-back calls', () => {
+  it('counts lookups by resource and result, and held-back calls by reason, from the events', async () => {
+    const metrics = createMetrics();
+    metrics.events.cacheLookup('qualifications', 'hit');
+    metrics.events.cacheLookup('qualifications', 'hit');
+    metrics.events.cacheLookup('mca_status', 'coalesced');
+    metrics.events.cacheLookup('customer', 'miss');
+    metrics.events.throttled('window');
+
+    const samples = parseSamples(await metrics.registry.metrics());
+    expect(sampleValue(samples, 'gateway_cache_lookups_total', { resource: 'qualifications', result: 'hit' })).toBe(2);
+    expect(sampleValue(samples, 'gateway_cache_lookups_total', { resource: 'mca_status', result: 'coalesced' })).toBe(
+      1,
+    );
+    expect(sampleValue(samples, 'gateway_cache_lookups_total', { resource: 'customer', result: 'miss' })).toBe(1);
+    expect(sampleValue(samples, 'gateway_throttled_calls_total', { reason: 'window' })).toBe(1);
+    expect(sampleValue(samples, 'gateway_throttled_calls_total', { reason: 'pacing' })).toBe(0);
+  });
+
+  it('serves both throttling reasons at 0 before anything was held back', async () => {
+    const gw = await gatewayWith({});
+    const samples = await scrape(gw);
+    expect(sampleValue(samples, 'gateway_throttled_calls_total', { reason: 'window' })).toBe(0);
+    expect(sampleValue(samples, 'gateway_throttled_calls_total', { reason: 'pacing' })).toBe(0);
+  });
+});
+
+describe("yoga's GraphQL request metrics", () => {
+  it('counts operations by name and type and times HTTP requests without the URL as a label', async () => {
+    const gw = await gatewayWith({});
+    await gw.query(`query Dashboard { customer(id: "${customerId(9)}") { qualifications { kind } } }`);
+
+    const samples = await scrape(gw);
+    const operation = { operationName: 'Dashboard', operationType: 'query' };
+    expect(sampleValue(samples, 'graphql_envelop_request', operation)).toBe(1);
+    expect(sampleValue(samples, 'graphql_envelop_request_duration_count', operation)).toBe(1);
+    expect(
+      sampleValue(samples, 'graphql_yoga_http_duration_count', { ...operation, method: 'POST', statusCode: '200' }),
+    ).toBe(1);
+  });
+});
+
+describe('METRICS=false', () => {
+  it('reads METRICS from the environment, on by default', () => {
+    expect(loadConfig({}).metrics).toBe(true);
+    expect(loadConfig({ METRICS: 'false' }).metrics).toBe(false);
+  });
+
+  it('serves no /metrics and still answers GraphQL', async () => {
+    const gw = await gatewayWith({ metrics: false });
+    const response = await fetch(gw.url.replace(/\/graphql$/, '/metrics'));
+    expect(response.status).toBe(404);
+    expect((await gw.query(QUALIFICATIONS, { id: customerId(10) })).body.errors).toBeUndefined();
+  });
+});
