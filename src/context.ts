@@ -41,6 +41,8 @@ export function createContextFactory(config: Config, client: PartnerCenterClient
       correlationId: correlationIdFor(request),
       deadline: Date.now() + config.requestBudgetMs,
       locale: preferredLocale(request.headers.get('accept-language')),
+      // Aborted by yoga's node adapter when the caller's connection closes before the response is sent.
+      signal: request.signal,
       stats: createRequestStats(),
     };
     return { config, client, call, loaders: createLoaders(client, call), tokenKind: tokenKindOf(authorization) };
