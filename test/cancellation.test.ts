@@ -2,23 +2,11 @@ import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { ADD_STATE_OWNED } from './support/documents';
 import { useUpstream } from './support/fixtures';
-import { customerId, TOKEN } from './support/gateway';
-import { held, recordEvents, until } from './support/quota';
+import { customerId } from './support/gateway';
+import { abandonable, held, recordEvents, until } from './support/quota';
 import { defaultHandler, type RecordedCall } from './support/upstream';
 
 const QUALIFICATIONS_OF = /* GraphQL */ `query ($ids: [ID!]!) { customers(ids: $ids) { id qualifications { kind } } }`;
-
-/** Sends a GraphQL request that the test abandons mid-way, as a closing browser tab would. */
-function abandonable(url: string, query: string, variables: Record<string, unknown>) {
-  const controller = new AbortController();
-  const response = fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: TOKEN },
-    body: JSON.stringify({ query, variables }),
-    signal: controller.signal,
-  }).catch(() => undefined);
-  return { abandon: () => controller.abort(), response };
-}
 
 describe('cancellation', () => {
   /** Records, into this test's own list, the calls whose connection the gateway closed before they were answered. */

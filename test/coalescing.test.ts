@@ -1,25 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { useUpstream } from './support/fixtures';
-import { customerId, TOKEN } from './support/gateway';
-import { held, recordEvents, until } from './support/quota';
+import { customerId } from './support/gateway';
+import { abandonable, held, recordEvents, until } from './support/quota';
 import { defaultHandler } from './support/upstream';
 
 const BOTH_FIELDS = /* GraphQL */ `query ($id: ID!) { customer(id: $id) { id qualifications { kind } mcaDirectlySigned } }`;
 const ANSWER = (id: string) => ({
   data: { customer: { id, qualifications: [{ kind: 'EDUCATION' }], mcaDirectlySigned: true } },
 });
-
-/** Sends a GraphQL request that the test can abandon mid-way, as a browser tab closing would. */
-function abandonable(url: string, id: string, authorization = TOKEN) {
-  const controller = new AbortController();
-  const response = fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization },
-    body: JSON.stringify({ query: BOTH_FIELDS, variables: { id } }),
-    signal: controller.signal,
-  }).catch(() => undefined);
-  return { abandon: () => controller.abort(), response };
-}
 
 describe('coalescing', () => {
   const { upstream, gatewayWith } = useUpstream();
@@ -71,7 +59,7 @@ describe('coalescing', () => {
     const events = recordEvents();
     const gw = await gatewayWith({}, { events });
     const id = customerId(3);
-    const first = abandonable(gw.url, id);
+    const first = abandonable(gw.url, BOTH_FIELDS, { id });
     await until('the first request called Partner Center', () => upstream.calls.length === 2);
     const second = gw.query(BOTH_FIELDS, { id });
     await until('the second request joined', () => events.lookups.length === 4);

@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GatewayEvents, UpstreamAttempt } from '../../src/events';
 import type { Resource } from '../../src/partner-center/client';
+import { TOKEN } from './gateway';
 import type { RecordedCall, UpstreamHandler } from './upstream';
 
 /** An unsigned JWT carrying `claims` (a Partner Center token as the gateway reads it, without verifying). */
@@ -58,4 +59,16 @@ export function recordEvents(): RecordedEvents {
     cacheLookup: (resource, result) => lookups.push({ resource, result }),
     throttled: (reason) => throttles.push(reason),
   };
+}
+
+/** Sends a GraphQL request that the test abandons mid-way with `abandon()`, as a closing browser tab would. */
+export function abandonable(url: string, query: string, variables: Record<string, unknown>, authorization = TOKEN) {
+  const controller = new AbortController();
+  const response = fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization },
+    body: JSON.stringify({ query, variables }),
+    signal: controller.signal,
+  }).catch(() => undefined);
+  return { abandon: () => controller.abort(), response };
 }
