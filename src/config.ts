@@ -71,6 +71,14 @@ export interface Config {
   readonly httpProxy: string | undefined;
   /** Hosts reached directly despite a proxy (NO_PROXY: comma-separated hosts, domains, `*`). */
   readonly noProxy: string | undefined;
+  /** How long a successful answer is kept per (token, resource, customer); 0 turns the cache off. */
+  readonly cacheTtlSeconds: number;
+  /** Most answers the in-memory cache holds (Redis is bounded by its own maxmemory). */
+  readonly cacheMaxEntries: number;
+  /** Most upstream calls per partner in any 60 s; 0 turns pacing off. */
+  readonly ratePerMinute: number;
+  /** `redis://` or `rediss://` URL shared by every replica for cache, windows and pacing; undefined keeps them local. */
+  readonly redisUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -98,7 +106,9 @@ export const defaultConfig: Config = Object.freeze({
   maxConcurrencyPerToken: 32,
   poolConnections: 128,
   maxIds: 100,
-  maxCustomersPerRequest: 500,
+  // At worst 200 distinct customers x 2 resources = 400 calls: within a tenant's ~500 a minute, and 13 waves of 32
+  // slots, which fit the 20 s budget at 1 s upstream latency. Above maxIds (100), so customers(ids) says why itself.
+  maxCustomersPerRequest: 200,
   maxDepth: 12,
   maxAliases: 200,
   maxTokens: 10_000,
@@ -115,6 +125,10 @@ export const defaultConfig: Config = Object.freeze({
   httpsProxy: undefined,
   httpProxy: undefined,
   noProxy: undefined,
+  cacheTtlSeconds: 0,
+  cacheMaxEntries: 10_000,
+  ratePerMinute: 0,
+  redisUrl: undefined,
 });
 
 /** The numeric settings: where each comes from in the environment and the range it must fall in. */
@@ -132,6 +146,9 @@ const NUMBERS = {
   maxTokens: { env: 'GATEWAY_MAX_TOKENS', min: 1, max: 1_000_000 },
   maxDocumentBytes: { env: 'GATEWAY_MAX_DOCUMENT_BYTES', min: 1, max: 10_000_000 },
   shutdownTimeoutMs: { env: 'SHUTDOWN_TIMEOUT_MS', min: 0, max: 3_600_000 },
+  cacheTtlSeconds: { env: 'CACHE_TTL_SECONDS', min: 0, max: 604_800 },
+  cacheMaxEntries: { env: 'CACHE_MAX_ENTRIES', min: 1, max: 10_000_000 },
+  ratePerMinute: { env: 'PARTNER_CENTER_RATE_PER_MINUTE', min: 0, max: 1_000_000 },
 } as const satisfies Partial<Record<keyof Config, { env: string; min: number; max: number }>>;
 
 type NumberSetting = keyof typeof NUMBERS;
@@ -163,6 +180,9 @@ export function createConfig(overrides: Partial<Config> = {}): Config {
     problems.push(
       `PARTNER_CENTER_BASE_URL must be https: with NODE_ENV=production (tokens would cross the network in clear), got "${insecure}"; only loopback hosts (127.0.0.0/8, ::1, localhost) may use http:`,
     );
+  }
+  if (config.redisUrl !== undefined && !isRedisUrl(config.redisUrl)) {
+    problems.push(`redisUrl must be a redis:// or rediss:// URL, got "${redactUrl(config.redisUrl)}"`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
@@ -272,6 +292,12 @@ export function loadConfig(env: Env): Config {
   const httpsProxy = proxy('HTTPS_PROXY');
   const httpProxy = proxy('HTTP_PROXY');
   const noProxy = read('no_proxy') ?? read('NO_PROXY');
+  const redisUrl = read('REDIS_URL');
+  if (redisUrl !== undefined && !isRedisUrl(redisUrl)) {
+    problems.push(
+      `REDIS_URL must be a redis:// or rediss:// URL (e.g. redis://127.0.0.1:6379), got "${redactUrl(redisUrl)}"`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return createConfig({
     ...numbers,
@@ -291,6 +317,7 @@ export function loadConfig(env: Env): Config {
     httpsProxy,
     httpProxy,
     noProxy,
+    redisUrl,
   });
 }
 
@@ -354,6 +381,20 @@ function corsOriginProblem(origin: string): string[] {
     ];
   }
   return [];
+}
+
+function isRedisUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+}
+
+/** The URL without its password, for messages: REDIS_URL may carry one. */
+function redactUrl(value: string): string {
+  if (!URL.canParse(value)) return value.replace(/:[^:@/]*@/, ':***@');
+  const url = new URL(value);
+  if (url.password) url.password = '***';
+  return url.toString();
 }
 
 /** Strips trailing slashes and a trailing `/v1`: the client appends `/v1/...` itself. */

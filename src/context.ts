@@ -66,6 +66,8 @@ export function createContextFactory(config: Config, client: PartnerCenterClient
       correlationId: correlationIdFor(request),
       deadline: Date.now() + config.requestBudgetMs,
       locale: preferredLocale(request.headers.get('accept-language')),
+      // Aborted by yoga's node adapter when the caller's connection closes before the response is sent.
+      signal: request.signal,
       stats: createRequestStats(),
       log,
       trace: deps.tracing?.contextOf(request),

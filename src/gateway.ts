@@ -18,6 +18,8 @@ import { createMetrics } from './metrics';
 import { createPartnerCenterClient, type PartnerCenterClient } from './partner-center/client';
 import { maskError } from './partner-center/errors';
 import { createPersistedDocumentPlugins } from './persisted-documents';
+import { createQuota, type QuotaTuning } from './quota/quota';
+import { createSharedClient } from './quota/shared-client';
 import { useRequestLog } from './request-log';
 import { schema } from './schema/index';
 import type { Tracing } from './tracing';
@@ -38,10 +40,12 @@ export interface GatewayDeps {
   tracing?: Tracing;
   /** Adds prom-client's process metrics (memory, CPU, event loop) to /metrics; main.ts turns them on. */
   processMetrics?: boolean;
+  /** Not settings: the quota benchmark compresses time and reproduces the behaviour before coalescing. */
+  quota?: QuotaTuning;
 }
 
 export type Gateway = YogaServerInstance<Record<string, unknown>, Context> & {
-  /** Closes the upstream pool (when the gateway created it). */
+  /** Closes the upstream pool (when the gateway created it) and the Redis connection. */
   dispose(): Promise<void>;
   /**
    * Starts draining: /ready answers 503 from now on and every response says
@@ -61,15 +65,27 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const metrics = config.metrics ? createMetrics({ processMetrics: deps.processMetrics }) : undefined;
   const listeners = [metrics?.events, deps.events].filter((events) => events !== undefined);
   const events = listeners.length > 0 ? combineEvents(...listeners) : ignoredEvents;
-  const client: PartnerCenterClient = createPartnerCenterClient(config, {
-    dispatcher: deps.dispatcher,
-    logger,
-    events,
-    retryBaseDelayMs: deps.retryBaseDelayMs,
-    random: deps.random,
-    tracing: deps.tracing,
-  });
+  const quota = createQuota(config, { logger, events, tuning: deps.quota });
+  // Requests share answers (cache, coalescing) above the client; every attempt is let through by the admission.
+  const client: PartnerCenterClient = createSharedClient(
+    createPartnerCenterClient(config, {
+      dispatcher: deps.dispatcher,
+      logger,
+      events,
+      retryBaseDelayMs: deps.retryBaseDelayMs,
+      random: deps.random,
+      tracing: deps.tracing,
+      admission: quota.admission,
+    }),
+    quota.shared,
+  );
   let draining = false;
+
+  let closed: Promise<void> | undefined;
+  const closeUpstreams = () => {
+    closed ??= Promise.all([client.close(), quota.dispose()]).then(() => undefined);
+    return closed;
+  };
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -104,10 +120,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       useDeferStream(),
       echoCorrelationId(),
       closeConnectionsWhile(() => draining),
+      // yoga's own dispose() runs this: a `dispose` property assigned onto the yoga instance would be ignored (it is
+      // a proxy whose dispose is its own), leaving the upstream pool and Redis open.
+      { onDispose: () => closeUpstreams() },
     ],
   });
   return Object.defineProperties(yoga, {
-    dispose: { value: () => client.close(), configurable: true },
     drain: {
       value: () => {
         draining = true;

@@ -304,14 +304,14 @@ describe('how refusals reach clients', () => {
 });
 
 describe('configuration', () => {
-  it('documents its defaults: depth 12, 200 aliases, 10000 tokens, 100000 bytes, 500 customers', () => {
+  it('documents its defaults: depth 12, 200 aliases, 10000 tokens, 100000 bytes, 200 customers', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       maxDepth: 12,
       maxAliases: 200,
       maxTokens: 10_000,
       maxDocumentBytes: 100_000,
-      maxCustomersPerRequest: 500,
+      maxCustomersPerRequest: 200,
     });
   });
 

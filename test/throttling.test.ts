@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ADD_STATE_OWNED, QUALIFICATIONS } from './support/documents';
-import { useGateway } from './support/fixtures';
-import { customerId, startGateway } from './support/gateway';
+import { useUpstream } from './support/fixtures';
+import { customerId } from './support/gateway';
+import { jwt, recordEvents, TENANT_A, TENANT_B } from './support/quota';
 import { defaultHandler, json, type UpstreamHandler } from './support/upstream';
 
 const RATE_LIMITED = { statusCode: 429, message: 'Rate limit is exceeded. Try again in 57 seconds.' };
+const BOTH_FIELDS = /* GraphQL */ `query ($id: ID!) { customer(id: $id) { id mcaDirectlySigned qualifications { kind } } }`;
 
 /** Answers the first attempt of every call with a 429 carrying `retryAfter`, later attempts normally. */
 const throttleFirstAttempt =
@@ -12,19 +14,27 @@ const throttleFirstAttempt =
   (call, res, attempt) =>
     attempt === 1 ? json(res, 429, RATE_LIMITED, { 'retry-after': retryAfter() }) : defaultHandler(call, res, attempt);
 
-let tokens = 0;
-/** Windows are remembered per token for the gateway's lifetime, so each test sends its own token. */
-const freshToken = () => ({ authorization: `Bearer throttling-token-${++tokens}` });
+/** 429 with Retry-After 57 for the listed customers, normal answers for the others. */
+const throttleCustomers =
+  (...ids: string[]): UpstreamHandler =>
+  (call, res, attempt) =>
+    ids.includes(call.customerId ?? '')
+      ? json(res, 429, RATE_LIMITED, { 'retry-after': '57' })
+      : defaultHandler(call, res, attempt);
+
+const codes = (body: { errors?: Array<{ extensions?: Record<string, unknown> }> }) =>
+  body.errors?.map((error) => error.extensions?.code);
 
 describe('throttling', () => {
-  const { upstream, gw } = useGateway({ attemptTimeoutMs: 1_000, requestBudgetMs: 3_000 });
+  const { upstream, gatewayWith } = useUpstream();
+  const gateway = (overrides = {}, events = recordEvents()) =>
+    gatewayWith({ attemptTimeoutMs: 1_000, requestBudgetMs: 3_000, ...overrides }, { events });
 
   it('waits out a 429 whose Retry-After in seconds ends within the budget, with the same MS-RequestId', async () => {
+    const gw = await gateway();
     upstream.setHandler(throttleFirstAttempt(() => '1'));
     const id = customerId(1);
-    const started = Date.now();
-    const { body } = await gw.query(QUALIFICATIONS, { id }, freshToken());
-    expect(Date.now() - started).toBeLessThan(2_500);
+    const { body } = await gw.query(QUALIFICATIONS, { id });
     expect(body.errors).toBeUndefined();
     expect(body.data).toEqual({
       customer: { id, qualifications: [{ qualification: 'Education', kind: 'EDUCATION' }] },
@@ -32,24 +42,23 @@ describe('throttling', () => {
     const calls = upstream.callsTo('qualifications', id);
     expect(calls).toHaveLength(2);
     expect(calls[1]?.headers['ms-requestid']).toBe(calls[0]?.headers['ms-requestid']);
+    expect((calls[1]?.at ?? 0) - (calls[0]?.at ?? 0)).toBeGreaterThanOrEqual(1_000);
   });
 
   it('waits out a 429 whose Retry-After HTTP date falls within the budget', async () => {
+    const gw = await gateway();
     upstream.setHandler(throttleFirstAttempt(() => new Date(Date.now() + 1_000).toUTCString()));
     const id = customerId(2);
-    const started = Date.now();
-    const { body } = await gw.query(QUALIFICATIONS, { id }, freshToken());
-    expect(Date.now() - started).toBeLessThan(2_500);
+    const { body } = await gw.query(QUALIFICATIONS, { id });
     expect(body.errors).toBeUndefined();
     expect(upstream.callsTo('qualifications', id)).toHaveLength(2);
   });
 
   it('fails at once with UPSTREAM_THROTTLED when Retry-After seconds outlast the budget', async () => {
+    const gw = await gateway();
     upstream.setHandler((_call, res) => json(res, 429, RATE_LIMITED, { 'retry-after': '57' }));
     const id = customerId(3);
-    const started = Date.now();
-    const { body } = await gw.query(QUALIFICATIONS, { id }, freshToken());
-    expect(Date.now() - started).toBeLessThan(1_000);
+    const { body } = await gw.query(QUALIFICATIONS, { id });
     const calls = upstream.callsTo('qualifications', id);
     expect(calls).toHaveLength(1);
     expect(body.data).toEqual({ customer: null });
@@ -68,10 +77,11 @@ describe('throttling', () => {
   });
 
   it('fails at once with UPSTREAM_THROTTLED when a Retry-After HTTP date lies past the budget', async () => {
+    const gw = await gateway();
     upstream.setHandler((_call, res) =>
       json(res, 429, RATE_LIMITED, { 'retry-after': new Date(Date.now() + 120_000).toUTCString() }),
     );
-    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(4) }, freshToken());
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(4) });
     expect(upstream.calls).toHaveLength(1);
     expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_THROTTLED');
     const seconds = body.errors?.[0]?.extensions?.retryAfterSeconds as number;
@@ -80,95 +90,120 @@ describe('throttling', () => {
   });
 
   it('reads the wait from the message when the 429 has no Retry-After header', async () => {
+    const gw = await gateway();
     upstream.setHandler((_call, res) => json(res, 429, RATE_LIMITED));
-    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(5) }, freshToken());
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(5) });
     expect(upstream.calls).toHaveLength(1);
     expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_THROTTLED', retryAfterSeconds: 57 });
   });
 
-  it("fails fast while a token's window is open, without calling Partner Center, and spares other tokens", async () => {
-    const token = freshToken();
-    upstream.setHandler((_call, res) => json(res, 429, RATE_LIMITED, { 'retry-after': '57' }));
-    await gw.query(QUALIFICATIONS, { id: customerId(6) }, token);
+  it('holds every later call for that partner and customer, in any resource, without calling Partner Center', async () => {
+    const events = recordEvents();
+    const gw = await gateway({}, events);
+    const token = { authorization: jwt({ tid: TENANT_A, oid: 'user-1' }) };
+    const id = customerId(6);
+    upstream.setHandler(throttleCustomers(id));
+    await gw.query(QUALIFICATIONS, { id }, token);
     expect(upstream.calls).toHaveLength(1);
 
-    upstream.setHandler(defaultHandler);
-    const started = Date.now();
-    const { body } = await gw.query(
-      /* GraphQL */ `query ($id: ID!) { customer(id: $id) { id mcaDirectlySigned qualifications { kind } } }`,
-      { id: customerId(7) },
-      token,
-    );
-    expect(Date.now() - started).toBeLessThan(1_000);
+    // Another user (token) of the same partner, both resources of the throttled customer.
+    const { body } = await gw.query(BOTH_FIELDS, { id }, { authorization: jwt({ tid: TENANT_A, oid: 'user-2' }) });
     expect(upstream.calls).toHaveLength(1);
-    expect(body.errors?.map((error) => error.extensions?.code)).toEqual(['UPSTREAM_THROTTLED', 'UPSTREAM_THROTTLED']);
+    expect(codes(body)).toEqual(['UPSTREAM_THROTTLED', 'UPSTREAM_THROTTLED']);
     for (const error of body.errors ?? []) {
       expect(error.extensions?.retryAfterSeconds).toBeGreaterThan(50);
       expect(error.extensions?.retryAfterSeconds).toBeLessThanOrEqual(57);
     }
+    expect(events.throttles).toEqual(['window', 'window']);
+  });
 
-    const other = await gw.query(QUALIFICATIONS, { id: customerId(7) }, freshToken());
-    expect(other.body.errors).toBeUndefined();
+  it("lets the partner's calls for other customers go on after a 429 on one customer", async () => {
+    const gw = await gateway();
+    const token = { authorization: jwt({ tid: TENANT_A }) };
+    const [throttled, other] = [customerId(7), customerId(8)];
+    upstream.setHandler(throttleCustomers(throttled));
+    const first = await gw.query(BOTH_FIELDS, { id: throttled }, token);
+    expect(codes(first.body)).toEqual(['UPSTREAM_THROTTLED', 'UPSTREAM_THROTTLED']);
+    // The two concurrent calls for the throttled customer each received their own 429.
     expect(upstream.calls).toHaveLength(2);
+
+    const { body } = await gw.query(BOTH_FIELDS, { id: other }, token);
+    expect(body.errors).toBeUndefined();
+    expect(upstream.callsTo('qualifications', other)).toHaveLength(1);
+    expect(upstream.callsTo('directSignedMicrosoftCustomerAgreementStatus', other)).toHaveLength(1);
   });
 
-  it('holds a later request of the same token until the window closes instead of calling into it', async () => {
-    // Partner Center's own window: every call arriving before it closes gets a 429.
-    let windowEnds = 0;
-    upstream.setHandler((call, res, attempt) => {
-      if (windowEnds === 0) windowEnds = Date.now() + 1_000;
-      if (Date.now() < windowEnds) return json(res, 429, RATE_LIMITED, { 'retry-after': '1' });
-      return defaultHandler(call, res, attempt);
-    });
-    const token = freshToken();
-    const first = gw.query(QUALIFICATIONS, { id: customerId(8) }, token);
-    while (upstream.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const second = await gw.query(QUALIFICATIONS, { id: customerId(9) }, token);
-    expect(second.body.errors).toBeUndefined();
-    expect((await first).body.errors).toBeUndefined();
-    expect(upstream.callsTo('qualifications', customerId(8))).toHaveLength(2);
-    expect(upstream.callsTo('qualifications', customerId(9))).toHaveLength(1);
+  it('holds the whole partner once 429s for two different customers arrive within open windows, and no other partner', async () => {
+    const gw = await gateway();
+    const [a, b, c] = [customerId(9), customerId(10), customerId(11)];
+    upstream.setHandler(throttleCustomers(a, b));
+    await gw.query(QUALIFICATIONS, { id: a }, { authorization: jwt({ tid: TENANT_A, oid: 'user-1' }) });
+    const afterOne = await gw.query(
+      QUALIFICATIONS,
+      { id: c },
+      { authorization: jwt({ tid: TENANT_A, oid: 'user-1' }) },
+    );
+    expect(afterOne.body.errors).toBeUndefined();
+    await gw.query(QUALIFICATIONS, { id: b }, { authorization: jwt({ tid: TENANT_A, oid: 'user-2' }) });
+    expect(upstream.calls.map((call) => call.customerId)).toEqual([a, c, b]);
+
+    const held = await gw.query(QUALIFICATIONS, { id: c }, { authorization: jwt({ tid: TENANT_A, oid: 'user-3' }) });
+    expect(codes(held.body)).toEqual(['UPSTREAM_THROTTLED']);
+    expect(held.body.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(50);
+    expect(upstream.calls).toHaveLength(3);
+
+    const otherPartner = await gw.query(QUALIFICATIONS, { id: c }, { authorization: jwt({ tid: TENANT_B }) });
+    expect(otherPartner.body.errors).toBeUndefined();
+    expect(upstream.calls).toHaveLength(4);
   });
 
-  it('counts every 429 toward maxAttempts', async () => {
+  it('waits at least 100 ms after Retry-After: 0, measured where Partner Center receives the calls, and counts every 429 toward maxAttempts', async () => {
+    const gw = await gateway();
     upstream.setHandler((_call, res) => json(res, 429, RATE_LIMITED, { 'retry-after': '0' }));
-    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(10) }, freshToken());
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(12) });
     expect(upstream.calls).toHaveLength(3);
     expect(new Set(upstream.calls.map((call) => call.headers['ms-requestid'])).size).toBe(1);
+    const [first, second, third] = upstream.calls.map((call) => call.at) as [number, number, number];
+    expect(second - first).toBeGreaterThanOrEqual(100);
+    expect(third - second).toBeGreaterThanOrEqual(100);
     expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_THROTTLED', retryAfterSeconds: 0 });
   });
 
+  it('waits at least 100 ms after a Retry-After date in the past', async () => {
+    const gw = await gateway();
+    upstream.setHandler(throttleFirstAttempt(() => new Date(Date.now() - 60_000).toUTCString()));
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(13) });
+    expect(body.errors).toBeUndefined();
+    const [first, second] = upstream.calls.map((call) => call.at) as [number, number];
+    expect(upstream.calls).toHaveLength(2);
+    expect(second - first).toBeGreaterThanOrEqual(100);
+  });
+
   it('never sends a POST again after a 429, even a short one', async () => {
+    const gw = await gateway();
     upstream.setHandler((_call, res) => json(res, 429, RATE_LIMITED, { 'retry-after': '1' }));
-    const { body } = await gw.query(ADD_STATE_OWNED, { id: customerId(11) }, freshToken());
+    const { body } = await gw.query(ADD_STATE_OWNED, { id: customerId(14) });
     expect(upstream.calls).toHaveLength(1);
     expect(body.errors?.[0]?.path).toEqual(['addCustomerQualification']);
     expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_THROTTLED', retryAfterSeconds: 1 });
   });
+
   it('does not send a call queued for a concurrency slot into a window that opened meanwhile', async () => {
-    const queued = await startGateway(upstream.url, { maxConcurrencyPerToken: 1, requestBudgetMs: 3_000 });
-    try {
-      const [first, second] = [customerId(71), customerId(72)];
-      // The first call holds the only slot, then answers 429 for a minute; the second waits for that slot.
-      upstream.setHandler(async (call, res, attempt) => {
-        if (call.customerId !== first) return defaultHandler(call, res, attempt);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        json(res, 429, RATE_LIMITED, { 'retry-after': '57' });
-      });
-      const { body } = await queued.query(
-        `{ a: customer(id: "${first}") { qualifications { kind } } b: customer(id: "${second}") { qualifications { kind } } }`,
-        {},
-        freshToken(),
-      );
-      expect(upstream.callsTo('qualifications', first)).toHaveLength(1);
-      expect(upstream.callsTo('qualifications', second)).toHaveLength(0);
-      expect(body.errors?.map((e) => [e.path?.[0], e.extensions?.code, e.extensions?.retryAfterSeconds])).toEqual([
-        ['a', 'UPSTREAM_THROTTLED', 57],
-        ['b', 'UPSTREAM_THROTTLED', 57],
-      ]);
-    } finally {
-      await queued.close();
-    }
+    const gw = await gateway({ maxConcurrencyPerToken: 1 });
+    const id = customerId(15);
+    // The qualifications call holds the only slot, then answers 429 for a minute; the MCA call waits for that slot.
+    upstream.setHandler(async (call, res, attempt) => {
+      if (call.resource !== 'qualifications') return defaultHandler(call, res, attempt);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      json(res, 429, RATE_LIMITED, { 'retry-after': '57' });
+    });
+    // Qualifications first, so that its call takes the slot.
+    const { body } = await gw.query(`{ customer(id: "${id}") { qualifications { kind } mcaDirectlySigned } }`);
+    expect(upstream.callsTo('qualifications', id)).toHaveLength(1);
+    expect(upstream.callsTo('directSignedMicrosoftCustomerAgreementStatus', id)).toHaveLength(0);
+    expect(body.errors?.map((e) => [e.path?.[1], e.extensions?.code, e.extensions?.retryAfterSeconds])).toEqual([
+      ['qualifications', 'UPSTREAM_THROTTLED', 57],
+      ['mcaDirectlySigned', 'UPSTREAM_THROTTLED', 57],
+    ]);
   });
 });

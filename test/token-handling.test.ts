@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger';
 import { useUpstream } from './support/fixtures';
 import { customerId } from './support/gateway';
+import { held, recordEvents, until } from './support/quota';
 import { defaultHandler, json, type RecordedCall, startUpstream } from './support/upstream';
 
 /** Records every request the gateway hands to undici: where it goes and which token it carries. */
@@ -175,15 +176,18 @@ describe('caches and loaders', () => {
   });
 
   it('gives each of a dozen concurrent tokens its own calls and its own data over the same customers', async () => {
-    upstream.setHandler(tokenEchoingHandler(15));
-    const gw = await gatewayWith({});
+    // Answers are held until both requests of every token have asked for every (resource, customer).
+    const answers = held(tokenEchoingHandler());
+    upstream.setHandler(answers.handler);
+    const events = recordEvents();
+    const gw = await gatewayWith({}, { events });
     const ids = [1, 2, 3, 4, 5].map(customerId);
     const tokens = Array.from({ length: 12 }, (_, n) => `token-${n}-${randomUUID()}`);
     const correlationOf = new Map(tokens.map((token) => [token, randomUUID()]));
     const document = `query($ids: [ID!]!) { customers(ids: $ids) { id qualifications { qualification } mcaDirectlySigned }
       again: customers(ids: $ids) { qualifications { qualification } } }`;
     // Two waves, so requests of the same token also overlap each other's lifetimes.
-    const responses = await Promise.all(
+    const pending = Promise.all(
       [...tokens, ...tokens].map(async (token, i) => {
         const correlationId = i < tokens.length ? (correlationOf.get(token) as string) : randomUUID();
         const response = await gw.query<{
@@ -197,6 +201,9 @@ describe('caches and loaders', () => {
         return { token, correlationId, response };
       }),
     );
+    await until('every request asked for its 10 answers', () => events.lookups.length === 24 * ids.length * 2);
+    answers.release();
+    const responses = await pending;
     const tokenOfCorrelation = new Map(responses.map(({ token, correlationId }) => [correlationId, token]));
 
     for (const { token, response } of responses) {
@@ -207,15 +214,14 @@ describe('caches and loaders', () => {
       }
       expect(response.body.data?.customers.map((customer) => customer.mcaDirectlySigned)).toEqual(ids.map(() => even));
     }
-    // Each request: one call per (resource, customer), carrying the token of the request that caused it.
-    expect(upstream.calls).toHaveLength(24 * ids.length * 2);
+    // Each token: one call per (resource, customer), shared by its two requests (coalescing, never across tokens),
+    // carrying the token of the request that caused it.
+    expect(upstream.calls).toHaveLength(12 * ids.length * 2);
     for (const call of upstream.calls) {
       expect(secretOf(call)).toBe(tokenOfCorrelation.get(String(call.headers['ms-correlationid'])));
     }
-    for (const { correlationId } of responses) {
-      expect(upstream.calls.filter((call) => call.headers['ms-correlationid'] === correlationId)).toHaveLength(
-        ids.length * 2,
-      );
+    for (const token of tokens) {
+      expect(upstream.calls.filter((call) => secretOf(call) === token)).toHaveLength(ids.length * 2);
     }
   });
 

@@ -1,13 +1,17 @@
 // Owns every HTTP call to Partner Center: the undici pool, the headers, the
-// per-attempt timeout and per-request budget, retries with backoff, 429
-// windows and concurrency per token, and the validation of response bodies.
+// per-attempt timeout and per-request budget, retries with backoff, reading
+// 429s, and the validation of response bodies. Who may send when (windows,
+// slots, pacing) is src/quota/admission.ts's business.
 
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
 import type { Config } from '../config';
 import { type AttemptStatus, type GatewayEvents, ignoredEvents } from '../events';
 import { type Logger, silentLogger } from '../logger';
+import { type Admission, CallCancelledError, createAdmission } from '../quota/admission';
+import { createSlots } from '../quota/slots';
+import { createThrottleWindows, MIN_WINDOW_MS } from '../quota/windows';
 import type { Tracing, UpstreamSpan } from '../tracing';
 import {
   CONTINUATION_HEADER,
@@ -111,7 +115,13 @@ export interface ClientDeps {
   random?: () => number;
   /** When tracing is on: a span per call, and its traceparent on every attempt. */
   tracing?: Tracing;
+  /** Lets each attempt through (windows, slots, pacing); by default per-token slots and local windows only. */
+  admission?: Admission;
 }
+
+/** Why an attempt's controller aborted: its own timer, or every caller went away. */
+const TIMED_OUT = Symbol('timed out');
+const CANCELLED = Symbol('cancelled');
 
 /** Largest body we read; a larger one is a bad response, never an out-of-memory. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -128,20 +138,30 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
   const events = deps.events ?? ignoredEvents;
   const retryBaseDelayMs = deps.retryBaseDelayMs ?? 200;
   const random = deps.random ?? Math.random;
-  const gates = new TokenGates(config.maxConcurrencyPerToken);
+  const admission =
+    deps.admission ??
+    createAdmission({
+      slots: createSlots(config.maxConcurrencyPerToken),
+      windows: createThrottleWindows(),
+      events,
+    });
 
-  /** Resolves with the parsed 2xx body and what is known of the call, for errors about the body's shape. */
+  /**
+   * Resolves with the parsed 2xx body and what is known of the call, for errors about the body's shape. `scope` is
+   * what a 429 on this call holds besides the whole partner: its customer, or its resource.
+   */
   function call(
     resource: Resource,
     method: 'GET' | 'POST',
     path: string,
+    scope: string,
     ctx: CallContext,
     body?: unknown,
     extraHeaders: Record<string, string> = {},
   ): Promise<{ body: unknown; upstream: UpstreamInfo }> {
-    if (!tracing) return send(resource, method, path, ctx, body, extraHeaders);
+    if (!tracing) return send(resource, method, path, scope, ctx, body, extraHeaders);
     return tracing.upstreamCall({ resource, method, origin, path: `${pathPrefix}${path}` }, ctx.trace, (span) =>
-      send(resource, method, path, ctx, body, extraHeaders, span),
+      send(resource, method, path, scope, ctx, body, extraHeaders, span),
     );
   }
 
@@ -149,17 +169,18 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
     resource: Resource,
     method: 'GET' | 'POST',
     path: string,
+    scope: string,
     ctx: CallContext,
     body: unknown,
     extraHeaders: Record<string, string>,
     span?: UpstreamSpan,
   ): Promise<{ body: unknown; upstream: UpstreamInfo }> {
-    if (!ctx.authorization) throw new UnauthenticatedError();
+    const authorization = ctx.authorization;
+    if (!authorization) throw new UnauthenticatedError();
     const log = ctx.log ?? logger.child({ correlationId: ctx.correlationId });
     // One MS-RequestId per logical call, kept on every attempt so Partner Center can deduplicate retries.
     const requestId = randomUUID();
     const upstream = { requestId, correlationId: ctx.correlationId };
-    const gate = gates.for(ctx.authorization);
     const headers: Record<string, string> = {
       authorization: ctx.authorization,
       accept: 'application/json',
@@ -177,25 +198,47 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
 
     let last: UpstreamError | undefined;
     for (let attempt = 1; attempt <= config.maxAttempts; attempt++) {
-      // After a 429 the window itself is the wait (gate.enter below), so no backoff is added.
+      // After a 429 the window itself is the wait (admission.enter below), so no backoff is added.
       if (attempt > 1 && last?.code !== 'UPSTREAM_THROTTLED') {
         // Exponential backoff with jitter, never past the budget: Partner Center asks callers not to retry at once.
         const delay = backoffDelayMs(retryBaseDelayMs, attempt, random());
         if (Date.now() + delay >= ctx.deadline) break;
-        await sleep(delay);
+        try {
+          await sleep(delay, undefined, ctx.signal ? { signal: ctx.signal } : {});
+        } catch {
+          throw new CallCancelledError();
+        }
       }
-      const release = await gate.enter(ctx.deadline, upstream);
+      const admitted = await admission.enter({
+        authorization,
+        scope,
+        deadline: ctx.deadline,
+        signal: ctx.signal,
+        upstream,
+      });
       ctx.stats.upstreamCalls++;
       if (attempt > 1) ctx.stats.retries++;
       span?.attempt();
-      let outcome: Outcome;
+      let outcome: Outcome | undefined;
       try {
-        outcome = await attemptOnce(resource, method, path, headers, payload, ctx.deadline, upstream);
-        // The window opens before the slot is handed on, so a queued call cannot slip into it.
-        if (outcome.kind === 'throttled') gate.throttle(outcome.retryAfterMs);
+        // A POST in flight is never aborted: Partner Center may apply it whether or not anyone waits for the answer.
+        outcome = await attemptOnce(
+          resource,
+          method,
+          path,
+          headers,
+          payload,
+          ctx.deadline,
+          upstream,
+          method === 'GET' ? ctx.signal : undefined,
+        );
       } finally {
-        release();
+        admitted.done({
+          status: statusOf(outcome),
+          retryAfterMs: outcome?.kind === 'throttled' ? outcome.retryAfterMs : undefined,
+        });
       }
+      if (outcome.kind === 'cancelled') throw new CallCancelledError();
       if (outcome.kind === 'ok') return { body: outcome.value, upstream: { ...upstream, status: outcome.status } };
       last = outcome.error;
       // Never the error's message: it quotes Partner Center's description, which may echo what the caller sent.
@@ -205,7 +248,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       );
       if (outcome.kind === 'throttled') {
         // Wait only when the window closes within this request's budget; otherwise fail at once.
-        if (method === 'GET' && Date.now() + outcome.retryAfterMs < ctx.deadline) continue;
+        if (method === 'GET' && Date.now() + Math.max(MIN_WINDOW_MS, outcome.retryAfterMs) < ctx.deadline) continue;
         break;
       }
       // A POST goes again only when no response at all arrived; a GET on 5xx, 408, timeouts and lost connections.
@@ -225,7 +268,14 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
     | { kind: 'transient'; error: UpstreamError }
     /** No response arrived (connect failure, reset, timeout): retried for GET and POST. */
     | { kind: 'no-response'; error: UpstreamError }
-    | { kind: 'final'; error: UpstreamError };
+    | { kind: 'final'; error: UpstreamError }
+    /** Every request waiting for this GET went away: it was aborted, never retried. */
+    | { kind: 'cancelled' };
+
+  function statusOf(outcome: Outcome | undefined): number | undefined {
+    if (outcome === undefined || outcome.kind === 'cancelled') return undefined;
+    return outcome.kind === 'ok' ? outcome.status : outcome.error.upstream.status;
+  }
 
   async function attemptOnce(
     resource: Resource,
@@ -235,14 +285,20 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
     payload: string | undefined,
     deadline: number,
     upstream: { requestId: string; correlationId: string },
+    signal: AbortSignal | undefined,
   ): Promise<Outcome> {
     const remaining = deadline - Date.now();
     if (remaining <= 0) {
       return { kind: 'final', error: timeoutError(upstream, 'the request budget ran out') };
     }
     const timeoutMs = Math.min(config.attemptTimeoutMs, remaining);
+    // The one timer of this attempt. undici's own headersTimeout and bodyTimeout are switched off below, so a slow
+    // answer always ends here as UPSTREAM_TIMEOUT, never as an undici error read as UPSTREAM_UNAVAILABLE.
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const timer = setTimeout(() => controller.abort(TIMED_OUT), timeoutMs);
+    const cancel = () => controller.abort(CANCELLED);
+    if (signal?.aborted) cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
     const started = performance.now();
     let status: number | undefined;
     const report = (ended: AttemptStatus) =>
@@ -260,8 +316,8 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
         headers,
         body: payload,
         signal: controller.signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        headersTimeout: 0,
+        bodyTimeout: 0,
       });
       status = response.statusCode;
       const text = await readText(response.body);
@@ -296,13 +352,15 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       if (status >= 500 || status === 408) return { kind: 'transient', error };
       return { kind: 'final', error };
     } catch (cause) {
-      report(controller.signal.aborted ? 'timeout' : status === undefined ? 'network' : status);
+      const why = controller.signal.aborted ? controller.signal.reason : undefined;
+      report(why === TIMED_OUT ? 'timeout' : status === undefined ? 'network' : status);
       const info = { ...upstream, ...(status === undefined ? {} : { status }) };
       if (cause instanceof BodyTooLargeError) {
         return { kind: 'final', error: new UpstreamError('UPSTREAM_BAD_RESPONSE', cause.message, info) };
       }
+      if (why === CANCELLED) return { kind: 'cancelled' };
       const kind = status === undefined ? 'no-response' : 'transient';
-      if (controller.signal.aborted) {
+      if (why === TIMED_OUT) {
         return { kind, error: timeoutError(info, `no answer within ${timeoutMs} ms`) };
       }
       const reason = (cause as { code?: string }).code ?? (cause as Error).name;
@@ -312,12 +370,19 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       };
     } finally {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', cancel);
     }
   }
 
   return {
     async getQualifications(customerId, ctx) {
-      const { body, upstream } = await call('qualifications', 'GET', `/customers/${customerId}/qualifications`, ctx);
+      const { body, upstream } = await call(
+        'qualifications',
+        'GET',
+        `/customers/${customerId}/qualifications`,
+        customerId,
+        ctx,
+      );
       return parseQualificationList(body, upstream, customerId);
     },
     async getMcaDirectlySigned(customerId, ctx) {
@@ -325,6 +390,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
         'mca_status',
         'GET',
         `/customers/${customerId}/directSignedMicrosoftCustomerAgreementStatus`,
+        customerId,
         ctx,
       );
       const isSigned = (body as { isSigned?: unknown } | null)?.isSigned;
@@ -341,6 +407,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
         'qualifications',
         'POST',
         `/customers/${customerId}/qualifications`,
+        customerId,
         ctx,
         newQualification,
       );
@@ -354,13 +421,22 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       return item;
     },
     async getCustomer(customerId, ctx) {
-      const { body, upstream } = await call('customer', 'GET', `/customers/${customerId}`, ctx);
+      const { body, upstream } = await call('customer', 'GET', `/customers/${customerId}`, customerId, ctx);
       return parseCustomerBody(body, customerId, upstream);
     },
     async listCustomers(request, ctx) {
       const token = request.continuationToken;
       const headers: Record<string, string> = token ? { [CONTINUATION_HEADER]: token } : {};
-      const { body, upstream } = await call('customer_list', 'GET', customerListPath(request), ctx, undefined, headers);
+      // The list has no customer: a 429 on it holds the list (and, with another open window, the whole partner).
+      const { body, upstream } = await call(
+        'customer_list',
+        'GET',
+        customerListPath(request),
+        'customer_list',
+        ctx,
+        undefined,
+        headers,
+      );
       return parseCustomerPage(body, upstream);
     },
     async close() {
@@ -460,111 +536,4 @@ async function readText(body: Dispatcher.ResponseData['body']): Promise<string> 
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/**
- * Per-token concurrency slots and 429 windows. Partner Center throttles per
- * partner tenant, and a token stands for one tenant, so a window opened by one
- * request holds every later request of the same token. Tokens are kept only
- * as SHA-256 digests.
- */
-class TokenGates {
-  private readonly gates = new Map<string, TokenGate>();
-  constructor(private readonly slots: number) {}
-
-  for(authorization: string): TokenGate {
-    const key = createHash('sha256').update(authorization).digest('base64');
-    let gate = this.gates.get(key);
-    if (!gate) {
-      if (this.gates.size >= 1_000) this.sweep();
-      gate = new TokenGate(this.slots);
-      this.gates.set(key, gate);
-    }
-    return gate;
-  }
-
-  private sweep(): void {
-    for (const [key, gate] of this.gates) if (gate.idle()) this.gates.delete(key);
-  }
-}
-
-class TokenGate {
-  private active = 0;
-  private readonly waiting: Array<() => void> = [];
-  private throttledUntil = 0;
-
-  constructor(private readonly slots: number) {}
-
-  idle(): boolean {
-    return this.active === 0 && this.waiting.length === 0 && this.throttledUntil <= Date.now();
-  }
-
-  throttle(ms: number): void {
-    this.throttledUntil = Math.max(this.throttledUntil, Date.now() + ms);
-  }
-
-  /**
-   * Waits out an open 429 window, then takes a concurrency slot. A window that
-   * opened while this call queued for its slot is waited out too, with the
-   * slot given back meanwhile, so no call is sent into an open window.
-   */
-  async enter(deadline: number, upstream: object): Promise<() => void> {
-    for (;;) {
-      await this.waitOutThrottle(deadline, upstream);
-      const release = await this.acquire(deadline, upstream);
-      if (this.throttledUntil <= Date.now()) return release;
-      release();
-    }
-  }
-
-  /** While a 429 window is open: wait when it closes within the budget, else fail fast without a call. */
-  private async waitOutThrottle(deadline: number, upstream: object): Promise<void> {
-    const wait = this.throttledUntil - Date.now();
-    if (wait <= 0) return;
-    if (Date.now() + wait >= deadline) {
-      throw new UpstreamError(
-        'UPSTREAM_THROTTLED',
-        'Partner Center is throttling this token; the window ends after this request’s budget.',
-        upstream,
-        { retryAfterSeconds: Math.ceil(wait / 1000) },
-      );
-    }
-    await sleep(wait);
-  }
-
-  /** Takes a concurrency slot, waiting no later than the deadline; returns its release. */
-  private async acquire(deadline: number, upstream: object): Promise<() => void> {
-    if (this.active < this.slots) {
-      this.active++;
-      return this.releaser();
-    }
-    await new Promise<void>((resolve, reject) => {
-      const entry = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(
-        () => {
-          const index = this.waiting.indexOf(entry);
-          if (index >= 0) this.waiting.splice(index, 1);
-          reject(timeoutError(upstream, 'no free upstream slot for this token within the request budget'));
-        },
-        Math.max(0, deadline - Date.now()),
-      );
-      this.waiting.push(entry);
-    });
-    // The slot was handed over by release() without decrementing `active`.
-    return this.releaser();
-  }
-
-  private releaser(): () => void {
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
-    };
-  }
 }

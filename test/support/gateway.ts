@@ -27,6 +27,8 @@ export interface RunningGateway {
     variables?: Record<string, unknown>,
     headers?: Record<string, string | null>,
   ): Promise<GraphQLResponse<TData>>;
+  /** How many callers went away before their response was complete (the gateway has seen them go). */
+  disconnects(): number;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,13 @@ export async function startGateway(
   const config = createConfig({ baseUrl: upstreamUrl, ...overrides });
   const gateway = createGateway(config, { retryBaseDelayMs: 10, ...deps });
   const server = createServer(gateway);
+  let disconnects = 0;
+  // Registered after yoga's own listener, so when this counts, yoga has already aborted the request's signal.
+  server.on('request', (_req, res) => {
+    res.once('close', () => {
+      if (!res.writableFinished) disconnects++;
+    });
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}/graphql`;
@@ -52,6 +61,7 @@ export async function startGateway(
       const response = await fetch(url, { method: 'POST', headers: sent, body: JSON.stringify({ query, variables }) });
       return { status: response.status, headers: response.headers, body: await response.json() };
     },
+    disconnects: () => disconnects,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

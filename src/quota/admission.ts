@@ -1,0 +1,153 @@
+// Owns the way in for every upstream attempt: throttle window (wait or fail
+// fast), the token's concurrency slot, the partner's pacing turn, a last look
+// at the window; and the way out: a 429 opens a window before the slot is
+// handed on, a 401 gives its pacing turn back.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type GatewayEvents, ignoredEvents } from '../events';
+import { GatewayError, UpstreamError, type UpstreamInfo } from '../partner-center/errors';
+import type { Pacer, Turn } from './pacing';
+import { partnerKey, tokenDigest } from './partner-key';
+import type { Slots } from './slots';
+import type { ThrottleWindows } from './windows';
+
+export interface AdmissionRequest {
+  readonly authorization: string;
+  /** What a 429 holds besides the whole partner: the customer id, or the resource for calls without one. */
+  readonly scope: string;
+  readonly deadline: number;
+  /** Aborted when every caller waiting for this call went away: the call leaves any queue at once. */
+  readonly signal: AbortSignal | undefined;
+  readonly upstream: UpstreamInfo;
+}
+
+export interface Admitted {
+  /** Tells how the attempt ended, then frees the slot. */
+  done(outcome: { status?: number; retryAfterMs?: number }): void;
+}
+
+export interface Admission {
+  /** Resolves when the attempt may be sent; rejects with UPSTREAM_THROTTLED, UPSTREAM_TIMEOUT or a cancellation. */
+  enter(request: AdmissionRequest): Promise<Admitted>;
+}
+
+/** The call was dropped because no caller waits for it any more; nobody sees this error. */
+export class CallCancelledError extends GatewayError {
+  constructor() {
+    super('UPSTREAM_UNAVAILABLE', 'The call was dropped: the GraphQL request that needed it went away.');
+  }
+}
+
+export interface AdmissionOptions {
+  readonly slots: Slots;
+  readonly windows: ThrottleWindows;
+  readonly pacer?: Pacer;
+  readonly events?: GatewayEvents;
+  /** Windows per token over every customer, as before issue 8; the quota benchmark's "today" column only. */
+  readonly windowsPerToken?: boolean;
+}
+
+export function createAdmission(options: AdmissionOptions): Admission {
+  const { slots, windows, pacer } = options;
+  const events = options.events ?? ignoredEvents;
+
+  /** Waits out an open window when it closes within the budget; otherwise fails at once, without a call. */
+  async function waitOutWindow(partner: string, scope: string, request: AdmissionRequest): Promise<boolean> {
+    let waited = false;
+    for (;;) {
+      const left = await windows.remainingMs(partner, scope);
+      if (left <= 0) return waited;
+      if (Date.now() + left >= request.deadline) {
+        events.throttled('window');
+        throw new UpstreamError(
+          'UPSTREAM_THROTTLED',
+          'Partner Center is throttling these calls; the throttle window ends after this request’s budget.',
+          request.upstream,
+          { retryAfterSeconds: Math.ceil(left / 1000) },
+        );
+      }
+      await pause(left, request.signal);
+      waited = true;
+    }
+  }
+
+  /** Takes the partner's next pacing turn and waits for it, or fails at once when it comes after the budget. */
+  async function takeTurn(partner: string, request: AdmissionRequest): Promise<Turn | undefined> {
+    if (!pacer) return undefined;
+    const reservation = await pacer.reserve(partner, request.deadline - Date.now() - 1);
+    if ('refusedMs' in reservation) {
+      events.throttled('pacing');
+      throw new UpstreamError(
+        'UPSTREAM_THROTTLED',
+        'The partner’s call rate (PARTNER_CENTER_RATE_PER_MINUTE) is spent; its next turn comes after this request’s budget.',
+        request.upstream,
+        { retryAfterSeconds: Math.ceil(reservation.refusedMs / 1000) },
+      );
+    }
+    const { turn } = reservation;
+    if (turn.waitMs > 0) {
+      try {
+        await pause(turn.waitMs, request.signal);
+      } catch (error) {
+        turn.refund();
+        throw error;
+      }
+    }
+    return turn;
+  }
+
+  return {
+    async enter(request) {
+      const digest = tokenDigest(request.authorization);
+      const partner = options.windowsPerToken ? `token:${digest}` : partnerKey(request.authorization, digest);
+      const scope = options.windowsPerToken ? '*' : request.scope;
+      const errors = {
+        timeout: () =>
+          new UpstreamError(
+            'UPSTREAM_TIMEOUT',
+            'Partner Center gave no answer in time (no free upstream slot for this token within the request budget).',
+            request.upstream,
+          ),
+        cancelled: () => new CallCancelledError(),
+      };
+      for (;;) {
+        let waited = await waitOutWindow(partner, scope, request);
+        const queuedAt = Date.now();
+        const release = await slots.acquire(digest, request.deadline, request.signal, errors);
+        let turn: Turn | undefined;
+        try {
+          turn = await takeTurn(partner, request);
+          waited ||= Date.now() > queuedAt;
+          // A window may have opened while this call queued: it is waited out too, with slot and turn given back.
+          if (waited && (await windows.remainingMs(partner, scope)) > 0) {
+            turn?.refund();
+            release();
+            continue;
+          }
+        } catch (error) {
+          release();
+          throw error;
+        }
+        const taken = turn;
+        return {
+          done(outcome) {
+            // The window opens before the slot is handed on, so a queued call cannot slip into it.
+            if (outcome.status === 429) void windows.open(partner, scope, outcome.retryAfterMs ?? 0);
+            // A 401 proves nothing about the tenant the token claims: it spends none of that tenant's budget.
+            if (outcome.status === 401) taken?.refund();
+            release();
+          },
+        };
+      }
+    },
+  };
+}
+
+/** Sleeps, or rejects with CallCancelledError as soon as `signal` aborts. */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await sleep(ms, undefined, signal ? { signal } : {});
+  } catch {
+    throw new CallCancelledError();
+  }
+}

@@ -1,0 +1,129 @@
+// Owns the cross-request answer cache (CACHE_TTL_SECONDS, CACHE_MAX_ENTRIES):
+// successful answers per (token digest, resource, customer), in memory with
+// lru-cache or in Redis when configured, and the per-customer invalidation
+// that drops an answer for every token at once without a scan.
+
+import { LRUCache } from 'lru-cache';
+import type { Resource } from '../partner-center/client';
+import { KEY_PREFIX, type SharedRedis } from './redis';
+
+export interface AnswerKey {
+  readonly resource: Resource;
+  readonly customer: string;
+  /** The token's digest (partner-key.ts): an answer is never served to another token. */
+  readonly digest: string;
+}
+
+/** When a fetch started, in the cache's terms: an answer is stored only if nothing invalidated it since. */
+export interface Stamp {
+  /** This process's invalidation sequence number when the fetch started. */
+  readonly seq: number;
+  /** The customer's generation in Redis when the fetch started; undefined when Redis was not asked. */
+  readonly generation?: number;
+}
+
+export type Lookup = { hit: true; value: unknown } | { hit: false; stamp: Stamp };
+
+export interface AnswerCache {
+  get(key: AnswerKey): Promise<Lookup>;
+  /** Keeps a successful answer, unless its customer was invalidated after `stamp`. */
+  set(key: AnswerKey, value: unknown, stamp: Stamp): Promise<void>;
+  /** Drops the customer's answers of this resource for every token, here and (with Redis) in every replica. */
+  invalidate(resource: Resource, customer: string): Promise<void>;
+  /** Whether an answer fetched since `stamp` is still current in this process: coalescing joins only those. */
+  current(resource: Resource, customer: string, stamp: Stamp): boolean;
+}
+
+export interface AnswerCacheOptions {
+  /** 0 turns caching off; invalidation is still tracked, for coalescing. */
+  readonly ttlSeconds: number;
+  readonly maxEntries: number;
+  readonly redis?: SharedRedis;
+}
+
+interface Entry {
+  readonly value: unknown;
+  readonly seq: number;
+}
+
+/*
+ * Invalidation without a scan: every fetch is stamped with a sequence number when it starts, and invalidating a
+ * customer records the next number for it. An answer counts only if it was fetched after its customer's last
+ * invalidation. Invalidation records live as long as an answer can (the TTL); when one is pushed out early by the
+ * size bound, the floor rises to it, which invalidates a little too much and never too little. In Redis, a
+ * per-customer generation counter does the same across replicas (one INCR, one MGET per lookup).
+ */
+export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
+  const ttlMs = options.ttlSeconds * 1_000;
+  const redis = ttlMs > 0 ? options.redis : undefined;
+  let sequence = 0;
+  let floor = 0;
+  const invalidations = new LRUCache<string, number>({
+    max: Math.max(options.maxEntries, 10_000),
+    // As long as an answer or a coalesced call can live: the TTL, or the longest request budget.
+    ttl: Math.max(ttlMs, 3_600_000),
+    dispose: (seq, _key, reason) => {
+      if (reason === 'evict') floor = Math.max(floor, seq);
+    },
+  });
+  const entries = ttlMs > 0 ? new LRUCache<string, Entry>({ max: options.maxEntries, ttl: ttlMs }) : undefined;
+  // Answers kept here while Redis was away may have been invalidated by another replica meanwhile.
+  redis?.onReconnect(() => entries?.clear());
+
+  const customerKey = (resource: Resource, customer: string) => `${resource}:${customer}`;
+  const current = (resource: Resource, customer: string, stamp: Stamp) =>
+    stamp.seq > Math.max(floor, invalidations.get(customerKey(resource, customer)) ?? 0);
+  const localKey = (key: AnswerKey) => `${key.resource}:${key.customer}:${key.digest}`;
+  const redisKeys = (key: AnswerKey) => ({
+    entry: `${KEY_PREFIX}cache:${key.resource}:${key.customer}:${key.digest}`,
+    generation: `${KEY_PREFIX}gen:${key.resource}:${key.customer}`,
+  });
+
+  function getLocally(key: AnswerKey, stamp: Stamp): Lookup {
+    const entry = entries?.get(localKey(key));
+    if (entry && current(key.resource, key.customer, entry)) return { hit: true, value: entry.value };
+    return { hit: false, stamp };
+  }
+
+  return {
+    current,
+    async get(key) {
+      const stamp = { seq: ++sequence };
+      if (!entries) return { hit: false, stamp };
+      if (!redis) return getLocally(key, stamp);
+      const names = redisKeys(key);
+      const shared = await redis.run((r) => r.mget(names.generation, names.entry));
+      if (!shared) return getLocally(key, stamp);
+      const [generationText, entryText] = shared;
+      const generation = Number(generationText ?? 0);
+      if (entryText) {
+        const entry = JSON.parse(entryText) as { g: number; v: unknown };
+        if (entry.g === generation) return { hit: true, value: entry.v };
+      }
+      return { hit: false, stamp: { ...stamp, generation } };
+    },
+    async set(key, value, stamp) {
+      if (!entries || !current(key.resource, key.customer, stamp)) return;
+      if (redis && stamp.generation !== undefined) {
+        const names = redisKeys(key);
+        const text = JSON.stringify({ g: stamp.generation, v: value });
+        const stored = await redis.run((r) => r.set(names.entry, text, 'PX', ttlMs));
+        if (stored) return;
+      }
+      entries.set(localKey(key), { value, seq: stamp.seq });
+    },
+    async invalidate(resource, customer) {
+      invalidations.set(customerKey(resource, customer), ++sequence);
+      if (!redis) return;
+      const generation = `${KEY_PREFIX}gen:${resource}:${customer}`;
+      // The counter outlives every answer stamped with it; when it finally expires, reading 0 invalidates them all.
+      await redis.run((r) =>
+        r
+          .multi()
+          .incr(generation)
+          .pexpire(generation, 2 * ttlMs)
+          .exec(),
+      );
+    },
+  };
+}

@@ -1,0 +1,122 @@
+// Owns answers shared across GraphQL requests of one token: a cached answer
+// when there is one, else the upstream call already in flight for the same
+// (resource, customer), else a new call that later requests may join. A call
+// is aborted only when every request waiting for it has gone.
+
+import { type GatewayEvents, ignoredEvents } from '../events';
+import type { CallContext, Resource } from '../partner-center/client';
+import { CallCancelledError } from './admission';
+import type { AnswerCache, Stamp } from './cache';
+import { tokenDigest } from './partner-key';
+
+export interface SharedCalls {
+  /**
+   * The answer for (resource, customer) as the caller's token sees it. `fetch` makes the upstream call with the
+   * context it is given: the first caller's, with a signal that aborts only when no caller waits any more.
+   */
+  load<V>(
+    resource: Resource,
+    customer: string,
+    call: CallContext,
+    fetch: (call: CallContext) => Promise<V>,
+  ): Promise<V>;
+  /** After a change: drops cached answers for every token and keeps later requests off calls already in flight. */
+  invalidate(resource: Resource, customer: string): Promise<void>;
+}
+
+interface InFlight {
+  readonly promise: Promise<unknown>;
+  readonly controller: AbortController;
+  readonly stamp: Stamp;
+  waiters: number;
+  /** Settled calls are never aborted: the last waiter leaving after the answer changes nothing. */
+  settled: boolean;
+}
+
+export interface SharedCallsOptions {
+  readonly cache: AnswerCache;
+  readonly events?: GatewayEvents;
+  /** False only in the quota benchmark's "today" column: every request makes its own calls. */
+  readonly coalescing?: boolean;
+}
+
+export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
+  const { cache } = options;
+  const events = options.events ?? ignoredEvents;
+  const coalescing = options.coalescing ?? true;
+  // Holds only calls in flight: an entry leaves when its call settles or its last waiter goes.
+  const inFlight = new Map<string, InFlight>();
+
+  /** Waits for a shared call on behalf of one request; leaving early aborts it only if nobody else waits. */
+  function wait<V>(key: string, shared: InFlight, signal: AbortSignal | undefined): Promise<V> {
+    shared.waiters++;
+    return new Promise<V>((resolve, reject) => {
+      let waiting = true;
+      const leave = () => {
+        if (!waiting) return;
+        waiting = false;
+        signal?.removeEventListener('abort', onAbort);
+        if (--shared.waiters === 0 && !shared.settled && !shared.controller.signal.aborted) {
+          shared.controller.abort();
+          if (inFlight.get(key) === shared) inFlight.delete(key);
+        }
+      };
+      const onAbort = () => {
+        leave();
+        reject(new CallCancelledError());
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      shared.promise.then(
+        (value) => {
+          leave();
+          resolve(value as V);
+        },
+        (error: unknown) => {
+          leave();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  return {
+    async load(resource, customer, call, fetch) {
+      // No token: the client refuses before any call; there is nothing to share.
+      if (!call.authorization) return fetch(call);
+      const digest = tokenDigest(call.authorization);
+      const answerKey = { resource, customer, digest };
+      const lookup = await cache.get(answerKey);
+      if (lookup.hit) {
+        events.cacheLookup(resource, 'hit');
+        call.stats.cacheHits++;
+        return lookup.value as never;
+      }
+      const key = `${resource}\u0000${customer}\u0000${digest}`;
+      const running = coalescing ? inFlight.get(key) : undefined;
+      // A call that started before the customer changed is not joined: its answer may predate the change.
+      if (running && cache.current(resource, customer, running.stamp)) {
+        events.cacheLookup(resource, 'coalesced');
+        call.stats.cacheHits++;
+        return wait(key, running, call.signal);
+      }
+      events.cacheLookup(resource, 'miss');
+      const controller = new AbortController();
+      const promise = fetch({ ...call, signal: controller.signal }).then(async (value) => {
+        await cache.set(answerKey, value, lookup.stamp);
+        return value;
+      });
+      const shared: InFlight = { promise, controller, stamp: lookup.stamp, waiters: 0, settled: false };
+      // Nobody may be listening when the last waiter has left before the call settled.
+      promise.catch(() => undefined);
+      const settled = () => {
+        shared.settled = true;
+        if (inFlight.get(key) === shared) inFlight.delete(key);
+      };
+      promise.then(settled, settled);
+      if (coalescing) inFlight.set(key, shared);
+      return wait(key, shared, call.signal);
+    },
+    invalidate: (resource, customer) => cache.invalidate(resource, customer),
+  };
+}

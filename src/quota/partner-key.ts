@@ -1,0 +1,35 @@
+// Owns how a caller's token is named outside its own request: a SHA-256 digest
+// of the Authorization header (the only form caches, coalescing, slots and
+// Redis ever hold) and the partner key that groups a token's calls for the
+// quota (the JWT's unverified `tid`, else the token's digest).
+
+import { createHash } from 'node:crypto';
+import { canonicalCustomerId } from '../guid';
+
+/** SHA-256 of the whole Authorization header, base64url: never reversible to the token, stable across replicas. */
+export function tokenDigest(authorization: string): string {
+  return createHash('sha256').update(authorization).digest('base64url');
+}
+
+/**
+ * The partner tenant a token acts for: `tid:<guid>` from the JWT's `tid` claim, read without verifying it, else
+ * `token:<digest>`. Safe unverified because it only ever groups or slows calls (windows, pacing): answers stay
+ * keyed by the token's digest, and calls answered 401 give their pacing point back and open no window. A `tid`
+ * that is not a GUID is ignored, so a claim can never shape a Redis key.
+ */
+export function partnerKey(authorization: string, digest = tokenDigest(authorization)): string {
+  const tid = tidClaim(authorization);
+  return tid === undefined ? `token:${digest}` : `tid:${tid}`;
+}
+
+function tidClaim(authorization: string): string | undefined {
+  const payload = authorization.trim().split(/\s+/)[1]?.split('.')[1];
+  if (!payload || payload.length > 16_384) return undefined;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    const tid = (claims as { tid?: unknown } | null)?.tid;
+    return typeof tid === 'string' ? canonicalCustomerId(tid) : undefined;
+  } catch {
+    return undefined;
+  }
+}

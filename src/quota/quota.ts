@@ -1,0 +1,59 @@
+// Owns the assembly of the quota machinery from Config: Redis when REDIS_URL
+// is set, the cache, throttle windows, pacing, slots and coalescing, and the
+// one dispose that closes them.
+
+import type { Config } from '../config';
+import type { GatewayEvents } from '../events';
+import type { Logger } from '../logger';
+import { type Admission, createAdmission } from './admission';
+import { createAnswerCache } from './cache';
+import { createSharedCalls, type SharedCalls } from './coalescing';
+import { createPacer } from './pacing';
+import { createSharedRedis, type SharedRedis, type SharedRedisOptions } from './redis';
+import { createSlots } from './slots';
+import { createThrottleWindows } from './windows';
+
+export type QuotaConfig = Pick<
+  Config,
+  'maxConcurrencyPerToken' | 'cacheTtlSeconds' | 'cacheMaxEntries' | 'ratePerMinute' | 'redisUrl'
+>;
+
+/** Knobs that are not settings: the quota benchmark compresses time and reproduces the behaviour before issue 8. */
+export interface QuotaTuning {
+  /** The pacing window, 60 000 ms unless time is compressed. */
+  readonly pacingWindowMs?: number;
+  /** False turns coalescing off (benchmark "today" column). */
+  readonly coalescing?: boolean;
+  /** One window per token over every customer (benchmark "today" column). */
+  readonly windowsPerToken?: boolean;
+  readonly redis?: SharedRedisOptions;
+}
+
+export interface Quota {
+  readonly admission: Admission;
+  readonly shared: SharedCalls;
+  dispose(): Promise<void>;
+}
+
+export function createQuota(
+  config: QuotaConfig,
+  deps: { logger: Logger; events?: GatewayEvents; tuning?: QuotaTuning },
+): Quota {
+  const tuning = deps.tuning ?? {};
+  const redis: SharedRedis | undefined = config.redisUrl
+    ? createSharedRedis(config.redisUrl, deps.logger, tuning.redis)
+    : undefined;
+  const admission = createAdmission({
+    slots: createSlots(config.maxConcurrencyPerToken),
+    windows: createThrottleWindows({ redis }),
+    pacer:
+      config.ratePerMinute > 0
+        ? createPacer({ limit: config.ratePerMinute, windowMs: tuning.pacingWindowMs, redis })
+        : undefined,
+    events: deps.events,
+    windowsPerToken: tuning.windowsPerToken,
+  });
+  const cache = createAnswerCache({ ttlSeconds: config.cacheTtlSeconds, maxEntries: config.cacheMaxEntries, redis });
+  const shared = createSharedCalls({ cache, events: deps.events, coalescing: tuning.coalescing });
+  return { admission, shared, dispose: async () => redis?.close() };
+}

@@ -1,0 +1,33 @@
+// Owns which Partner Center calls are shared across requests: reads go
+// through coalescing and the cache, and a qualification added drops that
+// customer's cached qualifications for every token before the payload reads.
+
+import { createHash } from 'node:crypto';
+import type { PartnerCenterClient } from '../partner-center/client';
+import type { SharedCalls } from './coalescing';
+
+export function createSharedClient(client: PartnerCenterClient, shared: SharedCalls): PartnerCenterClient {
+  return {
+    getQualifications: (customerId, call) =>
+      shared.load('qualifications', customerId, call, (own) => client.getQualifications(customerId, own)),
+    getMcaDirectlySigned: (customerId, call) =>
+      shared.load('mca_status', customerId, call, (own) => client.getMcaDirectlySigned(customerId, own)),
+    getCustomer: (customerId, call) =>
+      shared.load('customer', customerId, call, (own) => client.getCustomer(customerId, own)),
+    // A page is named by a digest of what asks for it (size, filter, continuation token), never the text itself.
+    listCustomers: (request, call) =>
+      shared.load('customer_list', pageKey(request), call, (own) => client.listCustomers(request, own)),
+    async addQualification(customerId, body, call) {
+      const created = await client.addQualification(customerId, body, call);
+      // Awaited (Redis is bounded to a few ms): the payload's customer is read right after and must be fresh.
+      await shared.invalidate('qualifications', customerId);
+      return created;
+    },
+    close: () => client.close(),
+  };
+}
+
+function pageKey(request: { size: number; companyNameStartsWith?: string | null; continuationToken?: string | null }) {
+  const named = [request.size, request.companyNameStartsWith ?? null, request.continuationToken ?? null];
+  return createHash('sha256').update(JSON.stringify(named)).digest('base64url');
+}

@@ -1,0 +1,90 @@
+import type { ServerResponse } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { ADD_STATE_OWNED } from './support/documents';
+import { useUpstream } from './support/fixtures';
+import { customerId } from './support/gateway';
+import { abandonable, held, recordEvents, until } from './support/quota';
+import { defaultHandler, type RecordedCall } from './support/upstream';
+
+const QUALIFICATIONS_OF = /* GraphQL */ `query ($ids: [ID!]!) { customers(ids: $ids) { id qualifications { kind } } }`;
+
+describe('cancellation', () => {
+  /** Records, into this test's own list, the calls whose connection the gateway closed before they were answered. */
+  const tracker = () => {
+    const aborted: RecordedCall[] = [];
+    const answered: RecordedCall[] = [];
+    const track = (call: RecordedCall, res: ServerResponse) =>
+      res.on('close', () => (res.writableFinished ? answered : aborted).push(call));
+    return { aborted, answered, track };
+  };
+  const { upstream, gatewayWith } = useUpstream();
+
+  it('drops the queued calls and aborts the GETs in flight of a caller that disconnects, freeing its slots', async () => {
+    const { aborted: abortedByGateway, track } = tracker();
+    const answers = held(defaultHandler);
+    upstream.setHandler((call, res, attempt) => {
+      track(call, res);
+      // Only the abandoned request's customers are held; the later request is answered at once.
+      return call.customerId === customerId(100)
+        ? defaultHandler(call, res, attempt)
+        : answers.handler(call, res, attempt);
+    });
+    const gw = await gatewayWith({ maxConcurrencyPerToken: 2 });
+    const ids = [1, 2, 3, 4, 5, 6].map(customerId);
+    const first = abandonable(gw.url, QUALIFICATIONS_OF, { ids });
+    await until('two calls are in flight', () => upstream.calls.length === 2);
+    first.abandon();
+    await until('both calls in flight were aborted', () => abortedByGateway.length === 2);
+
+    // Slots are free again, and the four queued calls were dropped: had they not been, they would have gone first.
+    const later = await gw.query(QUALIFICATIONS_OF, { ids: [customerId(100)] });
+    expect(later.body.errors).toBeUndefined();
+    answers.release();
+    expect(upstream.calls.map((call) => call.customerId)).toEqual([ids[0], ids[1], customerId(100)]);
+    expect(gw.disconnects()).toBe(1);
+  });
+
+  it('aborts a shared GET only once every request waiting for it has gone', async () => {
+    const { aborted: abortedByGateway, track } = tracker();
+    const answers = held(defaultHandler);
+    upstream.setHandler((call, res, attempt) => {
+      track(call, res);
+      return answers.handler(call, res, attempt);
+    });
+    const events = recordEvents();
+    const gw = await gatewayWith({}, { events });
+    const ids = [customerId(7)];
+    const first = abandonable(gw.url, QUALIFICATIONS_OF, { ids });
+    await until('the call is in flight', () => upstream.calls.length === 1);
+    const second = abandonable(gw.url, QUALIFICATIONS_OF, { ids });
+    await until('the second request joined the call', () => events.lookups.length === 2);
+    first.abandon();
+    await until('the gateway saw the first caller go', () => gw.disconnects() === 1);
+    expect(abortedByGateway).toHaveLength(0);
+    second.abandon();
+    await until('the shared call was aborted', () => abortedByGateway.length === 1);
+    expect(upstream.calls).toHaveLength(1);
+    answers.release();
+  });
+
+  it('never aborts a POST in flight when its caller disconnects', async () => {
+    const { aborted: abortedByGateway, answered, track } = tracker();
+    const answers = held(defaultHandler);
+    upstream.setHandler((call, res, attempt) => {
+      track(call, res);
+      return answers.handler(call, res, attempt);
+    });
+    const gw = await gatewayWith({});
+    const mutation = abandonable(gw.url, ADD_STATE_OWNED, { id: customerId(8) });
+    await until('the POST is in flight', () => upstream.calls.length === 1);
+    mutation.abandon();
+    await until('the gateway saw the caller go', () => gw.disconnects() === 1);
+    answers.release();
+    // The POST is answered, and nothing is sent again.
+    await until('the POST was answered or aborted', () => answered.length + abortedByGateway.length === 1);
+    const probe = await gw.query(`{ customer(id: "${customerId(9)}") { id } }`);
+    expect(probe.body.errors).toBeUndefined();
+    expect(abortedByGateway).toHaveLength(0);
+    expect(upstream.calls.map((call) => call.method)).toEqual(['POST']);
+  });
+});
