@@ -1,10 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger';
 import { useUpstream } from './support/fixtures';
 import { customerId, type RunningGateway } from './support/gateway';
 import { jwt, TENANT_A } from './support/quota';
 import { type RedisServer, startRedis } from './support/redis-server';
-import { defaultHandler, json } from './support/upstream';
+import { createHold, defaultHandler, json } from './support/upstream';
 
 const BOTH_FIELDS = /* GraphQL */ `query ($id: ID!) { customer(id: $id) { id qualifications { kind } mcaDirectlySigned } }`;
 const QUALIFICATIONS = /* GraphQL */ `query ($id: ID!) { customer(id: $id) { qualifications { kind } } }`;
@@ -60,6 +61,46 @@ describe('replicas sharing one Redis', () => {
     const second = await two.query(BOTH_FIELDS, { id }, A);
     expect(second.body).toEqual(first.body);
     expect(first.body.errors).toBeUndefined();
+    expect(upstream.calls).toHaveLength(2);
+  });
+
+  it('shares one upstream call between replicas that miss the same answer at once', async () => {
+    const [one, two] = [await replica(), await replica()];
+    const id = customerId(11);
+    const hold = createHold();
+    upstream.setHandler(hold.handler());
+    const first = one.query(QUALIFICATIONS, { id }, A);
+    await hold.untilHeld(1);
+    const second = two.query(QUALIFICATIONS, { id }, A);
+    // Time for replica two to send a call of its own if it did not wait for replica one's (it never does).
+    await sleep(200);
+    hold.open();
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.body).toEqual({ data: { customer: { qualifications: [{ kind: 'EDUCATION' }] } } });
+    expect(b.body).toEqual(a.body);
+    expect(upstream.calls).toHaveLength(1);
+  });
+
+  it("fetches through the waiting replica when the other replica's call fails", async () => {
+    const [one, two] = [await replica(), await replica()];
+    const id = customerId(12);
+    const hold = createHold();
+    let answered = 0;
+    upstream.setHandler(
+      hold.handler((call, res, attempt) =>
+        ++answered === 1
+          ? json(res, 404, { code: 600008, description: 'Not found' })
+          : defaultHandler(call, res, attempt),
+      ),
+    );
+    const first = one.query(QUALIFICATIONS, { id }, A);
+    await hold.untilHeld(1);
+    const second = two.query(QUALIFICATIONS, { id }, A);
+    await sleep(200);
+    hold.open();
+    const [a, b] = await Promise.all([first, second]);
+    expect(a.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(b.body).toEqual({ data: { customer: { qualifications: [{ kind: 'EDUCATION' }] } } });
     expect(upstream.calls).toHaveLength(2);
   });
 

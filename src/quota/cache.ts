@@ -3,6 +3,7 @@
 // lru-cache or in Redis when configured, and the per-customer invalidation
 // that drops an answer for every token at once without a scan.
 
+import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Resource } from '../partner-center/client';
 import { KEY_PREFIX, type SharedRedis } from './redis';
@@ -32,6 +33,12 @@ export interface AnswerCache {
   invalidate(resource: Resource, customer: string): Promise<void>;
   /** Whether an answer fetched since `stamp` is still current in this process: coalescing joins only those. */
   current(resource: Resource, customer: string, stamp: Stamp): boolean;
+  /**
+   * Takes the lease to fetch this answer for every replica (Redis, cache on): resolves its release, or undefined
+   * while another replica holds it (that replica's answer will land in the cache). Without Redis, or when Redis
+   * cannot answer, the lease is always granted: nothing waits on a replica that cannot be heard from.
+   */
+  claim(key: AnswerKey): Promise<(() => Promise<void>) | undefined>;
 }
 
 export interface AnswerCacheOptions {
@@ -39,7 +46,13 @@ export interface AnswerCacheOptions {
   readonly ttlSeconds: number;
   readonly maxEntries: number;
   readonly redis?: SharedRedis;
+  /** How long a replica's fetch lease lasts at most (it is released as soon as the fetch settles). */
+  readonly leaseMs?: number;
 }
+
+const noLease = async () => {};
+/** Deletes a lease only if it is still the one taken, so a late release never frees another replica's lease. */
+const RELEASE_LEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
 
 interface Entry {
   readonly value: unknown;
@@ -85,8 +98,20 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
     return { hit: false, stamp };
   }
 
+  const leaseMs = options.leaseMs ?? 10_000;
   return {
     current,
+    async claim(key) {
+      if (!redis) return noLease;
+      const name = `${KEY_PREFIX}lease:${key.resource}:${key.customer}:${key.digest}`;
+      const holder = randomUUID();
+      const taken = await redis.run((r) => r.set(name, holder, 'PX', leaseMs, 'NX'));
+      if (taken === null) return undefined;
+      if (taken === undefined) return noLease;
+      return async () => {
+        await redis.run((r) => r.eval(RELEASE_LEASE, 1, name, holder));
+      };
+    },
     async get(key) {
       const stamp = { seq: ++sequence };
       if (!entries) return { hit: false, stamp };

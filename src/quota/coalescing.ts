@@ -1,12 +1,14 @@
 // Owns answers shared across GraphQL requests of one token: a cached answer
 // when there is one, else the upstream call already in flight for the same
-// (resource, customer), else a new call that later requests may join. A call
-// is aborted only when every request waiting for it has gone.
+// (resource, customer), in this process or (with Redis) in another replica,
+// else a new call that later requests may join. A call is aborted only when
+// every request waiting for it has gone.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type GatewayEvents, ignoredEvents } from '../events';
 import type { CallContext, Resource } from '../partner-center/client';
 import { CallCancelledError } from './admission';
-import type { AnswerCache, Stamp } from './cache';
+import type { AnswerCache, AnswerKey, Stamp } from './cache';
 import { tokenDigest } from './partner-key';
 
 export interface SharedCalls {
@@ -39,6 +41,9 @@ export interface SharedCallsOptions {
   /** False only in the quota benchmark's "today" column: every request makes its own calls. */
   readonly coalescing?: boolean;
 }
+
+/** How often a replica waiting for another replica's fetch looks for its answer in the cache. */
+const REPLICA_POLL_MS = 20;
 
 export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
   const { cache } = options;
@@ -102,10 +107,7 @@ export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
       }
       events.cacheLookup(resource, 'miss');
       const controller = new AbortController();
-      const promise = fetch({ ...call, signal: controller.signal }).then(async (value) => {
-        await cache.set(answerKey, value, lookup.stamp);
-        return value;
-      });
+      const promise = obtain(answerKey, lookup.stamp, { ...call, signal: controller.signal }, fetch);
       const shared: InFlight = { promise, controller, stamp: lookup.stamp, waiters: 0, settled: false };
       // Nobody may be listening when the last waiter has left before the call settled.
       promise.catch(() => undefined);
@@ -119,4 +121,39 @@ export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
     },
     invalidate: (resource, customer) => cache.invalidate(resource, customer),
   };
+
+  /**
+   * Fetches and caches the answer, unless another replica is fetching it already: then its answer is awaited in the
+   * cache, and fetched here only if that replica's lease ends without one (its call failed: errors are not cached)
+   * or this request's budget would run out waiting.
+   */
+  async function obtain<V>(
+    key: AnswerKey,
+    stamp: Stamp,
+    own: CallContext,
+    fetch: (call: CallContext) => Promise<V>,
+  ): Promise<V> {
+    let release = await cache.claim(key);
+    let current = stamp;
+    while (!release) {
+      try {
+        await sleep(REPLICA_POLL_MS, undefined, own.signal ? { signal: own.signal } : {});
+      } catch {
+        throw new CallCancelledError();
+      }
+      const lookup = await cache.get(key);
+      if (lookup.hit) return lookup.value as V;
+      current = lookup.stamp;
+      release = await cache.claim(key);
+      if (!release && Date.now() + REPLICA_POLL_MS >= own.deadline) release = async () => {};
+    }
+    try {
+      const value = await fetch(own);
+      await cache.set(key, value, current);
+      return value;
+    } finally {
+      // Not awaited: the answer is in the cache already, and waiting replicas find it there without the release.
+      void release();
+    }
+  }
 }

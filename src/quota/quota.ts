@@ -15,7 +15,7 @@ import { createThrottleWindows } from './windows';
 
 export type QuotaConfig = Pick<
   Config,
-  'maxConcurrencyPerToken' | 'cacheTtlSeconds' | 'cacheMaxEntries' | 'ratePerMinute' | 'redisUrl'
+  'maxConcurrencyPerToken' | 'cacheTtlSeconds' | 'cacheMaxEntries' | 'ratePerMinute' | 'redisUrl' | 'attemptTimeoutMs'
 >;
 
 /** Knobs that are not settings: the quota benchmark compresses time and reproduces the behaviour before issue 8. */
@@ -53,7 +53,13 @@ export function createQuota(
     events: deps.events,
     windowsPerToken: tuning.windowsPerToken,
   });
-  const cache = createAnswerCache({ ttlSeconds: config.cacheTtlSeconds, maxEntries: config.cacheMaxEntries, redis });
+  const cache = createAnswerCache({
+    ttlSeconds: config.cacheTtlSeconds,
+    maxEntries: config.cacheMaxEntries,
+    redis,
+    // A replica waits for another's fetch at most one attempt (plus slack) before fetching itself.
+    leaseMs: config.attemptTimeoutMs + 1_000,
+  });
   const shared = createSharedCalls({ cache, events: deps.events, coalescing: tuning.coalescing });
   return { admission, shared, dispose: async () => redis?.close() };
 }
