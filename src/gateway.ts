@@ -8,6 +8,7 @@
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Dispatcher } from 'undici';
+import { useBodySizeLimit } from './body-size';
 import type { Config } from './config';
 import { type Context, correlationIdFor, createContextFactory, createRequestLoggers } from './context';
 import { combineEvents, type GatewayEvents, ignoredEvents } from './events';
@@ -105,6 +106,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     extraParamNames: config.persistedDocuments ? ['documentId'] : [],
     cors: config.corsOrigins.length ? corsFor(config.corsOrigins) : false,
     logging: yogaLogger(logger),
+    // The same limit and answers, checked from Content-Length where there is one: see src/body-size.ts.
+    maxRequestBodySize: false,
     plugins: [
       // First, so that they see every request, also those a later plugin answers at once.
       useRequestLog(loggerFor),
@@ -123,6 +126,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       // yoga's own dispose() runs this: a `dispose` property assigned onto the yoga instance would be ignored (it is
       // a proxy whose dispose is its own), leaving the upstream pool and Redis open.
       { onDispose: () => closeUpstreams() },
+      // Last, where yoga's own check would run: after every request parser, so it wraps the one chosen.
+      useBodySizeLimit(),
     ],
   });
   return Object.defineProperties(yoga, {
