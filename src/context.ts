@@ -8,6 +8,7 @@ import { matchGuid } from './guid';
 import type { Logger } from './logger';
 import { type CallContext, createRequestStats, type PartnerCenterClient } from './partner-center/client';
 import { createLoaders, type Loaders } from './partner-center/loaders';
+import { identifyToken, type TokenIdentity } from './quota/partner-key';
 import type { Tracing } from './tracing';
 
 export type TokenKind = 'app-only' | 'app-user' | 'unknown';
@@ -61,8 +62,14 @@ export function createContextFactory(config: Config, client: PartnerCenterClient
   return ({ request }: { request: Request }): Context => {
     const authorization = authorizationFor(request, config);
     const log = deps.loggerFor(request);
+    let token: TokenIdentity | undefined;
     const call: CallContext = {
       authorization,
+      // Worked out on first use, so a request that calls nobody (introspection, a refused operation) pays nothing.
+      get token() {
+        if (token === undefined && authorization !== undefined) token = identifyToken(authorization);
+        return token;
+      },
       correlationId: correlationIdFor(request),
       deadline: Date.now() + config.requestBudgetMs,
       locale: preferredLocale(request.headers.get('accept-language')),

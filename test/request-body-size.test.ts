@@ -1,8 +1,8 @@
 import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { MAX_REQUEST_BODY_BYTES } from '../src/body-size';
-import { TOKEN } from './support/gateway';
 import { useGateway } from './support/fixtures';
+import { TOKEN } from './support/gateway';
 
 const QUERY = JSON.stringify({ query: '{ __typename }' });
 

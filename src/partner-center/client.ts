@@ -10,6 +10,7 @@ import type { Config } from '../config';
 import { type AttemptStatus, type GatewayEvents, ignoredEvents } from '../events';
 import { type Logger, silentLogger } from '../logger';
 import { type Admission, CallCancelledError, createAdmission } from '../quota/admission';
+import type { TokenIdentity } from '../quota/partner-key';
 import { createSlots } from '../quota/slots';
 import { createThrottleWindows, MIN_WINDOW_MS } from '../quota/windows';
 import type { Tracing, UpstreamSpan } from '../tracing';
@@ -35,6 +36,11 @@ import {
 export interface CallContext {
   /** The caller's Authorization header, forwarded unchanged; undefined means no token. */
   readonly authorization: string | undefined;
+  /**
+   * The token's digest and partner key, worked out once per request rather than for every call and attempt
+   * (bench/README.md, "Speed"); worked out from `authorization` where absent.
+   */
+  readonly token?: TokenIdentity;
   readonly correlationId: string;
   /** Epoch ms after which no attempt starts and every wait gives up (the request budget). */
   readonly deadline: number;
@@ -211,6 +217,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       }
       const admitted = await admission.enter({
         authorization,
+        token: ctx.token,
         scope,
         deadline: ctx.deadline,
         signal: ctx.signal,

@@ -7,12 +7,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type GatewayEvents, ignoredEvents } from '../events';
 import { GatewayError, UpstreamError, type UpstreamInfo } from '../partner-center/errors';
 import type { Pacer, Turn } from './pacing';
-import { partnerKey, tokenDigest } from './partner-key';
+import { partnerKey, type TokenIdentity, tokenDigest } from './partner-key';
 import type { Slots } from './slots';
 import type { ThrottleWindows } from './windows';
 
 export interface AdmissionRequest {
   readonly authorization: string;
+  /** The token's digest and partner key when the request has worked them out already. */
+  readonly token?: TokenIdentity;
   /** What a 429 holds besides the whole partner: the customer id, or the resource for calls without one. */
   readonly scope: string;
   readonly deadline: number;
@@ -98,8 +100,10 @@ export function createAdmission(options: AdmissionOptions): Admission {
 
   return {
     async enter(request) {
-      const digest = tokenDigest(request.authorization);
-      const partner = options.windowsPerToken ? `token:${digest}` : partnerKey(request.authorization, digest);
+      const digest = request.token?.digest ?? tokenDigest(request.authorization);
+      const partner = options.windowsPerToken
+        ? `token:${digest}`
+        : (request.token?.partner ?? partnerKey(request.authorization, digest));
       const scope = options.windowsPerToken ? '*' : request.scope;
       const errors = {
         timeout: () =>

@@ -89,7 +89,7 @@ export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
     async load(resource, customer, call, fetch) {
       // No token: the client refuses before any call; there is nothing to share.
       if (!call.authorization) return fetch(call);
-      const digest = tokenDigest(call.authorization);
+      const digest = call.token?.digest ?? tokenDigest(call.authorization);
       const answerKey = { resource, customer, digest };
       const lookup = await cache.get(answerKey);
       if (lookup.hit) {

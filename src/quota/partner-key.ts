@@ -11,6 +11,17 @@ export function tokenDigest(authorization: string): string {
   return createHash('sha256').update(authorization).digest('base64url');
 }
 
+/** A token as the quota machinery names it: its digest and its partner key, worked out once per request. */
+export interface TokenIdentity {
+  readonly digest: string;
+  readonly partner: string;
+}
+
+export function identifyToken(authorization: string): TokenIdentity {
+  const digest = tokenDigest(authorization);
+  return { digest, partner: partnerKey(authorization, digest) };
+}
+
 /**
  * The partner tenant a token acts for: `tid:<guid>` from the JWT's `tid` claim, read without verifying it, else
  * `token:<digest>`. Safe unverified because it only ever groups or slows calls (windows, pacing): answers stay
