@@ -45,6 +45,34 @@ export interface SharedCallsOptions {
 /** How often a replica waiting for another replica's fetch looks for its answer in the cache. */
 const REPLICA_POLL_MS = 20;
 
+/** The waiters of each request's signal, called in the order they started waiting. */
+const waitersBySignal = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Calls `listener` when `signal` aborts; returns what stops that. A request's signal is shared by every call it
+ * makes (200 for 100 customers), and an EventTarget scans all its listeners on every add and remove, so the signal
+ * gets one listener that calls a set (bench/README.md, "Speed").
+ */
+function whenAborted(signal: AbortSignal, listener: () => void): () => void {
+  let waiters = waitersBySignal.get(signal);
+  if (waiters === undefined) {
+    const all = new Set<() => void>();
+    waiters = all;
+    waitersBySignal.set(signal, all);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const waiter of [...all]) waiter();
+        all.clear();
+      },
+      { once: true },
+    );
+  }
+  const own = waiters;
+  own.add(listener);
+  return () => own.delete(listener);
+}
+
 export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
   const { cache } = options;
   const events = options.events ?? ignoredEvents;
@@ -57,10 +85,11 @@ export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
     shared.waiters++;
     return new Promise<V>((resolve, reject) => {
       let waiting = true;
+      let stopListening: (() => void) | undefined;
       const leave = () => {
         if (!waiting) return;
         waiting = false;
-        signal?.removeEventListener('abort', onAbort);
+        stopListening?.();
         if (--shared.waiters === 0 && !shared.settled && !shared.controller.signal.aborted) {
           shared.controller.abort();
           if (inFlight.get(key) === shared) inFlight.delete(key);
@@ -71,7 +100,7 @@ export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
         reject(new CallCancelledError());
       };
       if (signal?.aborted) return onAbort();
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal) stopListening = whenAborted(signal, onAbort);
       shared.promise.then(
         (value) => {
           leave();

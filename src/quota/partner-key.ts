@@ -3,12 +3,13 @@
 // Redis ever hold) and the partner key that groups a token's calls for the
 // quota (the JWT's unverified `tid`, else the token's digest).
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalCustomerId } from '../guid';
 
 /** SHA-256 of the whole Authorization header, base64url: never reversible to the token, stable across replicas. */
 export function tokenDigest(authorization: string): string {
-  return createHash('sha256').update(authorization).digest('base64url');
+  // The one-shot hash: about half the cost of a createHash object per digest.
+  return hash('sha256', authorization, 'base64url');
 }
 
 /** A token as the quota machinery names it: its digest and its partner key, worked out once per request. */

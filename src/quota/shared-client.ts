@@ -2,7 +2,7 @@
 // through coalescing and the cache, and a qualification added drops that
 // customer's cached qualifications for every token before the payload reads.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { PartnerCenterClient } from '../partner-center/client';
 import type { SharedCalls } from './coalescing';
 
@@ -29,5 +29,5 @@ export function createSharedClient(client: PartnerCenterClient, shared: SharedCa
 
 function pageKey(request: { size: number; companyNameStartsWith?: string | null; continuationToken?: string | null }) {
   const named = [request.size, request.companyNameStartsWith ?? null, request.continuationToken ?? null];
-  return createHash('sha256').update(JSON.stringify(named)).digest('base64url');
+  return hash('sha256', JSON.stringify(named), 'base64url');
 }
