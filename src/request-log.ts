@@ -1,10 +1,11 @@
-// Owns the one log line per GraphQL request: correlation id (from the
-// request's child logger), operation name, duration, what the request spent
-// upstream and the error codes it returned. At trace level it also writes the
-// request's headers as received, through pino's redact.
+// Owns the one log line per GraphQL request: correlation id, operation name,
+// duration, what the request spent upstream and the error codes it returned.
+// At trace level it also writes the request's headers as received, through
+// pino's redact.
 
 import { getOperationAST } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { correlationIdFor } from './context';
 import type { Logger } from './logger';
 import type { RequestStats } from './partner-center/client';
 
@@ -23,8 +24,16 @@ interface Payload {
   incremental?: ReadonlyArray<Payload>;
 }
 
-export function useRequestLog(loggerFor: (request: Request) => Logger, graphqlEndpoint = '/graphql'): Plugin {
+export function useRequestLog(
+  logger: Logger,
+  loggerFor: (request: Request) => Logger,
+  graphqlEndpoint = '/graphql',
+): Plugin {
   const entries = new WeakMap<Request, Entry>();
+  // The line's keys are fixed and none of them can hold a secret, so it skips pino's redaction (about a third of
+  // the line's cost, bench/README.md "Speed"). With the correlation id as its first field the line is byte for byte
+  // what the request's child logger would write.
+  const lines = logger.child({}, { redact: [] });
 
   const collect = (entry: Entry, payload: Payload): void => {
     for (const error of payload.errors ?? [])
@@ -34,8 +43,9 @@ export function useRequestLog(loggerFor: (request: Request) => Logger, graphqlEn
 
   const write = (request: Request, entry: Entry): void => {
     entries.delete(request);
-    loggerFor(request).info(
+    lines.info(
       {
+        correlationId: correlationIdFor(request),
         operationName: entry.operationName,
         durationMs: Math.round((performance.now() - entry.started) * 10) / 10,
         upstreamCalls: entry.stats?.upstreamCalls ?? 0,
