@@ -2,7 +2,6 @@
 // every script, style, font and editor worker inlined (no other origin is ever
 // asked, so it works offline), and the query it opens with.
 
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphiQLOptions } from 'graphql-yoga';
 
 /**
@@ -15,13 +14,20 @@ import type { GraphiQLOptions } from 'graphql-yoga';
  * released with graphql-yoga, inlines a YogaGraphiQL that leaves the initial
  * query unset when `defaultQuery` or `defaultTabs` is configured, and inlines
  * the CSS and editor workers too. The page is about 9 MB, so it is rendered
- * once per set of options.
+ * once per set of options, and its module is loaded on the first page asked
+ * for: loading it at start took about a third of a second and 40 MiB, for a
+ * page production turns off (bench/README.md, "Speed").
  */
-export function createGraphiQLRenderer(): (options?: GraphiQLOptions) => string {
-  let cached: { key: string; html: string } | undefined;
+export function createGraphiQLRenderer(): (options?: GraphiQLOptions) => Promise<string> {
+  let cached: { key: string; html: Promise<string> } | undefined;
   return (options) => {
     const key = JSON.stringify(options ?? {});
-    if (cached?.key !== key) cached = { key, html: renderGraphiQL(options) };
+    if (cached?.key !== key) {
+      cached = {
+        key,
+        html: import('@graphql-yoga/render-graphiql').then(({ renderGraphiQL }) => renderGraphiQL(options)),
+      };
+    }
     return cached.html;
   };
 }
