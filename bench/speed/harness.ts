@@ -191,10 +191,13 @@ export interface Load {
   harnessCpuPerRequestMs: number;
 }
 
-/** `connections` closed-loop clients send `what` until `seconds` pass or `requests` are done. */
+/**
+ * `connections` closed-loop clients send `what` (taken in turn when it is a list) until `seconds` pass or
+ * `requests` are done.
+ */
 export async function load(
   target: Running,
-  what: Ask,
+  what: Ask | readonly Ask[],
   {
     connections,
     seconds,
@@ -212,14 +215,16 @@ export async function load(
   const harnessBefore = harnessCpu();
   const begun = performance.now();
   const until = begun + seconds * 1000;
+  const asks = Array.isArray(what) ? what : [what as Ask];
   const client = async () => {
     while (performance.now() < until && sent < requests) {
+      const next = asks[sent % asks.length] as Ask;
       sent++;
       const t0 = performance.now();
       const response = await pool.request({
-        method: what.method,
-        path: what.path,
-        body: what.body,
+        method: next.method,
+        path: next.path,
+        body: next.body,
         headers: { authorization: TOKEN, 'content-type': 'application/json', accept: 'application/json' },
       });
       const text = await response.body.text();
