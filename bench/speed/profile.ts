@@ -26,10 +26,10 @@ interface Profile {
 
 /** The package a script belongs to (`undici`, `@whatwg-node/server`), `gateway` for the bundle, or what V8 calls it. */
 function moduleOf(url: string, functionName: string): string {
+  if (url.includes('dist/main.js') || url.includes('pc-bench-speed/')) return 'gateway';
   const inModules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (inModules) return inModules[1] as string;
   if (url.startsWith('node:')) return url;
-  if (url.includes('dist/main.js') || url.endsWith('.mjs')) return 'gateway';
   if (url === '') return `(${functionName.replace(/[()]/g, '') || 'native'})`;
   return url;
 }
