@@ -213,6 +213,74 @@ describe('error bodies', () => {
     expect(message).not.toMatch(/eyJ|abc\.def|A1b2C3d4A1b2/);
   });
 
+  it.each([
+    ['null', 'null'],
+    ['a list', '[{"description":"in a list"}]'],
+    ['a string', '"just text"'],
+  ])('reads an error body that is JSON %s as carrying no detail', async (_name, text) => {
+    upstream.setHandler((_call, res) => json(res, 404, text));
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(14) });
+    expect(body.errors?.[0]?.message).toBe('Partner Center answered 404.');
+    expect(body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(body.errors?.[0]?.extensions?.upstream).not.toHaveProperty('code');
+  });
+
+  it('takes the message when the description is blank', async () => {
+    upstream.setHandler((_call, res) =>
+      json(res, 404, { code: 404, description: ' \t ', message: 'No such customer.' }),
+    );
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(15) });
+    expect(body.errors?.[0]?.message).toBe('Partner Center answered 404: No such customer.');
+  });
+
+  it.each([
+    ['a name', 'QualificationAlreadyExists', 'QualificationAlreadyExists'],
+    ['free text', 'see https://example.test/help for details', undefined],
+    ['longer than 100 characters', 'A'.repeat(101), undefined],
+  ])('keeps an upstream code that is %s only when it is a name', async (_name, upstreamCode, kept) => {
+    upstream.setHandler((_call, res) => json(res, 409, { code: upstreamCode, description: 'Conflict.' }));
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(16) });
+    expect(body.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    const upstreamInfo = body.errors?.[0]?.extensions?.upstream as Record<string, unknown> | undefined;
+    expect(upstreamInfo?.code).toBe(kept);
+  });
+
+  it('takes the errorName when the body has no code', async () => {
+    upstream.setHandler((_call, res) => json(res, 400, { errorName: 'InvalidQualification', message: 'Invalid.' }));
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(17) });
+    expect(body.errors?.[0]?.extensions?.upstream).toMatchObject({ code: 'InvalidQualification' });
+  });
+
+  it('folds runs of spaces and control characters into one space and trims the ends', async () => {
+    upstream.setHandler((_call, res) =>
+      json(res, 403, { code: 20002, description: '  No   relationship\u0000\u0007between caller\r\nand account.  ' }),
+    );
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(18) });
+    expect(body.errors?.[0]?.message).toBe('Partner Center answered 403: No relationship between caller and account.');
+  });
+
+  it('passes an upstream description of exactly 200 characters whole', async () => {
+    const description = `${'word '.repeat(39)}last.`;
+    expect(description).toHaveLength(200);
+    upstream.setHandler((_call, res) => json(res, 403, { code: 20002, description }));
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(19) });
+    expect(body.errors?.[0]?.message).toBe(`Partner Center answered 403: ${description}`);
+  });
+
+  it('keeps the readable words around a redacted token, and GUIDs', async () => {
+    const guid = '3fa85f64-5717-4562-b3fc-2c963f66afa6';
+    upstream.setHandler((_call, res) =>
+      json(res, 403, {
+        code: 20002,
+        description: `Customer ${guid} refused bearer: abc123 for tenant; token=eyJhbGci.eyJ0aWQi here.`,
+      }),
+    );
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(20) });
+    expect(body.errors?.[0]?.message).toBe(
+      `Partner Center answered 403: Customer ${guid} refused [redacted] for tenant; token=[redacted] here.`,
+    );
+  });
+
   it('keeps an upstream description short and on one line', async () => {
     upstream.setHandler((_call, res) =>
       json(res, 403, { code: 20002, description: `Line one.\n\tLine two. ${'x '.repeat(400)}` }),

@@ -170,6 +170,44 @@ describe('qualification mapping', () => {
     ]);
     expect(item).toMatchObject({ vettingStatus: 'DENIED', vettingReason: 'No longer an Education Customer' });
   });
+
+  it.each([
+    ['EDUCATION', 'INREVIEW', 'EDUCATION', 'IN_REVIEW'],
+    ['stateownedentity', 'approved', 'STATE_OWNED_ENTITY', 'APPROVED'],
+    ['governmentCommunityCloud', 'DENIED', 'GOVERNMENT_COMMUNITY_CLOUD', 'DENIED'],
+  ])('reads qualification %s and vettingStatus %s in any case as %s and %s', async (wire, status, kind, vetting) => {
+    const [item] = await qualificationsFor([{ qualification: wire, vettingStatus: status }]);
+    expect(item).toMatchObject({ qualification: wire, kind, vettingStatus: vetting });
+  });
+
+  it.each([
+    ['without seconds', '2021-05-06T19:59Z', '2021-05-06T19:59:00.000Z'],
+    ['without a zone, as UTC', '2021-05-06T19:59:56.5', '2021-05-06T19:59:56.500Z'],
+    ['with a one-digit fraction, as tenths', '2021-05-06T19:59:56.7Z', '2021-05-06T19:59:56.700Z'],
+    ['with an offset written without a colon', '2021-05-06T21:59:56+0200', '2021-05-06T19:59:56.000Z'],
+    ['in lower case', '2021-05-06t19:59:56z', '2021-05-06T19:59:56.000Z'],
+    ['between spaces', ' 2021-05-06T19:59:56Z\n', '2021-05-06T19:59:56.000Z'],
+  ])('reads a date %s', async (_name, wire, utc) => {
+    const [item] = await qualificationsFor([{ qualification: 'Education', vettingCreatedDate: wire }]);
+    expect(item?.vettingCreatedDate).toBe(utc);
+  });
+
+  it.each([
+    ['a month 13', '2021-13-06T19:59:56Z'],
+    ['text after the date', '2021-05-06T19:59:56Z and later'],
+    ['text before the date', 'on 2021-05-06T19:59:56Z'],
+    ['a date without a time', '2021-05-06'],
+  ])('gives a date with %s null', async (_name, wire) => {
+    const [item] = await qualificationsFor([{ qualification: 'Education', vettingCreatedDate: wire }]);
+    expect(item?.vettingCreatedDate).toBeNull();
+  });
+
+  it('reads an empty vettingCreatedDate as absent and takes the vettingCreateDate spelling', async () => {
+    const [item] = await qualificationsFor([
+      { qualification: 'Education', vettingCreatedDate: '', vettingCreateDate: '2020-12-04T20:54:24Z' },
+    ]);
+    expect(item?.vettingCreatedDate).toBe('2020-12-04T20:54:24.000Z');
+  });
 });
 
 describe('the simulator sample customers', () => {

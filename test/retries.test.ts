@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger';
+import { backoffDelayMs } from '../src/partner-center/client';
 import { useGateway, useUpstream } from './support/fixtures';
 import { customerId, startGateway, TOKEN } from './support/gateway';
 import { defaultHandler, json, startUpstream } from './support/upstream';
@@ -210,6 +211,19 @@ describe('backoff between attempts', () => {
     } finally {
       await gw.close();
     }
+  });
+});
+
+describe('the backoff curve', () => {
+  it.each([
+    [2, 0, 100],
+    [2, 0.5, 150],
+    [3, 0, 200],
+    [3, 0.5, 300],
+    [4, 0.25, 500],
+    [4, 1, 800],
+  ])('waits before attempt %i, with jitter %d, exactly %d ms of a 200 ms base', (attempt, jitter, ms) => {
+    expect(backoffDelayMs(200, attempt, jitter)).toBe(ms);
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { retryAfterSeconds } from '../src/partner-center/client';
 import { ADD_STATE_OWNED, QUALIFICATIONS } from './support/documents';
 import { useUpstream } from './support/fixtures';
 import { customerId } from './support/gateway';
@@ -205,5 +206,36 @@ describe('throttling', () => {
       ['qualifications', 'UPSTREAM_THROTTLED', 57],
       ['mcaDirectlySigned', 'UPSTREAM_THROTTLED', 57],
     ]);
+  });
+});
+
+describe('how long a 429 asks to wait', () => {
+  const now = Date.parse('2024-03-01T12:00:00Z');
+  const MESSAGE = JSON.stringify(RATE_LIMITED);
+
+  it.each([
+    ['delta seconds', '57', '', 57],
+    ['delta seconds between spaces', ' 7 ', '', 7],
+    ['zero', '0', MESSAGE, 0],
+    ['an HTTP date 3 s ahead', 'Fri, 01 Mar 2024 12:00:03 GMT', '', 3],
+    ['an HTTP date a minute in the past', 'Fri, 01 Mar 2024 11:59:00 GMT', MESSAGE, 0],
+    ['an ISO date 2.1 s ahead, rounded up', '2024-03-01T12:00:02.100Z', '', 3],
+    ['the first of two headers', ['4', '9'], '', 4],
+  ])('reads Retry-After given as %s', (_name, header, body, seconds) => {
+    expect(retryAfterSeconds(header, body, now)).toBe(seconds);
+  });
+
+  it.each([
+    ['no Retry-After', undefined, 'Rate limit is exceeded. Try again in 57 seconds.', 57],
+    ['a Retry-After that is neither seconds nor a date', 'soon', 'rate limit exceeded. TRY AGAIN IN 12 SECONDS', 12],
+    ['a wait of one second', undefined, 'Try again in 1 second.', 1],
+    ['a negative Retry-After', '-5s', 'Try again in 8 seconds.', 8],
+  ])('reads the wait from the message with %s', (_name, header, body, seconds) => {
+    expect(retryAfterSeconds(header, body, now)).toBe(seconds);
+  });
+
+  it('waits one second when neither the header nor the message names a wait', () => {
+    expect(retryAfterSeconds(undefined, '{"statusCode":429,"message":"Rate limit is exceeded."}', now)).toBe(1);
+    expect(retryAfterSeconds(undefined, '', now)).toBe(1);
   });
 });

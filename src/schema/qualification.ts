@@ -96,10 +96,11 @@ export function vettingStatusOf(wireStatus: string | null) {
  * one is taken as UTC, as Partner Center writes them. Unparseable gives null.
  */
 export function parseWireDate(raw: string): Date | null {
-  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/i.exec(raw.trim());
+  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(?::(\d{2}))?(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/i.exec(raw.trim());
   if (!match) return null;
-  const [, main, fraction = '', zone = 'Z'] = match;
-  const date = new Date(`${main}.${fraction.padEnd(3, '0').slice(0, 3)}${zone}`);
+  // Seconds are optional in ISO 8601 but not in what Date parses once milliseconds follow: they are written out.
+  const [, main, seconds = '00', fraction = '', zone = 'Z'] = match;
+  const date = new Date(`${main}:${seconds}.${fraction.padEnd(3, '0').slice(0, 3)}${zone}`);
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
