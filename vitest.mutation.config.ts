@@ -1,8 +1,27 @@
 // The test configuration Stryker runs (npm run mutation): the suite's own,
 // with test files sharing their workers' module cache so that each mutant's
 // run does not import yoga, Pothos and the schema again for every file.
+//
+// Left out: the files whose tests either drive a child process (src/main.ts,
+// the compiled build) or read src/config.ts, which is not mutated. Stryker
+// switches a mutant on inside the test worker, so a child always runs the
+// unmutated code: these tests can kill no mutant, and they cost a third of
+// each run (spawning tsx, waiting for exits).
 
-import { defineConfig, mergeConfig } from 'vitest/config';
+import { configDefaults, defineConfig, mergeConfig } from 'vitest/config';
 import base from './vitest.config';
 
-export default mergeConfig(base, defineConfig({ test: { pool: 'threads', isolate: false } }));
+export const CHILD_PROCESS_ONLY = [
+  'test/compiled-build.test.ts',
+  'test/graceful-shutdown.test.ts',
+  'test/production-guard.test.ts',
+  'test/startup.test.ts',
+  'test/tracing-otlp.test.ts',
+];
+
+export default mergeConfig(
+  base,
+  defineConfig({
+    test: { pool: 'threads', isolate: false, exclude: [...configDefaults.exclude, ...CHILD_PROCESS_ONLY] },
+  }),
+);

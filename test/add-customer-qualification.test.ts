@@ -99,6 +99,20 @@ describe('addCustomerQualification', () => {
     );
   });
 
+  it('trims the website and leaves out one that is blank', async () => {
+    await add({ customerId: CUSTOMER, qualification: 'EDUCATION', educationSegment: 'K12', website: ' contoso.edu ' });
+    await add({ customerId: customerId(2), qualification: 'EDUCATION', educationSegment: 'K12', website: '   ' });
+    expect(upstream.calls.filter((c) => c.method === 'POST').map((c) => c.body)).toEqual([
+      '{"qualification":"Education","educationSegment":"K12","website":"contoso.edu"}',
+      '{"qualification":"Education","educationSegment":"K12"}',
+    ]);
+  });
+
+  it('trims the validation code it posts', async () => {
+    await add({ customerId: CUSTOMER, qualification: 'GOVERNMENT_COMMUNITY_CLOUD', validationCode: ' 123456\t' });
+    expect(upstream.calls[0]?.body).toBe('{"qualification":"GovernmentCommunityCloud","validationCode":"123456"}');
+  });
+
   it('posts GovernmentCommunityCloud with its validation code', async () => {
     const response = await add({
       customerId: CUSTOMER,

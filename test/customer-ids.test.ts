@@ -39,6 +39,18 @@ describe('customer ids', () => {
     expect(upstream.calls).toHaveLength(0);
   });
 
+  it('quotes at most 80 characters of a long malformed id in the message and keeps 100 in invalidId', async () => {
+    const id = `${'x'.repeat(90)}${'y'.repeat(60)}`;
+    const response = await gw.query(CUSTOMER, { id });
+
+    const [error] = response.body.errors ?? [];
+    expect(error?.message).toBe(
+      `id: expected a customer tenant id as a GUID (e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6), got "${'x'.repeat(80)}".`,
+    );
+    expect(error?.extensions?.invalidId).toBe(`${'x'.repeat(90)}${'y'.repeat(10)}`);
+    expect(upstream.calls).toHaveLength(0);
+  });
+
   it('fails only the malformed item of customers(ids), at its index, while the others resolve', async () => {
     const response = await gw.query(CUSTOMERS, { ids: [customerId(1), 'bogus-id', customerId(2)] });
 
