@@ -1,9 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { silentLogger } from '../src/logger';
 import { retryAfterSeconds } from '../src/partner-center/client';
+import { createSharedRedis, type SharedRedis } from '../src/quota/redis';
+import { createThrottleWindows } from '../src/quota/windows';
 import { ADD_STATE_OWNED, QUALIFICATIONS } from './support/documents';
 import { useUpstream } from './support/fixtures';
 import { customerId } from './support/gateway';
 import { jwt, recordEvents, TENANT_A, TENANT_B } from './support/quota';
+import { type RedisServer, startRedis } from './support/redis-server';
 import { defaultHandler, json, type UpstreamHandler } from './support/upstream';
 
 const RATE_LIMITED = { statusCode: 429, message: 'Rate limit is exceeded. Try again in 57 seconds.' };
@@ -237,5 +241,142 @@ describe('how long a 429 asks to wait', () => {
   it('waits one second when neither the header nor the message names a wait', () => {
     expect(retryAfterSeconds(undefined, '{"statusCode":429,"message":"Rate limit is exceeded."}', now)).toBe(1);
     expect(retryAfterSeconds(undefined, '', now)).toBe(1);
+  });
+});
+
+describe('throttle windows', () => {
+  // The clock stands still (Date only: lru-cache and ioredis keep real timers), so the waits read back are exact.
+  const start = Date.parse('2024-03-01T12:00:00Z');
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'], now: start });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('holds one scope of one partner for exactly the wait asked, and nothing else', async () => {
+    const windows = createThrottleWindows();
+    await windows.open('partner-a', 'customer-1', 57_000);
+    expect(await windows.remainingMs('partner-a', 'customer-1')).toBe(57_000);
+    expect(await windows.remainingMs('partner-a', 'customer-2')).toBe(0);
+    expect(await windows.remainingMs('partner-b', 'customer-1')).toBe(0);
+    vi.setSystemTime(start + 20_000);
+    expect(await windows.remainingMs('partner-a', 'customer-1')).toBe(37_000);
+    vi.setSystemTime(start + 57_000);
+    expect(await windows.remainingMs('partner-a', 'customer-1')).toBe(0);
+  });
+
+  it.each([
+    [0, 100],
+    [99.2, 100],
+    [150.2, 151],
+  ])('holds a wait of %d ms for %d ms', async (asked, held) => {
+    const windows = createThrottleWindows();
+    await windows.open('partner-a', 'customer-1', asked);
+    expect(await windows.remainingMs('partner-a', 'customer-1')).toBe(held);
+  });
+
+  it('keeps the longer window when a shorter one opens over it', async () => {
+    const windows = createThrottleWindows();
+    await windows.open('partner-a', 'customer-1', 57_000);
+    await windows.open('partner-a', 'customer-1', 1_000);
+    expect(await windows.remainingMs('partner-a', 'customer-1')).toBe(57_000);
+  });
+
+  it('holds the whole partner until the later of two open windows, in either order', async () => {
+    const windows = createThrottleWindows();
+    await windows.open('partner-a', 'customer-1', 5_000);
+    await windows.open('partner-a', 'customer-2', 3_000);
+    await windows.open('partner-b', 'customer-1', 3_000);
+    await windows.open('partner-b', 'customer-2', 8_000);
+    expect(await windows.remainingMs('partner-a', 'customer-3')).toBe(5_000);
+    expect(await windows.remainingMs('partner-a', 'customer-2')).toBe(5_000);
+    expect(await windows.remainingMs('partner-b', 'customer-3')).toBe(8_000);
+    expect(await windows.remainingMs('partner-c', 'customer-3')).toBe(0);
+  });
+
+  it('does not widen to the partner when the other window has closed, at its very end too', async () => {
+    const windows = createThrottleWindows();
+    await windows.open('partner-a', 'customer-1', 1_000);
+    vi.setSystemTime(start + 1_000);
+    await windows.open('partner-a', 'customer-2', 3_000);
+    expect(await windows.remainingMs('partner-a', 'customer-3')).toBe(0);
+    expect(await windows.remainingMs('partner-a', 'customer-1')).toBe(0);
+    expect(await windows.remainingMs('partner-a', 'customer-2')).toBe(3_000);
+  });
+
+  it('keeps a longer partner window when two later 429s widen it again for less', async () => {
+    const windows = createThrottleWindows();
+    await windows.open('partner-a', 'customer-1', 30_000);
+    await windows.open('partner-a', 'customer-2', 30_000);
+    vi.setSystemTime(start + 29_000);
+    await windows.open('partner-a', 'customer-3', 500);
+    expect(await windows.remainingMs('partner-a', 'customer-4')).toBe(1_000);
+  });
+
+  it('forgets the least recently throttled partner beyond maxPartners', async () => {
+    const windows = createThrottleWindows({ maxPartners: 2 });
+    await windows.open('partner-a', 'customer-1', 57_000);
+    await windows.open('partner-b', 'customer-1', 57_000);
+    await windows.open('partner-c', 'customer-1', 57_000);
+    expect(await windows.remainingMs('partner-a', 'customer-1')).toBe(0);
+    expect(await windows.remainingMs('partner-c', 'customer-1')).toBe(57_000);
+  });
+
+  describe('shared through Redis', () => {
+    let server: RedisServer;
+    const opened: SharedRedis[] = [];
+    /** A replica's windows, once its Redis connection is ready (commands are never queued before). */
+    const replica = async () => {
+      const redis = createSharedRedis(server.url, silentLogger, { commandTimeoutMs: 2_000 });
+      opened.push(redis);
+      await new Promise<void>((resolve) => redis.onReconnect(resolve));
+      return createThrottleWindows({ redis });
+    };
+    beforeAll(async () => {
+      server = await startRedis();
+    });
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((redis) => redis.close()));
+      await server.client.flushall();
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+
+    it('holds a scope on one replica after a 429 seen by the other, and keeps holding it without Redis', async () => {
+      const [a, b] = await Promise.all([replica(), replica()]);
+      await a.open('partner-a', 'customer-1', 57_000);
+      const seen = await b.remainingMs('partner-a', 'customer-1');
+      expect(seen).toBeGreaterThan(50_000);
+      expect(seen).toBeLessThanOrEqual(57_000);
+      expect(await b.remainingMs('partner-a', 'customer-2')).toBe(0);
+      await server.client.flushall();
+      expect(await b.remainingMs('partner-a', 'customer-1')).toBe(seen);
+    });
+
+    it('holds the whole partner on both replicas when each saw a 429 for another customer', async () => {
+      const [a, b] = await Promise.all([replica(), replica()]);
+      await a.open('partner-a', 'customer-1', 20_000);
+      await b.open('partner-a', 'customer-2', 3_000);
+      for (const windows of [a, b]) {
+        const held = await windows.remainingMs('partner-a', 'customer-3');
+        expect(held).toBeGreaterThan(15_000);
+        expect(held).toBeLessThanOrEqual(20_000);
+      }
+      expect(await a.remainingMs('partner-b', 'customer-3')).toBe(0);
+      const ttl = await server.client.pttl('pcgw:win:partner-a:all');
+      expect(ttl).toBeGreaterThan(15_000);
+    });
+
+    it('does not widen across replicas when the other window has expired in Redis', async () => {
+      const [a, b] = await Promise.all([replica(), replica()]);
+      await a.open('partner-a', 'customer-1', 100);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await b.open('partner-a', 'customer-2', 3_000);
+      expect(await b.remainingMs('partner-a', 'customer-3')).toBe(0);
+      expect(await server.client.exists('pcgw:win:partner-a:all')).toBe(0);
+      expect(await server.client.smembers('pcgw:win:partner-a:scopes')).toEqual(['customer-2']);
+    });
   });
 });
