@@ -19,9 +19,18 @@ export const CHILD_PROCESS_ONLY = [
   'test/tracing-otlp.test.ts',
 ];
 
+// MUTATION_TESTS=retries,throttling narrows a run to those test files: much faster, and the score it gives is a
+// lower bound (a mutant only the other files would kill counts as survived).
+const only = process.env.MUTATION_TESTS?.split(',').map((name) => `test/${name.trim()}.test.ts`);
+
 export default mergeConfig(
   base,
   defineConfig({
-    test: { pool: 'threads', isolate: false, exclude: [...configDefaults.exclude, ...CHILD_PROCESS_ONLY] },
+    test: {
+      pool: 'threads',
+      isolate: false,
+      ...(only ? { include: only } : {}),
+      exclude: [...configDefaults.exclude, ...CHILD_PROCESS_ONLY],
+    },
   }),
 );

@@ -174,6 +174,9 @@ describe('addCustomerQualification', () => {
       { authorization: appOnlyToken() },
     );
     expect(response.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(response.body.errors?.[0]?.message).toBe(
+      'addCustomerQualification needs an App+User token; the token sent is app-only.',
+    );
     expect(upstream.calls).toHaveLength(0);
   });
 

@@ -107,6 +107,7 @@ describe('customer ids', () => {
     expect(response.body.errors).toHaveLength(1);
     expect(response.body.errors?.[0]?.path).toEqual(['customers']);
     expect(response.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', maxIds: 100 });
+    expect(response.body.errors?.[0]?.message).toBe('ids: at most 100 ids are accepted, got 101.');
     expect(upstream.calls).toHaveLength(0);
   });
 
