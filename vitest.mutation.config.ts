@@ -8,7 +8,7 @@
 // unmutated code: these tests can kill no mutant, and they cost a third of
 // each run (spawning tsx, waiting for exits).
 
-import { configDefaults, defineConfig, mergeConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import base from './vitest.config';
 
 export const CHILD_PROCESS_ONLY = [
@@ -23,14 +23,14 @@ export const CHILD_PROCESS_ONLY = [
 // lower bound (a mutant only the other files would kill counts as survived).
 const only = process.env.MUTATION_TESTS?.split(',').map((name) => `test/${name.trim()}.test.ts`);
 
-export default mergeConfig(
-  base,
-  defineConfig({
-    test: {
-      pool: 'threads',
-      isolate: false,
-      ...(only ? { include: only } : {}),
-      exclude: [...configDefaults.exclude, ...CHILD_PROCESS_ONLY],
-    },
-  }),
-);
+// Not mergeConfig: it would append `include` to the suite's own instead of replacing it.
+export default defineConfig({
+  ...base,
+  test: {
+    ...base.test,
+    pool: 'threads',
+    isolate: false,
+    include: only ?? base.test?.include,
+    exclude: [...configDefaults.exclude, ...CHILD_PROCESS_ONLY],
+  },
+});
