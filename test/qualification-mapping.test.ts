@@ -202,6 +202,20 @@ describe('qualification mapping', () => {
     expect(item?.vettingCreatedDate).toBeNull();
   });
 
+  it("reads a date without a zone as UTC whatever the server's time zone", async () => {
+    const zone = process.env.TZ;
+    process.env.TZ = 'Pacific/Auckland';
+    try {
+      const [item] = await qualificationsFor([
+        { qualification: 'Education', vettingCreatedDate: '2021-05-06T19:59:56' },
+      ]);
+      expect(item?.vettingCreatedDate).toBe('2021-05-06T19:59:56.000Z');
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
   it('reads an empty vettingCreatedDate as absent and takes the vettingCreateDate spelling', async () => {
     const [item] = await qualificationsFor([
       { qualification: 'Education', vettingCreatedDate: '', vettingCreateDate: '2020-12-04T20:54:24Z' },
