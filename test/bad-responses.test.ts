@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { cleanUpstreamText } from '../src/partner-center/errors';
 import { ADD_STATE_OWNED, QUALIFICATIONS } from './support/documents';
 import { useGateway } from './support/fixtures';
 import { customerId, TOKEN } from './support/gateway';
@@ -272,7 +273,7 @@ describe('error bodies', () => {
     upstream.setHandler((_call, res) =>
       json(res, 403, {
         code: 20002,
-        description: `Customer ${guid} refused bearer: abc123 for tenant; token=eyJhbGci.eyJ0aWQi here.`,
+        description: `Customer ${guid} refused bearer: abc123 for tenant; token=eyJhbGci.eyJ0aWQi.c2ln-X_9 here.`,
       }),
     );
     const { body } = await gw.query(QUALIFICATIONS, { id: customerId(20) });
@@ -292,5 +293,13 @@ describe('error bodies', () => {
     expect(message.startsWith('Partner Center answered 403: Line one. Line two. x x')).toBe(true);
     expect(message.length).toBe('Partner Center answered 403: '.length + 200);
     expect(message.endsWith('…')).toBe(true);
+  });
+});
+
+describe('cleaning upstream text', () => {
+  it('removes the token of an Authorization value given with stray spaces, and nothing when it holds none', () => {
+    expect(cleanUpstreamText('Token tok-123 expired.', ' Bearer  tok-123 ')).toBe('Token [redacted] expired.');
+    expect(cleanUpstreamText('Token tok-123 expired.', '   ')).toBe('Token tok-123 expired.');
+    expect(cleanUpstreamText('Token tok-123 expired.')).toBe('Token tok-123 expired.');
   });
 });

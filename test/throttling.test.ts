@@ -230,6 +230,7 @@ describe('how long a 429 asks to wait', () => {
     ['the message, past a Retry-After that is neither seconds nor a date', 'soon', 'TRY AGAIN IN 12 SECONDS', 12],
     ['the message, in the singular', undefined, 'Try again in 1 second.', 1],
     ['the message, past a negative Retry-After', '-5s', 'Try again in 8 seconds.', 8],
+    ['the message, past a Retry-After with text before its number', 'PT5', 'Try again in 8 seconds.', 8],
   ])('reads the wait from %s', (_name, header, body, seconds) => {
     expect(retryAfterSeconds(header, body, now)).toBe(seconds);
   });
@@ -277,6 +278,8 @@ describe('throttle windows', () => {
     await windows.open('partner-a', 'customer-1', 57_000);
     await windows.open('partner-a', 'customer-1', 100);
     expect(await windows.remainingMs('partner-a', 'customer-1')).toBe(57_000);
+    // A second 429 for the same customer is not a second customer: the partner is not held.
+    expect(await windows.remainingMs('partner-a', 'customer-2')).toBe(0);
     // The partner's entry lives as long as its longest window: past the 100 ms (on the real clock) it is still there.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await windows.remainingMs('partner-a', 'customer-1')).toBe(57_000);
