@@ -164,7 +164,9 @@ describe('addCustomerQualification', () => {
     const response = await add({ customerId: 'contoso', qualification: 'STATE_OWNED_ENTITY' });
     expect(response.body.data).toBeNull();
     expect(response.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    expect(response.body.errors?.[0]?.message).toContain('"contoso"');
+    expect(response.body.errors?.[0]?.message).toBe(
+      'input.customerId: expected a customer tenant id as a GUID (e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6), got "contoso".',
+    );
     expect(upstream.calls).toHaveLength(0);
   });
 
