@@ -273,12 +273,12 @@ describe('error bodies', () => {
     upstream.setHandler((_call, res) =>
       json(res, 403, {
         code: 20002,
-        description: `Customer ${guid} refused bearer: abc123 for tenant; token=eyJhbGci.eyJ0aWQi.c2ln-X_9 here.`,
+        description: `Customer ${guid} refused bearer: abc123 for tenant; token=eyJhbGci.eyJ0aWQi.c2ln-X_9 here, eyJhbGci.eyJ0aWQi there.`,
       }),
     );
     const { body } = await gw.query(QUALIFICATIONS, { id: customerId(20) });
     expect(body.errors?.[0]?.message).toBe(
-      `Partner Center answered 403: Customer ${guid} refused [redacted] for tenant; token=[redacted] here.`,
+      `Partner Center answered 403: Customer ${guid} refused [redacted] for tenant; token=[redacted] here, [redacted] there.`,
     );
   });
 
