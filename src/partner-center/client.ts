@@ -25,6 +25,7 @@ import {
   type WireCustomerPage,
 } from './customers';
 import {
+  badResponse,
   codeForStatus,
   type ErrorCode,
   parseErrorBody,
@@ -32,6 +33,12 @@ import {
   UpstreamError,
   type UpstreamInfo,
 } from './errors';
+import {
+  type NewQualificationBody,
+  parseQualification,
+  parseQualificationList,
+  type WireQualification,
+} from './qualifications';
 
 /** What one GraphQL request lends to each of its upstream calls. */
 export interface CallContext {
@@ -70,20 +77,6 @@ export function createRequestStats(): RequestStats {
 
 /** The Partner Center resources, named as in metrics labels (SPEC.md, "Operations"). */
 export type Resource = 'qualifications' | 'mca_status' | 'customer' | 'customer_list';
-
-/** A qualification as Partner Center sent it, with the two date spellings folded into one. */
-export interface WireQualification {
-  readonly qualification: string;
-  readonly vettingStatus: string | null;
-  readonly vettingReason: string | null;
-  readonly vettingCreatedDate: string | null;
-}
-
-/** The POST body in Partner Center's spelling. */
-export type NewQualificationBody =
-  | { qualification: 'StateOwnedEntity' }
-  | { qualification: 'Education'; educationSegment: 'K12' | 'HigherEducation'; website?: string }
-  | { qualification: 'GovernmentCommunityCloud'; validationCode: string };
 
 export interface PartnerCenterClient {
   getQualifications(customerId: string, call: CallContext): Promise<WireQualification[]>;
@@ -497,37 +490,6 @@ function createDispatcher(config: ClientConfig): Dispatcher {
 
 function timeoutError(upstream: object, why: string): UpstreamError {
   return new UpstreamError('UPSTREAM_TIMEOUT', `Partner Center gave no answer in time (${why}).`, upstream);
-}
-
-function badResponse(upstream: UpstreamInfo, expected: string): UpstreamError {
-  return new UpstreamError('UPSTREAM_BAD_RESPONSE', `Partner Center sent an unexpected body: ${expected}.`, upstream);
-}
-
-/** Accepts a bare array or `{"qualifications": [...]}`; anything else is a bad response. */
-function parseQualificationList(body: unknown, upstream: UpstreamInfo, customerId: string): WireQualification[] {
-  const list = Array.isArray(body) ? body : (body as { qualifications?: unknown } | null)?.qualifications;
-  if (!Array.isArray(list)) {
-    throw badResponse(upstream, `expected an array of qualifications for customer ${customerId}`);
-  }
-  return list.map((item, index) => {
-    const parsed = parseQualification(item);
-    if (!parsed) throw badResponse(upstream, `item ${index} has no string "qualification"`);
-    return parsed;
-  });
-}
-
-function parseQualification(item: unknown): WireQualification | undefined {
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) return undefined;
-  const record = item as Record<string, unknown>;
-  if (typeof record.qualification !== 'string') return undefined;
-  const text = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
-  return {
-    qualification: record.qualification,
-    vettingStatus: text(record.vettingStatus),
-    vettingReason: text(record.vettingReason),
-    // Partner Center spells this key both ways depending on the deployment.
-    vettingCreatedDate: text(record.vettingCreatedDate) ?? text(record.vettingCreateDate),
-  };
 }
 
 /** Seconds to wait from Retry-After (delta seconds or HTTP date), else from the message, else 1. */

@@ -3,7 +3,7 @@
 // parsing of their bodies into customer profiles and pages.
 
 import { canonicalCustomerId } from '../guid';
-import { UpstreamError, type UpstreamInfo } from './errors';
+import { badResponse, type UpstreamInfo } from './errors';
 
 /** A customer as Partner Center lists it; every field but the id may be missing (null). */
 export interface WireCustomer {
@@ -66,11 +66,11 @@ export function isSendableToken(token: string): boolean {
 export function parseCustomerPage(body: unknown, upstream: UpstreamInfo): WireCustomerPage {
   const record = asRecord(body);
   if (!record || !Array.isArray(record.items)) {
-    throw badBody(upstream, 'expected {"items": [...]} from GET /customers');
+    throw badResponse(upstream, 'expected {"items": [...]} from GET /customers');
   }
   const items = record.items.map((item, index) => {
     const customer = parseCustomer(item);
-    if (!customer) throw badBody(upstream, `item ${index} of GET /customers has no customer id (a GUID)`);
+    if (!customer) throw badResponse(upstream, `item ${index} of GET /customers has no customer id (a GUID)`);
     return customer;
   });
   return { items, continuationToken: continuationTokenOf(record, upstream) };
@@ -79,7 +79,7 @@ export function parseCustomerPage(body: unknown, upstream: UpstreamInfo): WireCu
 /** A GET /customers/{id} body; fields missing from it are null, the id is the one asked for. */
 export function parseCustomerBody(body: unknown, customerId: string, upstream: UpstreamInfo): WireCustomer {
   const record = asRecord(body);
-  if (!record) throw badBody(upstream, `expected a customer object from GET /customers/${customerId}`);
+  if (!record) throw badResponse(upstream, `expected a customer object from GET /customers/${customerId}`);
   return { ...profileOf(record), id: customerId };
 }
 
@@ -114,7 +114,7 @@ function continuationTokenOf(record: Record<string, unknown>, upstream: Upstream
     .find((entry) => typeof entry?.key === 'string' && entry.key.toLowerCase() === CONTINUATION_HEADER);
   const token = text(header?.value);
   if (token === null || !isSendableToken(token)) {
-    throw badBody(upstream, 'links.next of GET /customers carries no usable MS-ContinuationToken header');
+    throw badResponse(upstream, 'links.next of GET /customers carries no usable MS-ContinuationToken header');
   }
   return token;
 }
@@ -127,8 +127,4 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
 
 function text(value: unknown): string | null {
   return typeof value === 'string' && value !== '' ? value : null;
-}
-
-function badBody(upstream: UpstreamInfo, expected: string): UpstreamError {
-  return new UpstreamError('UPSTREAM_BAD_RESPONSE', `Partner Center sent an unexpected body: ${expected}.`, upstream);
 }

@@ -73,6 +73,11 @@ export class UpstreamError extends GatewayError {
   }
 }
 
+/** A 2xx body that is not what was expected: `expected` says what was (e.g. `expected {"isSigned": true|false}`). */
+export function badResponse(upstream: UpstreamInfo, expected: string): UpstreamError {
+  return new UpstreamError('UPSTREAM_BAD_RESPONSE', `Partner Center sent an unexpected body: ${expected}.`, upstream);
+}
+
 /** Which code a Partner Center HTTP status maps to (SPEC.md, "Errors"). */
 export function codeForStatus(status: number): ErrorCode {
   if (status === 400) return 'BAD_USER_INPUT';

@@ -1,8 +1,8 @@
 // Owns the addCustomerQualification mutation: its input, its payload, the
 // checks made before any upstream call and the POST in Partner Center's spelling.
 
-import type { NewQualificationBody, WireQualification } from '../partner-center/client';
 import { BadUserInputError, ForbiddenError } from '../partner-center/errors';
+import type { NewQualificationBody, WireQualification } from '../partner-center/qualifications';
 import { builder } from './builder';
 import { type CustomerParent, CustomerRef, parseCustomerId } from './customer';
 import { EducationSegment, QualificationKind, QualificationRef } from './qualification';

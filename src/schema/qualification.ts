@@ -1,7 +1,7 @@
 // Owns the Qualification type, its enums, the DateTime scalar and the mapping
 // from Partner Center's wire values to them. Unknown values never fail a request.
 
-import type { WireQualification } from '../partner-center/client';
+import type { WireQualification } from '../partner-center/qualifications';
 import { builder } from './builder';
 
 export const DateTimeScalar = builder.scalarType('DateTime', {
