@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger';
-import { backoffDelayMs } from '../src/partner-center/client';
+import { backoffDelayMs } from '../src/partner-center/retry-timing';
 import { useGateway, useUpstream } from './support/fixtures';
 import { customerId, startGateway, TOKEN } from './support/gateway';
 import { defaultHandler, json, startUpstream } from './support/upstream';

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../src/logger';
-import { retryAfterSeconds } from '../src/partner-center/client';
+import { retryAfterSeconds } from '../src/partner-center/retry-timing';
 import { createSharedRedis, type SharedRedis } from '../src/quota/redis';
 import { createThrottleWindows } from '../src/quota/windows';
 import { ADD_STATE_OWNED, QUALIFICATIONS } from './support/documents';

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Config } from '../config';
 import { type AttemptStatus, type GatewayEvents, ignoredEvents } from '../events';
 import { type Logger, silentLogger } from '../logger';
@@ -39,6 +39,8 @@ import {
   parseQualificationList,
   type WireQualification,
 } from './qualifications';
+import { backoffDelayMs, retryAfterSeconds } from './retry-timing';
+import { BodyTooLargeError, createDispatcher, readText } from './transport';
 
 /** What one GraphQL request lends to each of its upstream calls. */
 export interface CallContext {
@@ -139,9 +141,6 @@ class AttemptController extends EventEmitter {
     this.emit('abort');
   }
 }
-
-/** Largest body we read; a larger one is a bad response, never an out-of-memory. */
-const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps = {}): PartnerCenterClient {
   if (!config.baseUrl) throw new Error('createPartnerCenterClient needs config.baseUrl');
@@ -463,64 +462,6 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
   };
 }
 
-/**
- * The wait before `attempt` (2, 3, ...): the base doubled for each retry before it, scaled by a jitter
- * between 0.5 and 1 so that callers that failed together do not come back together.
- */
-export function backoffDelayMs(baseMs: number, attempt: number, random: number): number {
-  return baseMs * 2 ** (attempt - 2) * (0.5 + random / 2);
-}
-
-/**
- * A keep-alive pool for Partner Center. With HTTPS_PROXY or HTTP_PROXY set,
- * undici's EnvHttpProxyAgent tunnels through the proxy (CONNECT), except for
- * NO_PROXY hosts. All three are passed explicitly: EnvHttpProxyAgent would
- * otherwise read process.env itself, and only main.ts reads the environment.
- */
-function createDispatcher(config: ClientConfig): Dispatcher {
-  const pool = { connections: config.poolConnections, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000 };
-  if (config.httpsProxy === undefined && config.httpProxy === undefined) return new Agent(pool);
-  return new EnvHttpProxyAgent({
-    ...pool,
-    httpsProxy: config.httpsProxy ?? '',
-    httpProxy: config.httpProxy ?? '',
-    noProxy: config.noProxy ?? '',
-  });
-}
-
 function timeoutError(upstream: object, why: string): UpstreamError {
   return new UpstreamError('UPSTREAM_TIMEOUT', `Partner Center gave no answer in time (${why}).`, upstream);
-}
-
-/** Seconds to wait from Retry-After (delta seconds or HTTP date), else from the message, else 1. */
-export function retryAfterSeconds(header: string | string[] | undefined, body: string, now = Date.now()): number {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value !== undefined) {
-    if (/^\s*\d+\s*$/.test(value)) return Math.max(0, Number(value));
-    const at = Date.parse(value);
-    if (!Number.isNaN(at)) return Math.max(0, Math.ceil((at - now) / 1000));
-  }
-  const fromMessage = /try again in (\d+) seconds?/i.exec(body);
-  return fromMessage ? Number(fromMessage[1]) : 1;
-}
-
-class BodyTooLargeError extends Error {
-  constructor() {
-    super(`Partner Center sent a body larger than ${MAX_BODY_BYTES} bytes.`);
-  }
-}
-
-/** Reads a response body to the end (so the socket goes back to the pool), refusing oversized ones. */
-async function readText(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) {
-      body.destroy();
-      throw new BodyTooLargeError();
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

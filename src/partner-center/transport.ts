@@ -1,0 +1,47 @@
+// Owns the HTTP plumbing under the client: the keep-alive pool (through an
+// outbound proxy when one is configured) and reading a response body to the
+// end with a size cap.
+
+import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
+import type { ClientConfig } from './client';
+
+/** Largest body we read; a larger one is a bad response, never an out-of-memory. */
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A keep-alive pool for Partner Center. With HTTPS_PROXY or HTTP_PROXY set,
+ * undici's EnvHttpProxyAgent tunnels through the proxy (CONNECT), except for
+ * NO_PROXY hosts. All three are passed explicitly: EnvHttpProxyAgent would
+ * otherwise read process.env itself, and only main.ts reads the environment.
+ */
+export function createDispatcher(config: ClientConfig): Dispatcher {
+  const pool = { connections: config.poolConnections, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000 };
+  if (config.httpsProxy === undefined && config.httpProxy === undefined) return new Agent(pool);
+  return new EnvHttpProxyAgent({
+    ...pool,
+    httpsProxy: config.httpsProxy ?? '',
+    httpProxy: config.httpProxy ?? '',
+    noProxy: config.noProxy ?? '',
+  });
+}
+
+export class BodyTooLargeError extends Error {
+  constructor() {
+    super(`Partner Center sent a body larger than ${MAX_BODY_BYTES} bytes.`);
+  }
+}
+
+/** Reads a response body to the end (so the socket goes back to the pool), refusing oversized ones. */
+export async function readText(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) {
+      body.destroy();
+      throw new BodyTooLargeError();
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
