@@ -61,7 +61,6 @@ export interface ContextDeps {
 export function createContextFactory(config: Config, client: PartnerCenterClient, deps: ContextDeps) {
   return ({ request }: { request: Request }): Context => {
     const authorization = authorizationFor(request, config);
-    const log = deps.loggerFor(request);
     let token: TokenIdentity | undefined;
     const call: CallContext = {
       authorization,
@@ -76,10 +75,22 @@ export function createContextFactory(config: Config, client: PartnerCenterClient
       // Aborted by yoga's node adapter when the caller's connection closes before the response is sent.
       signal: request.signal,
       stats: createRequestStats(),
-      log,
+      // The child logger is made on first use: most requests write nothing through it but their request line.
+      get log() {
+        return deps.loggerFor(request);
+      },
       trace: deps.tracing?.contextOf(request),
     };
-    return { config, client, call, loaders: createLoaders(client, call), tokenKind: tokenKindOf(authorization), log };
+    return {
+      config,
+      client,
+      call,
+      loaders: createLoaders(client, call),
+      tokenKind: tokenKindOf(authorization),
+      get log() {
+        return deps.loggerFor(request);
+      },
+    };
   };
 }
 

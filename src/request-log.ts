@@ -80,9 +80,8 @@ export function useRequestLog(
         streaming: false,
         status: undefined,
       });
-      const log = loggerFor(request);
-      if (log.isLevelEnabled('trace')) {
-        log.trace(
+      if (logger.isLevelEnabled('trace')) {
+        loggerFor(request).trace(
           { method: request.method, url: request.url, headers: Object.fromEntries(request.headers) },
           'graphql request received',
         );

@@ -193,7 +193,8 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
   ): Promise<{ body: unknown; upstream: UpstreamInfo }> {
     const authorization = ctx.authorization;
     if (!authorization) throw new UnauthenticatedError();
-    const log = ctx.log ?? logger.child({ correlationId: ctx.correlationId });
+    // The request's child logger is only made when a line is written: the happy path writes none here.
+    const log = () => ctx.log ?? logger.child({ correlationId: ctx.correlationId });
     // One MS-RequestId per logical call, kept on every attempt so Partner Center can deduplicate retries.
     const requestId = randomUUID();
     const upstream = { requestId, correlationId: ctx.correlationId };
@@ -210,7 +211,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
     const payload = body === undefined ? undefined : JSON.stringify(body);
     if (payload !== undefined) headers['content-type'] = 'application/json';
     // The headers go through pino's redact: the token is written as [redacted].
-    if (log.isLevelEnabled('trace')) log.trace({ method, path, resource, headers }, 'partner center call');
+    if (logger.isLevelEnabled('trace')) log().trace({ method, path, resource, headers }, 'partner center call');
 
     let last: UpstreamError | undefined;
     for (let attempt = 1; attempt <= config.maxAttempts; attempt++) {
@@ -259,7 +260,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       if (outcome.kind === 'ok') return { body: outcome.value, upstream: { ...upstream, status: outcome.status } };
       last = outcome.error;
       // Never the error's message: it quotes Partner Center's description, which may echo what the caller sent.
-      log.warn(
+      log().warn(
         { method, path, resource, attempt, code: last.code, status: last.upstream.status, requestId },
         'partner center call failed',
       );

@@ -136,7 +136,7 @@ export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
       }
       events.cacheLookup(resource, 'miss');
       const controller = new AbortController();
-      const promise = obtain(answerKey, lookup.stamp, { ...call, signal: controller.signal }, fetch);
+      const promise = obtain(answerKey, lookup.stamp, withSignal(call, controller.signal), fetch);
       const shared: InFlight = { promise, controller, stamp: lookup.stamp, waiters: 0, settled: false };
       // Nobody may be listening when the last waiter has left before the call settled.
       promise.catch(() => undefined);
@@ -185,4 +185,12 @@ export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
       void release();
     }
   }
+}
+
+/**
+ * The caller's CallContext with the shared call's own signal. Not a spread: that would run the context's lazy
+ * getters (the request's child logger, the token's identity) for every call, whether or not they are used.
+ */
+function withSignal(call: CallContext, signal: AbortSignal): CallContext {
+  return Object.create(call, { signal: { value: signal, enumerable: true } }) as CallContext;
 }
