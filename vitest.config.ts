@@ -9,6 +9,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // `npm run build`, once: the compiled-build, OTLP and shutdown tests start dist/main.js.
+    globalSetup: ['test/support/build.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Tests start loopback servers on port 0; files run in parallel on the two cores.

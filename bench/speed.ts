@@ -1,5 +1,7 @@
 // Speed benchmark: the compiled gateway against a raw fan-out baseline
-// (bench/speed/raw-baseline.ts), side by side in one run, against the same
+// (bench/speed/raw-baseline.ts) and the yoga floor (bench/speed/yoga-floor.ts:
+// the same fan-out through graphql-yoga alone, what the fixed server stack
+// costs before any of the gateway's work), side by side in one run, against the same
 // loopback Partner Center stand-in (bench/speed/stand-in.ts). Every system
 // runs as plain `node` in its own process; CPU and RSS are read from /proc for
 // that process only. Rounds are interleaved (the order rotates) and each
@@ -45,7 +47,7 @@ const PIN = process.env.BENCH_PIN !== '0' && cpus().length >= 2;
 const SYSTEM_CPUS = PIN ? '1' : undefined;
 const HARNESS_CPUS = PIN ? '0' : undefined;
 
-type System = 'gateway' | 'before' | 'baseline';
+type System = 'gateway' | 'before' | 'floor' | 'baseline';
 const ask = (system: System, ids: readonly string[]): Ask =>
   system === 'baseline' ? askBaseline(ids) : askGateway(ids);
 /**
@@ -69,7 +71,7 @@ type Figure =
   | 'RSS after start MiB'
   | 'RSS after load MiB';
 
-const results: Record<System, Partial<Record<Figure, number[]>>> = { gateway: {}, before: {}, baseline: {} };
+const results: Record<System, Partial<Record<Figure, number[]>>> = { gateway: {}, before: {}, floor: {}, baseline: {} };
 const record = (system: System, figure: Figure, value: number) => {
   const values = results[system][figure] ?? [];
   values.push(value);
@@ -82,9 +84,11 @@ async function main(): Promise<void> {
   execFileSync('mkdir', ['-p', 'node_modules/.cache/pc-bench-speed']);
   const standInFile = bundle('bench/speed/stand-in.ts', 'stand-in');
   const baselineFile = bundle('bench/speed/raw-baseline.ts', 'raw-baseline');
+  const floorFile = bundle('bench/speed/yoga-floor.ts', 'yoga-floor');
   const files: Record<System, string | undefined> = {
     gateway: gatewayEntry(),
-    before: BEFORE ? gatewayAt(BEFORE) : undefined,
+    before: BEFORE ? await gatewayAt(BEFORE) : undefined,
+    floor: floorFile,
     baseline: baselineFile,
   };
   const systems = (Object.keys(files) as System[]).filter((system) => files[system] !== undefined);
@@ -96,12 +100,14 @@ async function main(): Promise<void> {
   const launch = async (system: System, upstream: Running, extra: Record<string, string> = {}) =>
     system === 'baseline'
       ? start(baselineFile, { UPSTREAM_URL: upstream.url }, `/customers?ids=${id(1)}`, { cpus: SYSTEM_CPUS })
-      : start(
-          files[system] as string,
-          { NODE_ENV: 'production', PARTNER_CENTER_BASE_URL: upstream.url, LOG_LEVEL: 'info', ...extra },
-          '/health',
-          { port: true, cpus: SYSTEM_CPUS },
-        );
+      : system === 'floor'
+        ? start(floorFile, { UPSTREAM_URL: upstream.url }, '/graphql?query=%7B__typename%7D', { cpus: SYSTEM_CPUS })
+        : start(
+            files[system] as string,
+            { NODE_ENV: 'production', PARTNER_CENTER_BASE_URL: upstream.url, LOG_LEVEL: 'info', ...extra },
+            '/health',
+            { port: true, cpus: SYSTEM_CPUS },
+          );
 
   for (let round = 0; round < ROUNDS; round++) {
     // The order rotates, so no system always runs first (or right after the same one).
@@ -131,7 +137,7 @@ async function main(): Promise<void> {
       record(system, '100x2 @20ms wall ms', median(wall.latenciesMs));
       await onSlow.stop();
 
-      if (system !== 'baseline') {
+      if (system === 'gateway' || system === 'before') {
         // The quota cache's path: the same 100-customer request, answered from cache after the first.
         const cached = await launch(system, fast, { CACHE_TTL_SECONDS: '3600' });
         await load(cached, ask(system, HUNDRED), { connections: 1, seconds: 1 });
@@ -173,17 +179,25 @@ function report(systems: readonly System[]): void {
     return values?.length && baseline?.length ? (median(values) / median(baseline)).toFixed(2) : '-';
   };
   const gateways = systems.filter((system) => system !== 'baseline');
+  // How far the gateway is above what yoga alone costs for the same answer.
+  const overFloor = (figure: Figure) => {
+    const values = results.gateway[figure];
+    const floor = results.floor[figure];
+    return values?.length && floor?.length ? (median(values) / median(floor)).toFixed(2) : '-';
+  };
   console.log(
     `\nSpeed, ${ROUNDS} interleaved rounds of ${SECONDS} s, Node ${process.version}, ${PIN ? 'system under test on CPU 1, harness on CPU 0' : 'unpinned'}, ` +
       `load average ${fmt(Math.min(...loads))}-${fmt(Math.max(...loads))}: median (min-max)\n`,
   );
-  console.log(`| figure | ${systems.join(' | ')} | ${gateways.map((system) => `${system} / baseline`).join(' | ')} |`);
-  console.log(`| --- | ${systems.map(() => '---').join(' | ')} | ${gateways.map(() => '---').join(' | ')} |`);
+  console.log(
+    `| figure | ${systems.join(' | ')} | ${gateways.map((system) => `${system} / baseline`).join(' | ')} | gateway / floor |`,
+  );
+  console.log(`| --- | ${systems.map(() => '---').join(' | ')} | ${gateways.map(() => '---').join(' | ')} | --- |`);
   const figures = new Set(systems.flatMap((system) => Object.keys(results[system]) as Figure[]));
   for (const figure of figures) {
     const cells = systems.map((system) => cell(results[system][figure]));
     console.log(
-      `| ${figure} | ${cells.join(' | ')} | ${gateways.map((system) => ratio(system, figure)).join(' | ')} |`,
+      `| ${figure} | ${cells.join(' | ')} | ${gateways.map((system) => ratio(system, figure)).join(' | ')} | ${overFloor(figure)} |`,
     );
   }
 }

@@ -8,6 +8,7 @@ import type { Context as TraceContext } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { exportsOf } from './interop';
 import type { Resource } from './partner-center/client';
 
 /** One upstream call as the client describes it to its span. */
@@ -63,14 +64,15 @@ const SERVICE_NAME = 'partner-center-gateway';
  */
 export async function startTracing(options: TracingOptions = {}): Promise<Tracing> {
   const [api, core, base, resources] = await Promise.all([
-    import('@opentelemetry/api'),
-    import('@opentelemetry/core'),
-    import('@opentelemetry/sdk-trace-base'),
-    import('@opentelemetry/resources'),
+    import('@opentelemetry/api').then((module) => exportsOf(module, 'trace')),
+    import('@opentelemetry/core').then((module) => exportsOf(module, 'W3CTraceContextPropagator')),
+    import('@opentelemetry/sdk-trace-base').then((module) => exportsOf(module, 'BasicTracerProvider')),
+    import('@opentelemetry/resources').then((module) => exportsOf(module, 'resourceFromAttributes')),
   ]);
   const { SpanKind, SpanStatusCode, ROOT_CONTEXT, trace } = api;
   const exporter =
-    options.exporter ?? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter();
+    options.exporter ??
+    new (exportsOf(await import('@opentelemetry/exporter-trace-otlp-http'), 'OTLPTraceExporter').OTLPTraceExporter)();
   const processor = options.exporter ? new base.SimpleSpanProcessor(exporter) : new base.BatchSpanProcessor(exporter);
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) override the built-in name.
   const resource = resources

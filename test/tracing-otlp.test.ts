@@ -60,46 +60,56 @@ describe('OTLP/HTTP JSON export', () => {
     await receiver?.close();
   });
 
-  it('sends the spans to OTEL_EXPORTER_OTLP_ENDPOINT as JSON, under OTEL_SERVICE_NAME, flushed on SIGTERM', async () => {
-    receiver = await startReceiver();
-    upstream = await startUpstream();
-    const gateway = startGatewayProcess({
-      PORT: '0',
-      PARTNER_CENTER_BASE_URL: upstream.url,
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_SERVICE_NAME: 'gateway-under-test',
-    });
-    const base = await gateway.listening();
-    const response = await fetch(`${base}/graphql`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        authorization: TOKEN,
-        traceparent: `00-${TRACE_ID}-${CALLER_SPAN_ID}-01`,
-      },
-      body: JSON.stringify({ query: `query One { customer(id: "${customerId(1)}") { qualifications { kind } } }` }),
-    });
-    expect(response.status).toBe(200);
-    expect(await stopGatewayProcess(gateway.child)).toBe(0);
+  // The compiled build too: its OpenTelemetry SDK is a chunk of the bundle, imported only when tracing is on.
+  it.each([
+    ['the sources', false],
+    ['the compiled build', true],
+  ])(
+    'sends the spans to OTEL_EXPORTER_OTLP_ENDPOINT as JSON, under OTEL_SERVICE_NAME, flushed on SIGTERM (%s)',
+    async (_, compiled) => {
+      receiver = await startReceiver();
+      upstream = await startUpstream();
+      const gateway = startGatewayProcess(
+        {
+          PORT: '0',
+          PARTNER_CENTER_BASE_URL: upstream.url,
+          OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          OTEL_SERVICE_NAME: 'gateway-under-test',
+        },
+        { compiled },
+      );
+      const base = await gateway.listening();
+      const response = await fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: TOKEN,
+          traceparent: `00-${TRACE_ID}-${CALLER_SPAN_ID}-01`,
+        },
+        body: JSON.stringify({ query: `query One { customer(id: "${customerId(1)}") { qualifications { kind } } }` }),
+      });
+      expect(response.status).toBe(200);
+      expect(await stopGatewayProcess(gateway.child)).toBe(0);
 
-    expect(receiver.posts.map((post) => [post.path, post.contentType])).toEqual([['/v1/traces', 'application/json']]);
-    const exported = JSON.parse(receiver.posts[0]?.body ?? '{}') as OtlpExport;
-    const [resourceSpans] = exported.resourceSpans;
-    expect(resourceSpans?.resource.attributes).toContainEqual({
-      key: 'service.name',
-      value: { stringValue: 'gateway-under-test' },
-    });
-    const spans = resourceSpans?.scopeSpans.flatMap((scope) => scope.spans) ?? [];
-    const operation = spans.find((span) => span.name === 'query One');
-    const call = spans.find((span) => span.name === 'GET /v1/customers/{customer-tenant-id}/qualifications');
-    expect(operation).toMatchObject({ traceId: TRACE_ID, parentSpanId: CALLER_SPAN_ID });
-    expect(call).toMatchObject({ traceId: TRACE_ID, parentSpanId: operation?.spanId });
-    expect(call?.attributes).toContainEqual({ key: 'partner_center.attempts', value: { intValue: 1 } });
-    expect(upstream.calls.map((received) => received.headers.traceparent)).toEqual([
-      `00-${TRACE_ID}-${call?.spanId}-01`,
-    ]);
-  });
+      expect(receiver.posts.map((post) => [post.path, post.contentType])).toEqual([['/v1/traces', 'application/json']]);
+      const exported = JSON.parse(receiver.posts[0]?.body ?? '{}') as OtlpExport;
+      const [resourceSpans] = exported.resourceSpans;
+      expect(resourceSpans?.resource.attributes).toContainEqual({
+        key: 'service.name',
+        value: { stringValue: 'gateway-under-test' },
+      });
+      const spans = resourceSpans?.scopeSpans.flatMap((scope) => scope.spans) ?? [];
+      const operation = spans.find((span) => span.name === 'query One');
+      const call = spans.find((span) => span.name === 'GET /v1/customers/{customer-tenant-id}/qualifications');
+      expect(operation).toMatchObject({ traceId: TRACE_ID, parentSpanId: CALLER_SPAN_ID });
+      expect(call).toMatchObject({ traceId: TRACE_ID, parentSpanId: operation?.spanId });
+      expect(call?.attributes).toContainEqual({ key: 'partner_center.attempts', value: { intValue: 1 } });
+      expect(upstream.calls.map((received) => received.headers.traceparent)).toEqual([
+        `00-${TRACE_ID}-${call?.spanId}-01`,
+      ]);
+    },
+  );
 });
 
 describe('the OTEL_* settings', () => {

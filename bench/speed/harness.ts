@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildSync } from 'esbuild';
 import { Pool } from 'undici';
+import { buildGateway } from '../../scripts/build.mjs';
 
 export const TOKEN = 'Bearer bench-token';
 const TICKS_PER_SECOND = 100;
@@ -68,15 +69,17 @@ export function gatewayEntry(): string {
 }
 
 /**
- * The gateway as it was at a git commit (BENCH_BEFORE=<ref>), bundled like `npm run build` into a file of its own,
+ * The gateway as it was at a git commit (BENCH_BEFORE=<ref>), bundled like `npm run build` into a folder of its own,
  * so that the code before and after a change run side by side in one invocation. Its dependencies are today's.
  */
-export function gatewayAt(ref: string): string {
+export async function gatewayAt(ref: string): Promise<string> {
   const tree = join(outDir, 'before-src');
   rmSync(tree, { recursive: true, force: true });
   execFileSync('mkdir', ['-p', tree]);
   execFileSync('sh', ['-c', `git archive ${JSON.stringify(ref)} src | tar -x -C ${JSON.stringify(tree)}`]);
-  return bundle(join(tree, 'src', 'main.ts'), 'gateway-before');
+  const built = join(outDir, 'gateway-before');
+  await buildGateway(join(tree, 'src', 'main.ts'), built);
+  return join(built, 'main.js');
 }
 
 async function freePort(): Promise<number> {

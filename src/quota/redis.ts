@@ -3,15 +3,9 @@
 // warning per outage, and `undefined` instead of an error whenever Redis
 // cannot answer, so callers fall back to their local state.
 
-import { createRequire } from 'node:module';
 import type { Redis } from 'ioredis';
+import { exportsOf } from '../interop';
 import type { Logger } from '../logger';
-
-/**
- * ioredis, loaded when a Redis URL is configured: a gateway without one (the default) starts about 0.1 s sooner
- * without it (bench/README.md, "Speed"). It is CommonJS, so require() loads it synchronously.
- */
-const loadRedis = () => (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Redis;
 
 export interface SharedRedis {
   /**
@@ -37,16 +31,6 @@ export const KEY_PREFIX = 'pcgw:';
 export function createSharedRedis(url: string, logger: Logger, options: SharedRedisOptions = {}): SharedRedis {
   const commandTimeoutMs = options.commandTimeoutMs ?? 50;
   const pauseAfterTimeoutMs = options.pauseAfterTimeoutMs ?? 1_000;
-  // rediss:// turns TLS on in ioredis itself. Without an offline queue a command sent while disconnected fails at
-  // once instead of waiting for the reconnection; retryStrategy keeps reconnecting for as long as the process runs.
-  const redis = new (loadRedis())(url, {
-    enableOfflineQueue: false,
-    commandTimeout: commandTimeoutMs,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 2_000,
-    retryStrategy: (times) => Math.min(100 * times, 2_000),
-    lazyConnect: false,
-  });
   const reconnectListeners: Array<() => void> = [];
   let healthy = true;
   let pausedUntil = 0;
@@ -61,19 +45,42 @@ export function createSharedRedis(url: string, logger: Logger, options: SharedRe
       'Redis is unreachable: quota state is local to this process until it is back',
     );
   };
-  redis.on('error', (error: Error) => outage(error.message));
-  redis.on('close', () => outage('connection closed'));
   const recovered = () => {
     pausedUntil = 0;
     if (!healthy) logger.info({ redis: safeHost(url) }, 'Redis is reachable again: quota state is shared again');
     healthy = true;
     for (const listener of reconnectListeners) listener();
   };
-  redis.on('ready', recovered);
+
+  // ioredis is loaded only when a Redis URL is configured, so a gateway without one (the default) never parses it.
+  // Until it is loaded and connected, run() answers undefined, as it does while Redis is away.
+  let redis: Redis | undefined;
+  const connecting = import('ioredis')
+    .then((module) => {
+      // rediss:// turns TLS on in ioredis itself. Without an offline queue a command sent while disconnected fails
+      // at once instead of waiting for the reconnection; retryStrategy keeps reconnecting while the process runs.
+      const client = new (exportsOf(module, 'Redis').Redis)(url, {
+        enableOfflineQueue: false,
+        commandTimeout: commandTimeoutMs,
+        maxRetriesPerRequest: 0,
+        connectTimeout: 2_000,
+        retryStrategy: (times) => Math.min(100 * times, 2_000),
+        lazyConnect: false,
+      });
+      client.on('error', (error: Error) => outage(error.message));
+      client.on('close', () => outage('connection closed'));
+      client.on('ready', recovered);
+      redis = client;
+      return client;
+    })
+    .catch((error: unknown) => {
+      outage(`ioredis could not be loaded: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    });
 
   return {
     async run(op) {
-      if (closing || redis.status !== 'ready' || Date.now() < pausedUntil) return undefined;
+      if (closing || redis?.status !== 'ready' || Date.now() < pausedUntil) return undefined;
       try {
         const result = await op(redis);
         // A server that hung without dropping the connection comes back without a new 'ready'.
@@ -91,8 +98,10 @@ export function createSharedRedis(url: string, logger: Logger, options: SharedRe
     },
     async close() {
       closing = true;
-      await Promise.race([redis.quit().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 500))]);
-      redis.disconnect();
+      const client = await connecting;
+      if (!client) return;
+      await Promise.race([client.quit().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 500))]);
+      client.disconnect();
     },
   };
 }

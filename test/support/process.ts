@@ -35,7 +35,7 @@ const running = new Set<ChildProcess>();
  */
 export function startGatewayProcess(
   env: Record<string, string>,
-  { compiled = false }: { compiled?: boolean } = {},
+  { compiled = false }: { compiled?: boolean | string } = {},
 ): GatewayProcess {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(
@@ -43,7 +43,7 @@ export function startGatewayProcess(
     ),
   );
   const [command, args] = compiled
-    ? [process.execPath, ['--enable-source-maps', 'dist/main.js']]
+    ? [process.execPath, ['--enable-source-maps', typeof compiled === 'string' ? compiled : 'dist/main.js']]
     : [TSX, ['src/main.ts']];
   const child = spawn(command, args, { cwd: ROOT, env: { ...inherited, ...env }, stdio: 'pipe' });
   running.add(child);
