@@ -19,8 +19,6 @@ export interface Context {
   readonly call: CallContext;
   readonly loaders: Loaders;
   readonly tokenKind: TokenKind;
-  /** This request's logger: every line carries its correlation id. */
-  readonly log: Logger;
 }
 
 /** The Authorization value the simulator accepts for tokenless requests in simulator mode. */
@@ -81,16 +79,9 @@ export function createContextFactory(config: Config, client: PartnerCenterClient
       },
       trace: deps.tracing?.contextOf(request),
     };
-    return {
-      config,
-      client,
-      call,
-      loaders: createLoaders(client, call),
-      tokenKind: tokenKindOf(authorization),
-      get log() {
-        return deps.loggerFor(request);
-      },
-    };
+    // The request's logger is call.log, a getter: yoga spreads the Context object itself when it extends it, which
+    // would make the child logger for every request, written to or not.
+    return { config, client, call, loaders: createLoaders(client, call), tokenKind: tokenKindOf(authorization) };
   };
 }
 
