@@ -16,7 +16,8 @@
 // takes the measured system's core; the table reports what the harness spent
 // per request, which shows when CPU 0, not the system, bounded throughput.
 //
-//   npm run bench:speed     BENCH_ROUNDS (3), BENCH_SECONDS (8), BENCH_RSS_REQUESTS (100000), BENCH_BEFORE, BENCH_PIN (1)
+//   npm run bench:speed     BENCH_ROUNDS (3), BENCH_SECONDS (8), BENCH_RSS_REQUESTS (100000), BENCH_BEFORE, BENCH_PIN (1),
+//                           BENCH_OLD_SPACE_MIB (96: the gateway's RSS run again with --max-old-space-size; 0 skips it)
 
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -42,6 +43,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const RSS_REQUESTS = Number(process.env.BENCH_RSS_REQUESTS ?? 100_000);
 const BEFORE = process.env.BENCH_BEFORE;
+/** MiB of V8 old space for the gateway's second RSS run (0: no such run). */
+const CAPPED_OLD_SPACE = Number(process.env.BENCH_OLD_SPACE_MIB ?? 96);
 const PIN = process.env.BENCH_PIN !== '0' && cpus().length >= 2;
 /** The measured system's core, and the one the harness (load generator, stand-ins) keeps to. */
 const SYSTEM_CPUS = PIN ? '1' : undefined;
@@ -69,7 +72,8 @@ type Figure =
   | '100x2 cache hit wall ms'
   | 'start to ready ms'
   | 'RSS after start MiB'
-  | 'RSS after load MiB';
+  | 'RSS after load MiB'
+  | 'RSS after load MiB, old space capped';
 
 const results: Record<System, Partial<Record<Figure, number[]>>> = { gateway: {}, before: {}, floor: {}, baseline: {} };
 const record = (system: System, figure: Figure, value: number) => {
@@ -97,7 +101,12 @@ async function main(): Promise<void> {
   const fast = await upstreamAt(0);
   const slow = await upstreamAt(20);
 
-  const launch = async (system: System, upstream: Running, extra: Record<string, string> = {}) =>
+  const launch = async (
+    system: System,
+    upstream: Running,
+    extra: Record<string, string> = {},
+    nodeArgs: readonly string[] = [],
+  ) =>
     system === 'baseline'
       ? start(baselineFile, { UPSTREAM_URL: upstream.url }, `/customers?ids=${id(1)}`, { cpus: SYSTEM_CPUS })
       : system === 'floor'
@@ -157,6 +166,13 @@ async function main(): Promise<void> {
     await load(running, singles(system), { connections: 10, seconds: 3_600, requests: RSS_REQUESTS });
     record(system, 'RSS after load MiB', rssMiB(running.child.pid as number));
     await running.stop();
+    if (system === 'gateway' && CAPPED_OLD_SPACE) {
+      // The same with V8's old space capped (an operator's NODE_OPTIONS): how much of the RSS is heap headroom.
+      const capped = await launch(system, fast, {}, [`--max-old-space-size=${CAPPED_OLD_SPACE}`]);
+      await load(capped, singles(system), { connections: 10, seconds: 3_600, requests: RSS_REQUESTS });
+      record(system, 'RSS after load MiB, old space capped', rssMiB(capped.child.pid as number));
+      await capped.stop();
+    }
   }
   loads.push(loadAverage());
   await fast.stop();
