@@ -189,8 +189,23 @@ export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
 
 /**
  * The caller's CallContext with the shared call's own signal. Not a spread: that would run the context's lazy
- * getters (the request's child logger, the token's identity) for every call, whether or not they are used.
+ * getters (the request's child logger, the token's identity) for every call, whether or not they are used. Every
+ * field is named, so each shared call's context has one shape (Object.create's prototype chain measured slower).
  */
 function withSignal(call: CallContext, signal: AbortSignal): CallContext {
-  return Object.create(call, { signal: { value: signal, enumerable: true } }) as CallContext;
+  return {
+    authorization: call.authorization,
+    get token() {
+      return call.token;
+    },
+    correlationId: call.correlationId,
+    deadline: call.deadline,
+    locale: call.locale,
+    signal,
+    stats: call.stats,
+    get log() {
+      return call.log;
+    },
+    trace: call.trace,
+  };
 }
