@@ -55,29 +55,13 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
   // Both reasons exist from the start, so rate() and alerts see a 0 rather than no series.
   for (const reason of ['window', 'pacing'] as const) throttled.inc({ reason }, 0);
 
-  // prom-client hashes a label object on every inc() and observe(); the children for each label set are looked up
-  // once and kept (a handful of resources, methods and statuses), so an upstream attempt costs a Map lookup.
-  const children = new Map<string, { count: Counter.Internal; time: Histogram.Internal<'resource'> }>();
-  const cacheChildren = new Map<string, Counter.Internal>();
   const events: GatewayEvents = {
     upstreamAttempt({ resource, method, status, durationSeconds }) {
-      const key = `${resource} ${method} ${status}`;
-      let child = children.get(key);
-      if (child === undefined) {
-        child = { count: requests.labels(resource, method, String(status)), time: duration.labels(resource) };
-        children.set(key, child);
-      }
-      child.count.inc();
-      child.time.observe(durationSeconds);
+      requests.inc({ resource, method, status: String(status) });
+      duration.observe({ resource }, durationSeconds);
     },
     cacheLookup(resource, result) {
-      const key = `${resource} ${result}`;
-      let child = cacheChildren.get(key);
-      if (child === undefined) {
-        child = cacheLookups.labels(resource, result);
-        cacheChildren.set(key, child);
-      }
-      child.inc();
+      cacheLookups.inc({ resource, result });
     },
     throttled(reason) {
       throttled.inc({ reason });
