@@ -115,7 +115,7 @@ async function main(): Promise<void> {
             files[system] as string,
             { NODE_ENV: 'production', PARTNER_CENTER_BASE_URL: upstream.url, LOG_LEVEL: 'info', ...extra },
             '/health',
-            { port: true, cpus: SYSTEM_CPUS },
+            { port: true, cpus: SYSTEM_CPUS, nodeArgs },
           );
 
   for (let round = 0; round < ROUNDS; round++) {

@@ -13,15 +13,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { SAMPLE_CUSTOMERS } from '../src/partner-center/simulator';
 import { customerId, TOKEN } from './support/gateway';
-import { ROOT, startGatewayProcess, stopGatewayProcess } from './support/process';
-import { type RedisServer, startRedis } from './support/redis-server';
+import { type GatewayProcess, ROOT, startGatewayProcess, stopGatewayProcess } from './support/process';
+import { startRedis } from './support/redis-server';
 import { startUpstream } from './support/upstream';
-
-/** Connections Redis has open: the test's own client and one per replica. */
-const connectedClients = async (redis: RedisServer) =>
-  String(await redis.client.client('LIST'))
-    .split('\n')
-    .filter((line) => line.trim() !== '').length;
 
 const graphql = (base: string, query: string, headers: Record<string, string> = {}) =>
   fetch(`${base}/graphql`, {
@@ -69,23 +63,30 @@ describe('the compiled build', () => {
     const upstream = await startUpstream();
     try {
       const env = { PORT: '0', PARTNER_CENTER_BASE_URL: upstream.url, REDIS_URL: redis.url, CACHE_TTL_SECONDS: '60' };
-      const query = `{ customer(id: "${customerId(1)}") { qualifications { kind } } }`;
-      const first = startGatewayProcess(env, { compiled: true });
-      const second = startGatewayProcess(env, { compiled: true });
-      await Promise.all([first.listening(), second.listening()]);
-      // Each replica connects once ioredis is loaded; until then it keeps quota state to itself.
-      for (let tries = 0; tries < 200 && (await connectedClients(redis)) < 3; tries++) await sleep(25);
-      expect(await connectedClients(redis)).toBe(3);
-      const answers = [];
-      for (const replica of [first, second]) {
-        const response = await graphql(await replica.listening(), query, { authorization: TOKEN });
-        answers.push(await response.json());
+      const ask = async (replica: GatewayProcess, id: string, token: string) =>
+        (
+          await graphql(await replica.listening(), `{ customer(id: "${id}") { qualifications { kind } } }`, {
+            authorization: token,
+          })
+        ).json();
+      const replicas = [startGatewayProcess(env, { compiled: true }), startGatewayProcess(env, { compiled: true })];
+      // Each replica loads ioredis and connects after it listens; until then it keeps answers to itself. A probe
+      // (its own customer and token) is asked until its answer lands in Redis.
+      for (const [index, replica] of replicas.entries()) {
+        const probe = customerId(900 + index);
+        for (let tries = 0; tries < 200 && (await redis.client.keys(`*${probe}*`)).length === 0; tries++) {
+          await ask(replica, probe, `Bearer probe-${index}`);
+          await sleep(25);
+        }
+        expect(await redis.client.keys(`*cache:qualifications:${probe}:*`)).toHaveLength(1);
       }
-      expect(answers[1]).toEqual(answers[0]);
-      expect(upstream.calls.length).toBe(1);
-      expect(await redis.client.keys('*cache:qualifications:*')).toHaveLength(1);
-      expect(await stopGatewayProcess(first.child)).toBe(0);
-      expect(await stopGatewayProcess(second.child)).toBe(0);
+      const asked = () => upstream.calls.filter((call) => call.headers.authorization === TOKEN).length;
+      const first = await ask(replicas[0] as GatewayProcess, customerId(1), TOKEN);
+      expect(asked()).toBe(1);
+      const second = await ask(replicas[1] as GatewayProcess, customerId(1), TOKEN);
+      expect(second).toEqual(first);
+      expect(asked()).toBe(1);
+      for (const replica of replicas) expect(await stopGatewayProcess(replica.child)).toBe(0);
     } finally {
       await upstream.close();
       await redis.stop();
