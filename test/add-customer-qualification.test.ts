@@ -296,6 +296,7 @@ describe('addCustomerQualification', () => {
     expect(added).toEqual([
       expect.objectContaining({
         level: 'info',
+        msg: 'partner center added a qualification',
         customerId: CUSTOMER,
         qualification: 'StateOwnedEntity',
         status: 201,

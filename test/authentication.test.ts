@@ -35,6 +35,10 @@ describe('authentication against a configured Partner Center', () => {
 
     expect(response.body.data?.customers).toEqual([null]);
     expectUnauthenticatedFields(response);
+    // The message tells the caller what to send.
+    expect(response.body.errors?.[0]?.message).toBe(
+      'A bearer token is required: send "Authorization: Bearer <Partner Center token>".',
+    );
     expect(upstream.calls).toHaveLength(0);
   });
 

@@ -27,6 +27,7 @@ describe('bad responses', () => {
     expect(body.data).toEqual({ customer: null });
     expect(body.errors).toHaveLength(1);
     expect(body.errors?.[0]?.path).toEqual(['customer', 'qualifications']);
+    expect(body.errors?.[0]?.message).toBe('Partner Center answered 200 with a body that is not JSON.');
     expect(body.errors?.[0]?.extensions).toEqual({
       code: 'UPSTREAM_BAD_RESPONSE',
       upstream: {
@@ -71,6 +72,7 @@ describe('bad responses', () => {
     ['a string isSigned', { isSigned: 'true' }],
     ['no isSigned', {}],
     ['a list', [true]],
+    ['null', null],
   ])('fails only mcaDirectlySigned when its body has %s', async (_name, payload) => {
     upstream.setHandler((call, res, attempt) =>
       call.resource === 'directSignedMicrosoftCustomerAgreementStatus'
@@ -83,6 +85,9 @@ describe('bad responses', () => {
     expect(body.errors?.map((error) => [error.path, error.extensions?.code])).toEqual([
       [['customer', 'mcaDirectlySigned'], 'UPSTREAM_BAD_RESPONSE'],
     ]);
+    expect(body.errors?.[0]?.message).toBe(
+      'Partner Center sent an unexpected body: expected {"isSigned": true|false} from directSignedMicrosoftCustomerAgreementStatus.',
+    );
     expect(upstream.calls).toHaveLength(2);
   });
 
@@ -94,6 +99,9 @@ describe('bad responses', () => {
     expect(body.errors?.map((error) => [error.path, error.extensions?.code])).toEqual([
       [['addCustomerQualification'], 'UPSTREAM_BAD_RESPONSE'],
     ]);
+    expect(body.errors?.[0]?.message).toBe(
+      'Partner Center sent an unexpected body: expected the created qualification object from POST qualifications.',
+    );
     expect(body.errors?.[0]?.extensions?.upstream).toMatchObject({
       status: 201,
       requestId: upstream.calls[0]?.headers['ms-requestid'],
@@ -238,6 +246,8 @@ describe('error bodies', () => {
     ['a name', 'QualificationAlreadyExists', 'QualificationAlreadyExists'],
     ['free text', 'see https://example.test/help for details', undefined],
     ['longer than 100 characters', 'A'.repeat(101), undefined],
+    ['a boolean', true, undefined],
+    ['a list holding a name', ['QualificationAlreadyExists'], undefined],
   ])('keeps an upstream code that is %s only when it is a name', async (_name, upstreamCode, kept) => {
     upstream.setHandler((_call, res) => json(res, 409, { code: upstreamCode, description: 'Conflict.' }));
     const { body } = await gw.query(QUALIFICATIONS, { id: customerId(16) });

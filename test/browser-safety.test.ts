@@ -2,10 +2,12 @@
 // CORS answers listed origins only, and in production errors are masked,
 // suggestions hidden, GraphiQL and introspection switched off.
 
+import { GraphQLError } from 'graphql';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config';
 import type { Logger } from '../src/logger';
+import { BadUserInputError, maskError } from '../src/partner-center/errors';
 import { useUpstream } from './support/fixtures';
 import { customerId } from './support/gateway';
 import { defaultHandler, json } from './support/upstream';
@@ -195,6 +197,47 @@ describe('error masking', () => {
       expect(lines.some((line) => line.includes('secret-sink'))).toBe(true);
     });
   }
+
+  // Errors no request of today's schema and plugins produces, but which yoga hands to the same hook (a plugin or the
+  // context factory throwing, graphql-js errors raised without a code): the hook is called directly with each.
+  const SECRET = 'connection string Server=db;Password=hunter2';
+  it.each<[string, unknown, { message: string; extensions: Record<string, unknown> }]>([
+    [
+      'an Error thrown outside execution',
+      new Error(SECRET),
+      { message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+    ],
+    [
+      'a GatewayError thrown outside execution',
+      new BadUserInputError('Ids must be GUIDs.', { field: 'ids' }),
+      { message: 'Ids must be GUIDs.', extensions: { code: 'BAD_USER_INPUT', field: 'ids' } },
+    ],
+    [
+      'a located Error with no path',
+      new GraphQLError('wrapped', { originalError: new Error(SECRET) }),
+      { message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+    ],
+    [
+      'a GraphQLError without a code on a field path',
+      new GraphQLError(SECRET, { path: ['customer', 'qualifications'] }),
+      { message: 'Unexpected error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+    ],
+    [
+      'a GraphQLError without a code and without a path (the request was wrong)',
+      new GraphQLError('Variable "$id" of required type "ID!" was not provided.'),
+      { message: 'Variable "$id" of required type "ID!" was not provided.', extensions: { code: 'BAD_USER_INPUT' } },
+    ],
+    [
+      'a GraphQLError with its own code',
+      new GraphQLError('Unknown documentId "x".', { extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST' } }),
+      { message: 'Unknown documentId "x".', extensions: { code: 'PERSISTED_QUERY_NOT_IN_LIST' } },
+    ],
+  ])('answers %s with only what a client may see', (_name, error, expected) => {
+    const masked = maskError(error, 'Unexpected error.');
+    expect(masked).toBeInstanceOf(GraphQLError);
+    expect({ message: masked.message, extensions: (masked as GraphQLError).extensions }).toEqual(expected);
+    expect(JSON.stringify((masked as GraphQLError).toJSON())).not.toContain('hunter2');
+  });
 
   it('keeps upstream errors precise: code and upstream info, never the raw body or a stack', async () => {
     upstream.setHandler((_call, res) =>

@@ -1,10 +1,14 @@
 import type { ServerResponse } from 'node:http';
+import { SpanKind } from '@opentelemetry/api';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
+import { startTracing } from '../src/tracing';
 import { ADD_STATE_OWNED } from './support/documents';
 import { useUpstream } from './support/fixtures';
 import { customerId } from './support/gateway';
+import { captureLogs } from './support/logs';
 import { abandonable, held, recordEvents, until } from './support/quota';
-import { defaultHandler, type RecordedCall } from './support/upstream';
+import { defaultHandler, json, type RecordedCall } from './support/upstream';
 
 const QUALIFICATIONS_OF = /* GraphQL */ `query ($ids: [ID!]!) { customers(ids: $ids) { id qualifications { kind } } }`;
 
@@ -29,7 +33,8 @@ describe('cancellation', () => {
         ? defaultHandler(call, res, attempt)
         : answers.handler(call, res, attempt);
     });
-    const gw = await gatewayWith({ maxConcurrencyPerToken: 2 });
+    const logs = captureLogs('info');
+    const gw = await gatewayWith({ maxConcurrencyPerToken: 2 }, { logger: logs.logger });
     const ids = [1, 2, 3, 4, 5, 6].map(customerId);
     const first = abandonable(gw.url, QUALIFICATIONS_OF, { ids });
     await until('two calls are in flight', () => upstream.calls.length === 2);
@@ -45,6 +50,8 @@ describe('cancellation', () => {
     expect([...arrived.slice(0, 2)].sort()).toEqual([ids[0], ids[1]]);
     expect(arrived.slice(2)).toEqual([customerId(100)]);
     expect(gw.disconnects()).toBe(1);
+    // An aborted GET is neither a failure nor retried.
+    expect(logs.withMessage('partner center call failed')).toEqual([]);
   });
 
   it('aborts a shared GET only once every request waiting for it has gone', async () => {
@@ -68,6 +75,29 @@ describe('cancellation', () => {
     await until('the shared call was aborted', () => abortedByGateway.length === 1);
     expect(upstream.calls).toHaveLength(1);
     answers.release();
+  });
+
+  it('stops waiting out the backoff before a retry as soon as its caller disconnects', async () => {
+    upstream.setHandler((_call, res) => json(res, 503, {}));
+    const logs = captureLogs('info');
+    const exporter = new InMemorySpanExporter();
+    const tracing = await startTracing({ exporter });
+    try {
+      // The backoff before the second attempt is 5 minutes: the call's span ends in time only if that wait is cut short.
+      const gw = await gatewayWith(
+        { requestBudgetMs: 600_000 },
+        { retryBaseDelayMs: 600_000, random: () => 0, logger: logs.logger, tracing },
+      );
+      const request = abandonable(gw.url, QUALIFICATIONS_OF, { ids: [customerId(10)] });
+      await until('the first attempt failed', () => logs.withMessage('partner center call failed').length === 1);
+      request.abandon();
+      const calls = () => exporter.getFinishedSpans().filter((span) => span.kind === SpanKind.CLIENT);
+      await until("the call's span ended", () => calls().length === 1);
+      expect(calls()[0]?.attributes['partner_center.attempts']).toBe(1);
+      expect(upstream.calls).toHaveLength(1);
+    } finally {
+      await tracing.shutdown();
+    }
   });
 
   it('never aborts a POST in flight when its caller disconnects', async () => {

@@ -23,10 +23,18 @@ describe('Partner Center attempts', () => {
       attempt === 1 ? json(res, 503, { code: 1, description: 'busy' }) : defaultHandler(call, res, attempt),
     );
     const gw = await gatewayWith({});
+    const started = performance.now();
     const { body } = await gw.query(QUALIFICATIONS, { id: customerId(1) });
+    const elapsedSeconds = (performance.now() - started) / 1000;
     expect(body.errors).toBeUndefined();
 
     const samples = await scrape(gw);
+    // Durations are in seconds, and both attempts happened inside the request.
+    const durations = sampleValue(samples, 'partner_center_request_duration_seconds_sum', {
+      resource: 'qualifications',
+    });
+    expect(durations).toBeGreaterThan(0);
+    expect(durations).toBeLessThanOrEqual(elapsedSeconds);
     expect(sampleValue(samples, 'partner_center_requests_total', attempts('qualifications', 'GET', '503'))).toBe(1);
     expect(sampleValue(samples, 'partner_center_requests_total', attempts('qualifications', 'GET', '200'))).toBe(1);
     expect(samples.filter((sample) => sample.name === 'partner_center_requests_total')).toHaveLength(2);
@@ -60,6 +68,21 @@ describe('Partner Center attempts', () => {
 
     const samples = await scrape(gw);
     expect(sampleValue(samples, 'partner_center_requests_total', attempts('qualifications', 'GET', 'timeout'))).toBe(3);
+  });
+
+  it('counts an attempt whose connection broke after the status arrived with that status, not as network', async () => {
+    upstream.setHandler((_call, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('[{"qualification"');
+      setImmediate(() => res.socket?.destroy());
+    });
+    const gw = await gatewayWith({});
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(6) });
+    expect(body.errors?.[0]?.extensions).toMatchObject({ code: 'UPSTREAM_UNAVAILABLE', upstream: { status: 200 } });
+
+    const samples = await scrape(gw);
+    expect(sampleValue(samples, 'partner_center_requests_total', attempts('qualifications', 'GET', '200'))).toBe(3);
+    expect(samples.filter((sample) => sample.name === 'partner_center_requests_total')).toHaveLength(1);
   });
 
   it('counts attempts that could not connect as network', async () => {

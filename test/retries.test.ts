@@ -95,6 +95,8 @@ describe('retries', () => {
     [406, 'UPSTREAM_REJECTED'],
     [409, 'CONFLICT'],
     [412, 'UPSTREAM_REJECTED'],
+    // A redirect is not followed: a 3xx, whatever its body, is not an answer.
+    [300, 'UPSTREAM_BAD_RESPONSE'],
   ])('never retries a %i and reports %s', async (status, code) => {
     upstream.setHandler((_call, res) => json(res, status, { code: 20002, description: 'No', data: [], source: 'X' }));
     const id = customerId(7);

@@ -185,6 +185,16 @@ describe('throttling', () => {
     expect(second - first).toBeGreaterThanOrEqual(100);
   });
 
+  it('adds no backoff to the wait a 429 asks for', async () => {
+    // A backoff step of a minute cannot fit in a 3 s budget: the second attempt is there only if none was added.
+    const gw = await gatewayWith({ attemptTimeoutMs: 1_000, requestBudgetMs: 3_000 }, { retryBaseDelayMs: 60_000 });
+    upstream.setHandler(throttleFirstAttempt(() => '0'));
+    const id = customerId(16);
+    const { body } = await gw.query(QUALIFICATIONS, { id });
+    expect(body.errors).toBeUndefined();
+    expect(upstream.callsTo('qualifications', id)).toHaveLength(2);
+  });
+
   it('never sends a POST again after a 429, even a short one', async () => {
     const gw = await gateway();
     upstream.setHandler((_call, res) => json(res, 429, RATE_LIMITED, { 'retry-after': '1' }));

@@ -43,6 +43,7 @@ describe('timeouts', () => {
     expect(body.data).toEqual({ customer: null });
     expect(body.errors).toHaveLength(1);
     expect(body.errors?.[0]?.path).toEqual(['customer', 'qualifications']);
+    expect(body.errors?.[0]?.message).toBe('Partner Center gave no answer in time (no answer within 200 ms).');
     expect(body.errors?.[0]?.extensions).toEqual({
       code: 'UPSTREAM_TIMEOUT',
       upstream: { requestId: calls[0]?.headers['ms-requestid'], correlationId: calls[0]?.headers['ms-correlationid'] },

@@ -154,6 +154,18 @@ describe('logs', () => {
     expect(lines.some((line) => line.includes('"level":"debug"'))).toBe(true);
     // At trace the incoming and outgoing headers are written: pino's redact is what keeps the token out of them.
     expect(lines.filter((line) => line.includes('"authorization":"[redacted]"')).length).toBeGreaterThan(10);
+    // The client's own trace line: one per call that reached Partner Center, its headers redacted the same way.
+    const traced = lines
+      .map((line) => JSON.parse(line) as { msg?: string; headers?: Record<string, string> })
+      .filter((line) => line.msg === 'partner center call');
+    const sent = [...new Set(upstream.calls.map((call) => String(call.headers['ms-requestid'])))].sort();
+    expect(
+      traced
+        .map((line) => line.headers?.['ms-requestid'])
+        .filter((id) => sent.includes(String(id)))
+        .sort(),
+    ).toEqual(sent);
+    for (const line of traced) expect(line.headers?.authorization).toBe('[redacted]');
     for (const line of lines) {
       expect(line).not.toContain(secret);
       expect(line).not.toContain(token);

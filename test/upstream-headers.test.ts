@@ -32,6 +32,8 @@ describe('upstream request headers', () => {
       expect(call.headers.accept).toBe('application/json');
       expect(call.headers['ms-partnercenter-application']).toBe('contoso-portal');
       expect(call.headers['x-locale']).toBe('en-US');
+      // A GET carries no body, so no Content-Type either.
+      expect(call.headers['content-type']).toBeUndefined();
     }
   });
 
