@@ -105,6 +105,19 @@ describe('federation subgraph', () => {
     );
   });
 
+  it('answers a representation whose id is not a string with BAD_USER_INPUT naming `id` and what arrived', async () => {
+    const representations = [{ __typename: 'Customer', id: customerId(1) }, { __typename: 'Customer', id: 42 }];
+    const response = await gw.query<{ _entities: Array<{ id: string } | null> }>(ENTITIES, { representations });
+    expect(response.body.data?._entities.map((entity) => entity?.id ?? null)).toEqual([customerId(1), null]);
+    expect(response.body.errors).toHaveLength(1);
+    expect(response.body.errors?.[0]).toMatchObject({
+      path: ['_entities', 1],
+      extensions: { code: 'BAD_USER_INPUT' },
+      message: expect.stringMatching(/^id: expected a customer tenant id as a GUID .*, got "42"\.$/),
+    });
+    expect(upstream.calls.map((c) => c.customerId)).toEqual([customerId(1), customerId(1)]);
+  });
+
   describe('composed with a second subgraph and run through Hive Gateway', () => {
     let accounts: { url: string; server: Server };
     let accountRequests: string[];
