@@ -106,7 +106,10 @@ describe('federation subgraph', () => {
   });
 
   it('answers a representation whose id is not a string with BAD_USER_INPUT naming `id` and what arrived', async () => {
-    const representations = [{ __typename: 'Customer', id: customerId(1) }, { __typename: 'Customer', id: 42 }];
+    const representations = [
+      { __typename: 'Customer', id: customerId(1) },
+      { __typename: 'Customer', id: 42 },
+    ];
     const response = await gw.query<{ _entities: Array<{ id: string } | null> }>(ENTITIES, { representations });
     expect(response.body.data?._entities.map((entity) => entity?.id ?? null)).toEqual([customerId(1), null]);
     expect(response.body.errors).toHaveLength(1);
