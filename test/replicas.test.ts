@@ -5,7 +5,7 @@ import { useUpstream } from './support/fixtures';
 import { customerId, type RunningGateway } from './support/gateway';
 import { jwt, TENANT_A } from './support/quota';
 import { type RedisServer, startRedis } from './support/redis-server';
-import { createHold, defaultHandler, json } from './support/upstream';
+import { createHold, defaultHandler, type Hold, json } from './support/upstream';
 
 const BOTH_FIELDS = /* GraphQL */ `query ($id: ID!) { customer(id: $id) { id qualifications { kind } mcaDirectlySigned } }`;
 const QUALIFICATIONS = /* GraphQL */ `query ($id: ID!) { customer(id: $id) { qualifications { kind } } }`;
@@ -59,6 +59,19 @@ describe('replicas sharing one Redis', () => {
     throw new Error('the gateway never wrote to Redis');
   }
 
+  /**
+   * Replica one's call is held upstream while replica two asks for the same answer; after time enough for replica
+   * two to send a call of its own (it never does: it waits for replica one's), the upstream answers.
+   */
+  async function missAtOnce(one: RunningGateway, two: RunningGateway, id: string, hold: Hold) {
+    const first = one.query(QUALIFICATIONS, { id }, A);
+    await hold.untilHeld(1);
+    const second = two.query(QUALIFICATIONS, { id }, A);
+    await sleep(200);
+    hold.open();
+    return Promise.all([first, second]);
+  }
+
   it('serves an answer cached through one replica from the other', async () => {
     const [one, two] = [await replica(), await replica()];
     const id = customerId(1);
@@ -74,13 +87,7 @@ describe('replicas sharing one Redis', () => {
     const id = customerId(11);
     const hold = createHold();
     upstream.setHandler(hold.handler());
-    const first = one.query(QUALIFICATIONS, { id }, A);
-    await hold.untilHeld(1);
-    const second = two.query(QUALIFICATIONS, { id }, A);
-    // Time for replica two to send a call of its own if it did not wait for replica one's (it never does).
-    await sleep(200);
-    hold.open();
-    const [a, b] = await Promise.all([first, second]);
+    const [a, b] = await missAtOnce(one, two, id, hold);
     expect(a.body).toEqual({ data: { customer: { qualifications: [{ kind: 'EDUCATION' }] } } });
     expect(b.body).toEqual(a.body);
     expect(upstream.calls).toHaveLength(1);
@@ -98,12 +105,7 @@ describe('replicas sharing one Redis', () => {
           : defaultHandler(call, res, attempt),
       ),
     );
-    const first = one.query(QUALIFICATIONS, { id }, A);
-    await hold.untilHeld(1);
-    const second = two.query(QUALIFICATIONS, { id }, A);
-    await sleep(200);
-    hold.open();
-    const [a, b] = await Promise.all([first, second]);
+    const [a, b] = await missAtOnce(one, two, id, hold);
     expect(a.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(b.body).toEqual({ data: { customer: { qualifications: [{ kind: 'EDUCATION' }] } } });
     expect(upstream.calls).toHaveLength(2);
