@@ -1,101 +1,117 @@
-// What logging and metrics cost per request: the same gateway code served
-// twice side by side, once with a log line per request (pino at info, written
-// to /dev/null through a real file descriptor) and Prometheus metrics, once
-// with both off. Closed-loop clients, rounds interleaved (alternating which
-// goes first), medians of requests per second compared as a ratio.
+// What logging and metrics cost per request: the compiled gateway
+// (`npm run build`) started twice from the same build, each as its own `node`
+// process pinned to CPU 1, as production runs it: once with LOG_LEVEL=info
+// (its request lines go to a pipe this bench reads and counts) and
+// METRICS=true, once with LOG_LEVEL=silent and METRICS=false. The loopback
+// Partner Center stand-in (bench/speed/stand-in.ts, answers at once) and the
+// closed-loop clients run on CPU 0, so each gateway's core is its own and
+// only its process's CPU (from /proc) is counted. Rounds interleave (the order
+// alternates); figures are medians: throughput and CPU per request, on
+// against off. With BENCH_BEFORE=<git ref> the gateway as it was at that
+// commit runs too, with both on, in the same rounds.
 //
-//   npm run bench:observability    (BENCH_ROUNDS 12, BENCH_SECONDS 2, BENCH_CONCURRENCY 16)
+//   npm run bench:observability    BENCH_ROUNDS (10), BENCH_SECONDS (4), BENCH_CONCURRENCY (16), BENCH_BEFORE
 
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { pino } from 'pino';
-import { Agent, request } from 'undici';
-import { createConfig } from '../src/config';
-import { createGateway } from '../src/gateway';
-import { createLogger } from '../src/logger';
-import { startSimulator } from '../src/partner-center/simulator';
+import { execFileSync } from 'node:child_process';
+import {
+  type Ask,
+  bundle,
+  gatewayAt,
+  gatewayEntry,
+  id,
+  type Load,
+  load,
+  loadAverage,
+  median,
+  type Running,
+  start,
+} from './speed/harness';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 12);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const TOKEN = 'Bearer bench-token';
+const BEFORE = process.env.BENCH_BEFORE;
 
-const id = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
-const WORKLOADS = {
+const ask = (query: string): Ask => ({ method: 'POST', path: '/graphql', body: JSON.stringify({ query }) });
+const WORKLOADS: Record<string, Ask> = {
   // The cheapest request that still calls Partner Center: the per-request overhead shows most here.
-  'one customer, one call': `{ customer(id: "${id(1)}") { qualifications { kind } } }`,
+  'one customer, one call': ask(`{ customer(id: "${id(1)}") { qualifications { kind } } }`),
   // A dashboard slice: 10 customers, both resources, 20 upstream calls.
-  'ten customers, 20 calls': `{ customers(ids: [${Array.from({ length: 10 }, (_, n) => `"${id(n + 1)}"`).join(', ')}]) { qualifications { kind vettingStatus } mcaDirectlySigned } }`,
+  'ten customers, 20 calls': ask(
+    `{ customers(ids: [${Array.from({ length: 10 }, (_, n) => `"${id(n + 1)}"`).join(', ')}]) { qualifications { kind vettingStatus } mcaDirectlySigned } }`,
+  ),
 };
-
-async function serve(observed: boolean, baseUrl: string) {
-  const gateway = createGateway(createConfig({ baseUrl, metrics: observed }), {
-    logger: observed
-      ? createLogger({ level: 'info', destination: pino.destination({ dest: '/dev/null', sync: true }) })
-      : undefined,
-  });
-  const server = createServer(gateway);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`, server, gateway };
-}
-
-/** Requests per second, and CPU microseconds this process spent per request (gateway, simulator and clients alike). */
-async function throughput(url: string, query: string, agent: Agent): Promise<{ rate: number; cpu: number }> {
-  const body = JSON.stringify({ query });
-  const until = performance.now() + SECONDS * 1000;
-  let done = 0;
-  const client = async () => {
-    while (performance.now() < until) {
-      const response = await request(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: TOKEN },
-        body,
-        dispatcher: agent,
-      });
-      const text = await response.body.text();
-      if (response.statusCode !== 200 || text.includes('"errors"')) throw new Error(`unexpected answer: ${text}`);
-      done++;
-    }
-  };
-  const started = performance.now();
-  const cpuBefore = process.cpuUsage();
-  await Promise.all(Array.from({ length: CONCURRENCY }, client));
-  const cpu = process.cpuUsage(cpuBefore);
-  return { rate: done / ((performance.now() - started) / 1000), cpu: (cpu.user + cpu.system) / done };
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+const ON = { LOG_LEVEL: 'info', METRICS: 'true' };
+const OFF = { LOG_LEVEL: 'silent', METRICS: 'false' };
 
 async function main(): Promise<void> {
-  const simulator = await startSimulator({ maxRecorded: 100 });
-  const on = await serve(true, simulator.url);
-  const off = await serve(false, simulator.url);
-  const agent = new Agent({ connections: CONCURRENCY });
-  console.log(`${ROUNDS} rounds of ${SECONDS} s, ${CONCURRENCY} clients, medians (Node ${process.version}):`);
-  console.log('| workload | logging + metrics on | both off | throughput on / off | CPU per request on / off |');
-  console.log('| --- | --- | --- | --- | --- |');
-  for (const [name, query] of Object.entries(WORKLOADS)) {
-    // Warm both (JIT, connection pools) before measuring.
-    await throughput(on.url, query, agent);
-    await throughput(off.url, query, agent);
-    const runs = { on: [] as Array<{ rate: number; cpu: number }>, off: [] as Array<{ rate: number; cpu: number }> };
+  execFileSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
+  const files: Record<string, string> = { on: gatewayEntry(), off: 'dist/main.js' };
+  if (BEFORE) files.before = await gatewayAt(BEFORE);
+  const upstream = await start(bundle('bench/speed/stand-in.ts', 'stand-in'), {}, '/v1/customers/x/qualifications', {
+    cpus: '0',
+  });
+  const systems: Record<string, Running> = Object.fromEntries(
+    await Promise.all(
+      Object.entries(files).map(async ([name, file]) => [
+        name,
+        await start(
+          file,
+          { NODE_ENV: 'production', PARTNER_CENTER_BASE_URL: upstream.url, ...(name === 'off' ? OFF : ON) },
+          '/health',
+          { port: true, cpus: '1', countStdoutLines: true },
+        ),
+      ]),
+    ),
+  );
+  const names = Object.keys(systems);
+  console.log(
+    `${ROUNDS} rounds of ${SECONDS} s, ${CONCURRENCY} clients, medians; gateways on CPU 1, stand-in and clients on CPU 0 (Node ${process.version}, load average ${loadAverage()})`,
+  );
+  console.log(
+    `| workload | ${names.map((name) => `${name}: req/s, µs CPU per request, CPU 1 busy`).join(' | ')} | throughput on / off | CPU per request on / off |${BEFORE ? ' CPU per request on / before |' : ''}`,
+  );
+  console.log(`| --- | ${names.map(() => '---').join(' | ')} | --- | --- |${BEFORE ? ' --- |' : ''}`);
+  for (const [workload, what] of Object.entries(WORKLOADS)) {
+    const runs: Record<string, Load[]> = Object.fromEntries(names.map((name) => [name, []]));
+    const system = (name: string) => systems[name] as Running;
+    for (const name of names) await load(system(name), what, { connections: CONCURRENCY, seconds: 3 }); // warm-up
     for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const);
-      for (const which of order) runs[which].push(await throughput((which === 'on' ? on : off).url, query, agent));
+      const order = round % 2 === 0 ? names : [...names].reverse();
+      for (const name of order) {
+        const linesBefore = system(name).stdoutLines();
+        const run = await load(system(name), what, { connections: CONCURRENCY, seconds: SECONDS });
+        // Every request's line was written (and none with logging off): the bench measures what it says.
+        const lines = system(name).stdoutLines() - linesBefore;
+        const expected = name === 'off' ? 0 : run.requests;
+        if (Math.abs(lines - expected) > CONCURRENCY)
+          throw new Error(`${name}: ${lines} lines for ${run.requests} requests`);
+        runs[name]?.push(run);
+        if (process.env.BENCH_VERBOSE) {
+          console.log(
+            `${name}: ${(run.requests / run.seconds).toFixed(0)} req/s, ${(run.cpuPerRequestMs * 1000).toFixed(0)} µs`,
+          );
+        }
+      }
     }
-    const rate = (which: 'on' | 'off') => median(runs[which].map((run) => run.rate));
-    const cpu = (which: 'on' | 'off') => median(runs[which].map((run) => run.cpu));
+    const rate = (name: string) => median((runs[name] ?? []).map((run) => run.requests / run.seconds));
+    const cpu = (name: string) => median((runs[name] ?? []).map((run) => run.cpuPerRequestMs * 1000));
+    const busy = (name: string) =>
+      median((runs[name] ?? []).map((run) => (run.cpuPerRequestMs * run.requests) / 1000 / run.seconds));
+    const cells = names.map(
+      (name) => `${rate(name).toFixed(0)}, ${cpu(name).toFixed(0)} µs, ${(100 * busy(name)).toFixed(0)}%`,
+    );
     console.log(
-      `| ${name} | ${rate('on').toFixed(0)} req/s, ${cpu('on').toFixed(0)} µs CPU | ${rate('off').toFixed(0)} req/s, ${cpu('off').toFixed(0)} µs CPU | ${(rate('on') / rate('off')).toFixed(3)} | ${(cpu('on') / cpu('off')).toFixed(3)} |`,
+      `| ${workload} | ${cells.join(' | ')} | ${(rate('on') / rate('off')).toFixed(3)} | ${(cpu('on') / cpu('off')).toFixed(3)} |${BEFORE ? ` ${(cpu('on') / cpu('before')).toFixed(3)} |` : ''}`,
     );
   }
-  await agent.close();
-  for (const running of [on, off]) {
-    running.server.closeAllConnections();
-    running.server.close();
-    await running.gateway.dispose();
-  }
-  await simulator.close();
+  const metrics = await (await fetch(`${(systems.on as Running).url}/metrics`)).text();
+  const executed = metrics
+    .split('\n')
+    .filter((line) => line.startsWith('graphql_envelop_request{'))
+    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+  console.log(`\nthe "on" gateway's graphql_envelop_request total: ${executed}`);
+  await Promise.all([...Object.values(systems), upstream].map((running) => running.stop()));
 }
 
 await main();

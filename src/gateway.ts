@@ -110,7 +110,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     maxRequestBodySize: false,
     plugins: [
       // First, so that they see every request, also those a later plugin answers at once.
-      useRequestLog(logger, loggerFor),
+      useRequestLog(logger, loggerFor, { answered: metrics?.answered }),
       ...(deps.tracing ? [deps.tracing.plugin] : []),
       ...(metrics ? [metrics.plugin] : []),
       readiness(() => draining),

@@ -1,11 +1,19 @@
 // Owns the Prometheus metrics: one prom-client registry per gateway, the
-// Partner Center and quota families fed by GatewayEvents, and yoga's
-// Prometheus plugin, which serves the registry at /metrics.
+// Partner Center and quota families fed by GatewayEvents, the HTTP duration
+// of GraphQL requests fed by the request log's record, and yoga's Prometheus
+// plugin, which counts and times operations and serves the registry at
+// /metrics.
 
-import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import {
+  createCounter,
+  createHistogram,
+  type FillLabelsFnParams,
+  usePrometheus,
+} from '@graphql-yoga/plugin-prometheus';
 import type { Plugin } from 'graphql-yoga';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { GatewayEvents } from './events';
+import type { AnsweredRequest } from './request-log';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -13,6 +21,8 @@ export interface Metrics {
   readonly events: GatewayEvents;
   /** yoga's GraphQL request metrics, and the /metrics endpoint. */
   readonly plugin: Plugin;
+  /** Times a GraphQL request's HTTP exchange (graphql_yoga_http_duration); the request log calls it. */
+  readonly answered: (request: AnsweredRequest) => void;
 }
 
 export interface MetricsOptions {
@@ -22,6 +32,11 @@ export interface MetricsOptions {
 
 /** Upstream latency buckets, in seconds: up to the default 8 s attempt timeout and the 20 s budget. */
 const UPSTREAM_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 8, 10, 20];
+
+const OPERATION_LABELS = ['operationType', 'operationName'];
+/** The labels yoga's plugin gives an operation: the name and type it read from the parsed document. */
+const operationLabels = (params: FillLabelsFnParams) =>
+  ({ operationName: params.operationName, operationType: params.operationType }) as Record<string, string>;
 
 export function createMetrics({ processMetrics = false }: MetricsOptions = {}): Metrics {
   // A registry of its own rather than prom-client's global one: each gateway (and each test) counts alone.
@@ -68,20 +83,50 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
     },
   };
 
+  // yoga's plugin names this histogram and would fill it too, but with hooks of its own on every request (a start
+  // time and the parsed operation kept in two WeakMaps, the server context copied for each observation): about 12%
+  // of a cheap request's CPU in-process (bench/README.md "Logging and metrics"). The request log already keeps
+  // that record, so it feeds the same family, with the plugin's name, help, labels (`url` off) and buckets.
+  const http = new Histogram({
+    name: 'graphql_yoga_http_duration',
+    help: 'Time spent on HTTP connection',
+    labelNames: ['operationName', 'operationType', 'method', 'statusCode'] as const,
+    registers: [registry],
+  });
+  const answered = ({ operationName, operationType, method, statusCode, seconds }: AnsweredRequest): void => {
+    http.observe({ operationName, operationType, method, statusCode }, seconds);
+  };
+
   const plugin = usePrometheus({
     registry,
     endpoint: '/metrics',
-    // The full URL would make a series per GET query string; method, status and operation are kept.
-    labels: { url: false },
-    // yoga's request metrics: operations, their duration, their errors and the HTTP time. Left out, measured in
-    // bench/observability.ts at about 120 µs of CPU per request together: the summary (the histogram's duplicate,
-    // and summaries cannot be aggregated across replicas), deprecated-field counting (a TypeInfo walk of every
-    // document, for a schema without deprecated fields), the per-phase histograms and schema changes (static schema).
+    // yoga's request metrics: operations, their duration and their errors (the HTTP time is `http` above). Left out,
+    // measured at about 120 µs of CPU per request together: the summary (the histogram's duplicate, and summaries
+    // cannot be aggregated across replicas), deprecated-field counting (a TypeInfo walk of every document, for a
+    // schema without deprecated fields), the per-phase histograms and schema changes (static schema).
     metrics: {
-      graphql_envelop_request: true,
-      graphql_envelop_request_duration: true,
+      // The plugin's own two families, given a label function that reads the two labels rather than the default's
+      // copy-and-filter of every parameter on each observation.
+      graphql_envelop_request: createCounter({
+        registry,
+        counter: {
+          name: 'graphql_envelop_request',
+          help: 'Counts the amount of GraphQL requests executed through Envelop',
+          labelNames: OPERATION_LABELS,
+        },
+        fillLabelsFn: operationLabels,
+      }),
+      graphql_envelop_request_duration: createHistogram({
+        registry,
+        histogram: {
+          name: 'graphql_envelop_request_duration',
+          help: 'Time spent on running the GraphQL operation from parse to execute',
+          labelNames: OPERATION_LABELS,
+        },
+        fillLabelsFn: operationLabels,
+      }),
       graphql_envelop_error_result: true,
-      graphql_yoga_http_duration: true,
+      graphql_yoga_http_duration: false,
       graphql_envelop_request_time_summary: false,
       graphql_envelop_deprecated_field: false,
       graphql_envelop_phase_parse: false,
@@ -92,5 +137,5 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
       graphql_envelop_schema_change: false,
     },
   });
-  return { registry, events, plugin };
+  return { registry, events, plugin, answered };
 }

@@ -1,17 +1,37 @@
 // Owns the one log line per GraphQL request: correlation id, operation name,
 // duration, what the request spent upstream and the error codes it returned.
 // At trace level it also writes the request's headers as received, through
-// pino's redact.
+// pino's redact. The same per-request record feeds the HTTP duration
+// histogram (metrics.ts), so a request is tracked once for both.
 
-import { getOperationAST } from 'graphql';
+import { type DocumentNode, getOperationAST } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { correlationIdFor } from './context';
 import type { Logger } from './logger';
 import type { RequestStats } from './partner-center/client';
 
+/** What the HTTP duration histogram is told of a GraphQL request whose document parsed, as its response goes out. */
+export interface AnsweredRequest {
+  /** The operation's name in the document, or 'Anonymous'. */
+  readonly operationName: string;
+  /** query, mutation or subscription, or 'unknown' when the document has no operation by the name asked for. */
+  readonly operationType: string;
+  readonly method: string;
+  readonly statusCode: number;
+  readonly seconds: number;
+}
+
+export interface RequestLogOptions {
+  readonly graphqlEndpoint?: string;
+  /** Called once per GraphQL request whose document parsed (metrics.ts's graphql_yoga_http_duration). */
+  readonly answered?: (request: AnsweredRequest) => void;
+}
+
 interface Entry {
   readonly started: number;
   operationName: string | null;
+  /** Set once the document parsed: the operation as the document names it. */
+  operation: { readonly name: string | undefined; readonly type: string | undefined } | undefined;
   stats: RequestStats | undefined;
   readonly codes: Set<string>;
   /** Set for @defer answers: the line is written when the last part has gone. */
@@ -27,7 +47,7 @@ interface Payload {
 export function useRequestLog(
   logger: Logger,
   loggerFor: (request: Request) => Logger,
-  graphqlEndpoint = '/graphql',
+  { graphqlEndpoint = '/graphql', answered }: RequestLogOptions = {},
 ): Plugin {
   const entries = new WeakMap<Request, Entry>();
   // The line's keys are fixed and none of them can hold a secret, so it skips pino's redaction (about a third of
@@ -75,6 +95,7 @@ export function useRequestLog(
       entries.set(request, {
         started: performance.now(),
         operationName: null,
+        operation: undefined,
         stats: undefined,
         codes: new Set(),
         streaming: false,
@@ -92,12 +113,20 @@ export function useRequestLog(
       // Until the document is parsed, the name the caller asked for is all there is.
       if (entry && typeof params.operationName === 'string') entry.operationName = params.operationName;
     },
+    onParse({ context }) {
+      const entry = context.request && entries.get(context.request);
+      if (!entry) return;
+      return ({ result }) => {
+        if (!isDocument(result)) return;
+        const operation = getOperationAST(result, context.params.operationName);
+        entry.operation = { name: operation?.name?.value, type: operation?.operation };
+        entry.operationName = operation?.name?.value ?? entry.operationName;
+      };
+    },
     onExecute({ args }) {
       const context = args.contextValue as { request?: Request; call?: { stats: RequestStats } };
       const entry = context.request && entries.get(context.request);
-      if (!entry) return;
-      entry.stats = context.call?.stats;
-      entry.operationName = getOperationAST(args.document, args.operationName)?.name?.value ?? entry.operationName;
+      if (entry) entry.stats = context.call?.stats;
     },
     onResultProcess({ request, result, setResult }) {
       const entry = entries.get(request);
@@ -113,9 +142,23 @@ export function useRequestLog(
       const entry = entries.get(request);
       if (!entry) return;
       entry.status = response.status;
+      if (answered && entry.operation) {
+        answered({
+          operationName: entry.operation.name ?? 'Anonymous',
+          operationType: entry.operation.type ?? 'unknown',
+          method: request.method,
+          statusCode: response.status,
+          seconds: (performance.now() - entry.started) / 1000,
+        });
+      }
       // GraphiQL's page is not a GraphQL request.
       if ((response.headers.get('content-type') ?? '').startsWith('text/html')) entries.delete(request);
       else if (!entry.streaming) write(request, entry);
     },
   };
+}
+
+/** A parse result is a document, or the error that parsing it gave. */
+function isDocument(result: unknown): result is DocumentNode {
+  return typeof result === 'object' && result !== null && (result as { kind?: unknown }).kind === 'Document';
 }

@@ -162,6 +162,45 @@ describe("yoga's GraphQL request metrics", () => {
     expect(
       sampleValue(samples, 'graphql_yoga_http_duration_count', { ...operation, method: 'POST', statusCode: '200' }),
     ).toBe(1);
+    expect(samples.filter((sample) => sample.name === 'graphql_yoga_http_duration_count')).toHaveLength(1);
+  });
+
+  // The HTTP histogram is fed by the request log's record (src/metrics.ts says why), to the rules of yoga's plugin:
+  // every request whose document parsed, named and typed from the document, and nothing for one that did not parse.
+  it('times a GET, an anonymous operation, and an operation that failed validation, by what the document says', async () => {
+    const gw = await gatewayWith({});
+    const get = await fetch(`${gw.url}?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { accept: 'application/json' },
+    });
+    expect(get.status).toBe(200);
+    const invalid = await gw.query('query Broken { noSuchField }');
+    expect(invalid.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    const unparsed = await gw.query('query Cut {');
+    expect(unparsed.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+
+    const samples = await scrape(gw);
+    const timed = samples
+      .filter((sample) => sample.name === 'graphql_yoga_http_duration_count')
+      .map((sample) => ({ ...sample.labels, count: sample.value }));
+    expect(timed).toEqual(
+      expect.arrayContaining([
+        { operationName: 'Anonymous', operationType: 'query', method: 'GET', statusCode: '200', count: 1 },
+        {
+          operationName: 'Broken',
+          operationType: 'query',
+          method: 'POST',
+          statusCode: String(invalid.status),
+          count: 1,
+        },
+      ]),
+    );
+    expect(timed).toHaveLength(2);
+    // Only the operation that ran is counted as executed.
+    expect(samples.filter((sample) => sample.name === 'graphql_envelop_request')).toEqual([
+      { name: 'graphql_envelop_request', labels: { operationName: 'Anonymous', operationType: 'query' }, value: 1 },
+    ]);
+    const get200 = { operationName: 'Anonymous', operationType: 'query', method: 'GET', statusCode: '200' };
+    expect(sampleValue(samples, 'graphql_yoga_http_duration_sum', get200)).toBeGreaterThan(0);
   });
 });
 

@@ -90,6 +90,17 @@ describe('the line per GraphQL request', () => {
     ]);
   });
 
+  it('names an operation that failed validation as its document does', async () => {
+    const logs = captureLogs('info');
+    const gw = await gatewayWith({}, { logger: logs.logger });
+
+    await gw.query('query Broken { noSuchField }');
+
+    expect(logs.withMessage('graphql request')).toEqual([
+      expect.objectContaining({ operationName: 'Broken', upstreamCalls: 0, errorCodes: ['GRAPHQL_VALIDATION_FAILED'] }),
+    ]);
+  });
+
   it('writes no request line for /health, /ready or /metrics', async () => {
     const logs = captureLogs('info');
     const gw = await gatewayWith({}, { logger: logs.logger });

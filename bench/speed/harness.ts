@@ -97,6 +97,8 @@ export interface Running {
   readonly spawnedAt: number;
   /** ms from spawn to the first 200 on its probe path. */
   readonly readyMs: number;
+  /** Lines written to stdout so far (only with `countStdoutLines`). */
+  readonly stdoutLines: () => number;
   /** SIGKILL, or with `graceful` SIGTERM (the gateway drains and exits 0, which lets --cpu-prof write its file). */
   stop(graceful?: boolean): Promise<void>;
 }
@@ -107,6 +109,8 @@ export interface StartOptions {
   /** Pinned to these CPUs with taskset (e.g. "1"); anywhere when undefined. */
   readonly cpus?: string;
   readonly nodeArgs?: readonly string[];
+  /** With a PORT, stdout goes to /dev/null; with this it is a pipe the bench reads, counting its lines (log lines). */
+  readonly countStdoutLines?: boolean;
 }
 
 /** Starts `node file` and waits until `probe` answers 200. */
@@ -114,7 +118,7 @@ export async function start(
   file: string,
   env: Record<string, string>,
   probe: string,
-  { port: takesPort = false, cpus, nodeArgs = [] }: StartOptions = {},
+  { port: takesPort = false, cpus, nodeArgs = [], countStdoutLines = false }: StartOptions = {},
 ): Promise<Running> {
   const port = takesPort ? await freePort() : undefined;
   const started = performance.now();
@@ -122,8 +126,14 @@ export async function start(
   const [command, args] = cpus ? ['taskset', ['-c', cpus, process.execPath, ...argv]] : [process.execPath, argv];
   const child = spawn(command as string, args as string[], {
     env: { PATH: process.env.PATH ?? '', ...env, ...(port ? { PORT: String(port) } : {}) },
-    stdio: ['ignore', port ? 'ignore' : 'pipe', 'inherit'],
+    stdio: ['ignore', port && !countStdoutLines ? 'ignore' : 'pipe', 'inherit'],
   });
+  let lines = 0;
+  if (port && countStdoutLines) {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
+    });
+  }
   children.add(child);
   let exited = false;
   child.once('exit', () => {
@@ -155,6 +165,7 @@ export async function start(
     url,
     spawnedAt: started,
     readyMs,
+    stdoutLines: () => lines,
     stop: (graceful = false) =>
       new Promise<void>((resolve) => {
         if (exited) return resolve();
