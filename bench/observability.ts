@@ -13,6 +13,7 @@
 //   npm run bench:observability    BENCH_ROUNDS (10), BENCH_SECONDS (4), BENCH_CONCURRENCY (16), BENCH_BEFORE
 
 import { execFileSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Ask,
   bundle,
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
         const linesBefore = system(name).stdoutLines();
         const run = await load(system(name), what, { connections: CONCURRENCY, seconds: SECONDS });
         // Every request's line was written (and none with logging off): the bench measures what it says.
+        await sleep(100); // the last lines still in the pipe
         const lines = system(name).stdoutLines() - linesBefore;
         const expected = name === 'off' ? 0 : run.requests;
         if (Math.abs(lines - expected) > CONCURRENCY)

@@ -169,10 +169,13 @@ describe("yoga's GraphQL request metrics", () => {
   // every request whose document parsed, named and typed from the document, and nothing for one that did not parse.
   it('times a GET, an anonymous operation, and an operation that failed validation, by what the document says', async () => {
     const gw = await gatewayWith({});
-    const get = await fetch(`${gw.url}?query=${encodeURIComponent('{ __typename }')}`, {
-      headers: { accept: 'application/json' },
-    });
-    expect(get.status).toBe(200);
+    // Twice: the second document comes from yoga's parser cache and is timed all the same.
+    for (let time = 0; time < 2; time++) {
+      const get = await fetch(`${gw.url}?query=${encodeURIComponent('{ __typename }')}`, {
+        headers: { accept: 'application/json' },
+      });
+      expect(get.status).toBe(200);
+    }
     const invalid = await gw.query('query Broken { noSuchField }');
     expect(invalid.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     const unparsed = await gw.query('query Cut {');
@@ -184,7 +187,7 @@ describe("yoga's GraphQL request metrics", () => {
       .map((sample) => ({ ...sample.labels, count: sample.value }));
     expect(timed).toEqual(
       expect.arrayContaining([
-        { operationName: 'Anonymous', operationType: 'query', method: 'GET', statusCode: '200', count: 1 },
+        { operationName: 'Anonymous', operationType: 'query', method: 'GET', statusCode: '200', count: 2 },
         {
           operationName: 'Broken',
           operationType: 'query',
@@ -197,7 +200,7 @@ describe("yoga's GraphQL request metrics", () => {
     expect(timed).toHaveLength(2);
     // Only the operation that ran is counted as executed.
     expect(samples.filter((sample) => sample.name === 'graphql_envelop_request')).toEqual([
-      { name: 'graphql_envelop_request', labels: { operationName: 'Anonymous', operationType: 'query' }, value: 1 },
+      { name: 'graphql_envelop_request', labels: { operationName: 'Anonymous', operationType: 'query' }, value: 2 },
     ]);
     const get200 = { operationName: 'Anonymous', operationType: 'query', method: 'GET', statusCode: '200' };
     expect(sampleValue(samples, 'graphql_yoga_http_duration_sum', get200)).toBeGreaterThan(0);
