@@ -5,12 +5,19 @@
 // METRICS=true, once with LOG_LEVEL=silent and METRICS=false. The loopback
 // Partner Center stand-in (bench/speed/stand-in.ts, answers at once) and the
 // closed-loop clients run on CPU 0, so each gateway's core is its own and
-// only its process's CPU (from /proc) is counted. Rounds interleave (the order
-// alternates); figures are medians: throughput and CPU per request, on
-// against off. With BENCH_BEFORE=<git ref> the gateway as it was at that
-// commit runs too, with both on, in the same rounds.
+// only its process's CPU (from /proc) is counted.
 //
-//   npm run bench:observability    BENCH_ROUNDS (10), BENCH_SECONDS (4), BENCH_CONCURRENCY (16), BENCH_BEFORE
+// One process's figures move by several per cent with its JIT and heap
+// layout, so the bench starts fresh processes several times (generations)
+// and interleaves rounds within each (the order alternates). Figures are
+// medians over every round: throughput, CPU per request, and requests per
+// CPU-second (what one core sustains, whichever core bounded the round).
+// With BENCH_BEFORE=<git ref> the gateway as it was at that commit runs too,
+// with both on; with BENCH_PARTS=1 each half runs alone, and both with the
+// lines going to /dev/null rather than a pipe.
+//
+//   npm run bench:observability    BENCH_GENERATIONS (3), BENCH_ROUNDS (6 per generation), BENCH_SECONDS (4),
+//                                  BENCH_CONCURRENCY (16), BENCH_BEFORE, BENCH_PARTS
 
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,10 +35,12 @@ import {
   start,
 } from './speed/harness';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
+const GENERATIONS = Number(process.env.BENCH_GENERATIONS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const BEFORE = process.env.BENCH_BEFORE;
+const PARTS = process.env.BENCH_PARTS === '1';
 
 const ask = (query: string): Ask => ({ method: 'POST', path: '/graphql', body: JSON.stringify({ query }) });
 const WORKLOADS: Record<string, Ask> = {
@@ -45,75 +54,120 @@ const WORKLOADS: Record<string, Ask> = {
 const ON = { LOG_LEVEL: 'info', METRICS: 'true' };
 const OFF = { LOG_LEVEL: 'silent', METRICS: 'false' };
 
-async function main(): Promise<void> {
-  execFileSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
-  const files: Record<string, string> = { on: gatewayEntry(), off: 'dist/main.js' };
-  if (BEFORE) files.before = await gatewayAt(BEFORE);
-  const upstream = await start(bundle('bench/speed/stand-in.ts', 'stand-in'), {}, '/v1/customers/x/qualifications', {
-    cpus: '0',
-  });
-  const systems: Record<string, Running> = Object.fromEntries(
-    await Promise.all(
-      Object.entries(files).map(async ([name, file]) => [
-        name,
-        await start(
-          file,
-          { NODE_ENV: 'production', PARTNER_CENTER_BASE_URL: upstream.url, ...(name === 'off' ? OFF : ON) },
-          '/health',
-          { port: true, cpus: '1', countStdoutLines: true },
-        ),
-      ]),
-    ),
-  );
-  const names = Object.keys(systems);
-  console.log(
-    `${ROUNDS} rounds of ${SECONDS} s, ${CONCURRENCY} clients, medians; gateways on CPU 1, stand-in and clients on CPU 0 (Node ${process.version}, load average ${loadAverage()})`,
-  );
-  console.log(
-    `| workload | ${names.map((name) => `${name}: req/s, µs CPU per request, CPU 1 busy`).join(' | ')} | throughput on / off | CPU per request on / off |${BEFORE ? ' CPU per request on / before |' : ''}`,
-  );
-  console.log(`| --- | ${names.map(() => '---').join(' | ')} | --- | --- |${BEFORE ? ' --- |' : ''}`);
-  for (const [workload, what] of Object.entries(WORKLOADS)) {
-    const runs: Record<string, Load[]> = Object.fromEntries(names.map((name) => [name, []]));
-    const system = (name: string) => systems[name] as Running;
-    for (const name of names) await load(system(name), what, { connections: CONCURRENCY, seconds: 3 }); // warm-up
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? names : [...names].reverse();
-      for (const name of order) {
-        const linesBefore = system(name).stdoutLines();
-        const run = await load(system(name), what, { connections: CONCURRENCY, seconds: SECONDS });
-        // Every request's line was written (and none with logging off): the bench measures what it says.
-        await sleep(100); // the last lines still in the pipe
-        const lines = system(name).stdoutLines() - linesBefore;
-        const expected = name === 'off' ? 0 : run.requests;
-        if (Math.abs(lines - expected) > CONCURRENCY)
-          throw new Error(`${name}: ${lines} lines for ${run.requests} requests`);
-        runs[name]?.push(run);
-        if (process.env.BENCH_VERBOSE) {
-          console.log(
-            `${name}: ${(run.requests / run.seconds).toFixed(0)} req/s, ${(run.cpuPerRequestMs * 1000).toFixed(0)} µs`,
-          );
-        }
-      }
-    }
-    const rate = (name: string) => median((runs[name] ?? []).map((run) => run.requests / run.seconds));
-    const cpu = (name: string) => median((runs[name] ?? []).map((run) => run.cpuPerRequestMs * 1000));
-    const busy = (name: string) =>
-      median((runs[name] ?? []).map((run) => (run.cpuPerRequestMs * run.requests) / 1000 / run.seconds));
-    const cells = names.map(
-      (name) => `${rate(name).toFixed(0)}, ${cpu(name).toFixed(0)} µs, ${(100 * busy(name)).toFixed(0)}%`,
-    );
-    console.log(
-      `| ${workload} | ${cells.join(' | ')} | ${(rate('on') / rate('off')).toFixed(3)} | ${(cpu('on') / cpu('off')).toFixed(3)} |${BEFORE ? ` ${(cpu('on') / cpu('before')).toFixed(3)} |` : ''}`,
-    );
+interface System {
+  readonly file: string;
+  readonly env: Record<string, string>;
+  /** Its stdout is a pipe whose lines the bench counts; otherwise /dev/null. */
+  readonly pipe: boolean;
+}
+
+/** One round's figures for one system. */
+interface Round {
+  readonly rate: number;
+  readonly cpuMicros: number;
+  readonly busy: number;
+}
+
+async function plan(): Promise<Record<string, System>> {
+  const built = gatewayEntry();
+  const systems: Record<string, System> = {
+    on: { file: built, env: ON, pipe: true },
+    off: { file: built, env: OFF, pipe: true },
+  };
+  if (BEFORE) systems.before = { file: await gatewayAt(BEFORE), env: ON, pipe: true };
+  if (PARTS) {
+    systems['log only'] = { file: built, env: { ...ON, METRICS: 'false' }, pipe: true };
+    systems['metrics only'] = { file: built, env: { ...ON, LOG_LEVEL: 'silent' }, pipe: true };
+    systems['on, /dev/null'] = { file: built, env: ON, pipe: false };
   }
-  const metrics = await (await fetch(`${(systems.on as Running).url}/metrics`)).text();
-  const executed = metrics
+  return systems;
+}
+
+/** Sends one round to a system and checks that it wrote one line per request (none when it logs nothing). */
+async function round(name: string, system: System, running: Running, what: Ask, seconds: number): Promise<Load> {
+  const linesBefore = running.stdoutLines();
+  const run = await load(running, what, { connections: CONCURRENCY, seconds });
+  await sleep(100); // the last lines still in the pipe
+  const lines = running.stdoutLines() - linesBefore;
+  const expected = system.pipe && system.env.LOG_LEVEL === 'info' ? run.requests : 0;
+  if (Math.abs(lines - expected) > CONCURRENCY) throw new Error(`${name}: ${lines} lines for ${run.requests} requests`);
+  return run;
+}
+
+/** The on gateway counted exactly the operations it was sent: its metrics are on and working. */
+async function checkCounted(on: Running, sent: number): Promise<void> {
+  const text = await (await fetch(`${on.url}/metrics`)).text();
+  const counted = text
     .split('\n')
     .filter((line) => line.startsWith('graphql_envelop_request{'))
     .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
-  console.log(`\nthe "on" gateway's graphql_envelop_request total: ${executed}`);
-  await Promise.all([...Object.values(systems), upstream].map((running) => running.stop()));
+  if (counted !== sent) throw new Error(`the on gateway counted ${counted} operations for ${sent} sent`);
+}
+
+async function main(): Promise<void> {
+  execFileSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
+  const systems = await plan();
+  const names = Object.keys(systems);
+  const upstream = await start(bundle('bench/speed/stand-in.ts', 'stand-in'), {}, '/v1/customers/x/qualifications', {
+    cpus: '0',
+  });
+  const rounds: Record<string, Record<string, Round[]>> = Object.fromEntries(
+    Object.keys(WORKLOADS).map((workload) => [workload, Object.fromEntries(names.map((name) => [name, []]))]),
+  );
+  const loadAverages: number[] = [];
+  for (let generation = 0; generation < GENERATIONS; generation++) {
+    const running: Record<string, Running> = {};
+    for (const [name, { file, env, pipe }] of Object.entries(systems)) {
+      running[name] = await start(
+        file,
+        { NODE_ENV: 'production', PARTNER_CENTER_BASE_URL: upstream.url, ...env },
+        '/health',
+        { port: true, cpus: '1', countStdoutLines: pipe },
+      );
+    }
+    let sentToOn = 0;
+    for (const [workload, what] of Object.entries(WORKLOADS)) {
+      for (const name of names) {
+        const warm = await round(name, systems[name] as System, running[name] as Running, what, 3);
+        if (name === 'on') sentToOn += warm.requests;
+      }
+      for (let index = 0; index < ROUNDS; index++) {
+        const order = index % 2 === 0 ? names : [...names].reverse();
+        for (const name of order) {
+          const run = await round(name, systems[name] as System, running[name] as Running, what, SECONDS);
+          if (name === 'on') sentToOn += run.requests;
+          const cpuSeconds = (run.cpuPerRequestMs * run.requests) / 1000;
+          rounds[workload]?.[name]?.push({
+            rate: run.requests / run.seconds,
+            cpuMicros: run.cpuPerRequestMs * 1000,
+            busy: cpuSeconds / run.seconds,
+          });
+        }
+      }
+    }
+    await checkCounted(running.on as Running, sentToOn);
+    loadAverages.push(loadAverage());
+    await Promise.all(Object.values(running).map((process) => process.stop()));
+  }
+  await upstream.stop();
+
+  console.log(
+    `${GENERATIONS} generations of fresh processes x ${ROUNDS} rounds of ${SECONDS} s, ${CONCURRENCY} clients, medians over all rounds; gateways on CPU 1, stand-in and clients on CPU 0 (Node ${process.version}; load average after each generation ${loadAverages.join(', ')})\n`,
+  );
+  const cell = (runs: Round[]) =>
+    `${median(runs.map((r) => r.rate)).toFixed(0)} req/s, ${median(runs.map((r) => r.cpuMicros)).toFixed(0)} µs, ${(100 * median(runs.map((r) => r.busy))).toFixed(0)}%`;
+  const perCpu = (runs: Round[]) => 1e6 / median(runs.map((r) => r.cpuMicros));
+  console.log(
+    `| workload | ${names.map((name) => `${name}: req/s, CPU per request, CPU 1 busy`).join(' | ')} | throughput on / off | requests per CPU-second on / off |${BEFORE ? ' requests per CPU-second on / before |' : ''}`,
+  );
+  console.log(`| --- | ${names.map(() => '---').join(' | ')} | --- | --- |${BEFORE ? ' --- |' : ''}`);
+  for (const [workload, byName] of Object.entries(rounds)) {
+    const of = (name: string) => byName[name] ?? [];
+    const rate = (name: string) => median(of(name).map((r) => r.rate));
+    console.log(
+      `| ${workload} | ${names.map((name) => cell(of(name))).join(' | ')} | ${(rate('on') / rate('off')).toFixed(3)} | ${(perCpu(of('on')) / perCpu(of('off'))).toFixed(3)} |${BEFORE ? ` ${(perCpu(of('on')) / perCpu(of('before'))).toFixed(3)} |` : ''}`,
+    );
+  }
 }
 
 await main();
