@@ -4,7 +4,7 @@
 // gateway gracefully so V8 writes the profile, and prints the top self-time
 // functions and modules (a package, or the gateway's own source).
 //
-//   npm run bench:profile -- single|hundred [bundle]   BENCH_SECONDS (10); profiles land in node_modules/.cache/pc-bench-speed/profiles
+//   npm run bench:profile -- single|hundred [bundle]   BENCH_SECONDS (10), BENCH_GATEWAY_ENV (K=V,K=V); profiles land in node_modules/.cache/pc-bench-speed/profiles
 
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   );
   const running = await start(
     gateway,
-    { NODE_ENV: 'production', PARTNER_CENTER_BASE_URL: upstream.url, LOG_LEVEL: 'info' },
+    { NODE_ENV: 'production', PARTNER_CENTER_BASE_URL: upstream.url, LOG_LEVEL: 'info', ...extraEnv() },
     '/health',
     { port: true, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profiles}`] },
   );
@@ -104,6 +104,12 @@ async function main(): Promise<void> {
   if (!written) throw new Error('the gateway wrote no profile');
   process.stderr.write(`profile: ${join(profiles, written)}\n`);
   summarise(JSON.parse(readFileSync(join(profiles, written), 'utf8')) as Profile, skipMs);
+}
+
+/** BENCH_GATEWAY_ENV="METRICS=false,LOG_LEVEL=silent": settings for the profiled gateway beyond production's. */
+function extraEnv(): Record<string, string> {
+  const pairs = (process.env.BENCH_GATEWAY_ENV ?? '').split(',').filter((pair) => pair.includes('='));
+  return Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
 }
 
 main().catch((error: unknown) => {
