@@ -131,6 +131,19 @@ describe('bad responses', () => {
     expect(body.errors?.[0]?.message).toContain('larger than');
   });
 
+  it('reads a body of exactly 4 MiB, and refuses one byte more', async () => {
+    const item = '[{"qualification":"Education"}';
+    const ofSize = (bytes: number) => `${item}${' '.repeat(bytes - item.length - 1)}]`;
+    for (const [bytes, expected] of [
+      [4 * 1024 * 1024, undefined],
+      [4 * 1024 * 1024 + 1, 'Partner Center sent a body larger than 4194304 bytes.'],
+    ] as const) {
+      upstream.setHandler((_call, res) => json(res, 200, ofSize(bytes)));
+      const { body } = await gw.query(QUALIFICATIONS, { id: customerId(6) });
+      expect(body.errors?.[0]?.message, String(bytes)).toBe(expected);
+    }
+  });
+
   it('keeps a bad body in its own customer while the others resolve', async () => {
     const broken = customerId(7);
     upstream.setHandler((call, res, attempt) =>

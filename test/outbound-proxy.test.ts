@@ -94,6 +94,28 @@ describe('through a proxy (in process)', () => {
     expect(proxy.tunnels).toEqual([]);
   });
 
+  it('reads no proxy variable of its own environment: only the configuration counts', async () => {
+    proxy = await startConnectProxy();
+    const saved = { ...process.env };
+    Object.assign(process.env, { HTTP_PROXY: proxy.url, http_proxy: proxy.url, NO_PROXY: '127.0.0.1' });
+    Object.assign(process.env, { no_proxy: '127.0.0.1' });
+    try {
+      // An HTTPS proxy alone leaves an http:// Partner Center direct, whatever HTTP_PROXY says.
+      const direct = await gatewayWith({ httpsProxy: 'http://127.0.0.1:9' });
+      expect((await direct.query(TWO_CUSTOMERS)).body.errors).toBeUndefined();
+      expect(proxy.tunnels).toEqual([]);
+      // A configured proxy tunnels the calls, whatever NO_PROXY says.
+      const tunnelled = await gatewayWith({ httpProxy: proxy.url });
+      expect((await tunnelled.query(TWO_CUSTOMERS)).body.errors).toBeUndefined();
+      expect(proxy.carried(upstream)).toBe(2);
+    } finally {
+      for (const name of ['HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy']) {
+        if (saved[name] === undefined) delete process.env[name];
+        else process.env[name] = saved[name];
+      }
+    }
+  });
+
   it('goes direct when no proxy is configured', async () => {
     proxy = await startConnectProxy();
     const gw = await gatewayWith({});
