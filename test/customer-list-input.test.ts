@@ -55,6 +55,11 @@ describe('customerList arguments', () => {
     });
   }
 
+  it('says the bounds of first in the error extensions', async () => {
+    const response = await gw.query<Page>(PAGE, { first: 0 });
+    expect(response.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', min: 1, max: 100 });
+  });
+
   it('accepts first: 1 and first: 100, the bounds', async () => {
     for (const first of [1, 100]) {
       const response = await gw.query<Page>(PAGE, { first });
@@ -83,6 +88,15 @@ describe('customerList arguments', () => {
     const at = Math.floor(cursor.length / 3);
     const altered = `${cursor.slice(0, at)}${cursor[at] === 'A' ? 'B' : 'A'}${cursor.slice(at + 1)}`;
     expect(await refused({ after: altered })).toMatch(/^after: not a cursor from customerList/);
+  });
+
+  it('refuses a real cursor with anything before or after it as unreadable', async () => {
+    const cursor = await endCursor({ first: 3 });
+    for (const around of [`!${cursor}`, `${cursor}!`, `x.${cursor}`]) {
+      expect(await refused({ after: around })).toBe(
+        'after: not a cursor from customerList (unreadable); pass a cursor this field returned.',
+      );
+    }
   });
 
   it('refuses a real cursor cut short', async () => {
@@ -153,8 +167,11 @@ describe('customerList arguments', () => {
     expect(await asked('{"v":1,"f":null,"end":true}')).toEqual([[], 0]);
   });
 
-  it('refuses a companyNameStartsWith longer than 256 characters', async () => {
-    expect(await refused({ prefix: 'x'.repeat(257) })).toMatch(/companyNameStartsWith: at most 256/);
+  it('refuses a companyNameStartsWith longer than 256 characters, and takes one of 256', async () => {
+    expect(await refused({ prefix: 'x'.repeat(257) })).toBe('companyNameStartsWith: at most 256 characters, got 257.');
+    const response = await gw.query<Page>(PAGE, { prefix: 'x'.repeat(256) });
+    expect(response.body.errors).toBeUndefined();
+    expect(upstream.calls).toHaveLength(1);
   });
 
   it('takes an empty companyNameStartsWith as no filter', async () => {
