@@ -87,7 +87,9 @@ describe('customerList arguments', () => {
     const cursor = await endCursor({ first: 3 });
     const at = Math.floor(cursor.length / 3);
     const altered = `${cursor.slice(0, at)}${cursor[at] === 'A' ? 'B' : 'A'}${cursor.slice(at + 1)}`;
-    expect(await refused({ after: altered })).toMatch(/^after: not a cursor from customerList/);
+    expect(await refused({ after: altered })).toBe(
+      'after: not a cursor from customerList (it was altered or made up); pass a cursor this field returned.',
+    );
   });
 
   it('refuses a real cursor with anything before or after it as unreadable', async () => {
