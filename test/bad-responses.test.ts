@@ -38,19 +38,27 @@ describe('bad responses', () => {
     });
   });
 
+  const NOT_A_LIST = `expected an array of qualifications for customer ${customerId(2)}`;
   it.each([
-    ['an object without qualifications', { value: [] }],
-    ['a wrapper whose qualifications is not a list', { qualifications: 'Education' }],
-    ['null', null],
-    ['a number', 42],
-    ['a list holding a number', [42]],
-    ['an item without a string qualification', [{ qualification: 7, vettingStatus: 'Approved' }]],
-    ['an item that is a list', [['Education']]],
-  ])('reports qualifications shaped as %s as UPSTREAM_BAD_RESPONSE', async (_name, payload) => {
+    ['an object without qualifications', { value: [] }, NOT_A_LIST],
+    ['a wrapper whose qualifications is not a list', { qualifications: 'Education' }, NOT_A_LIST],
+    ['null', null, NOT_A_LIST],
+    ['a number', 42, NOT_A_LIST],
+    ['a list holding a number', [42], 'item 0 has no string "qualification"'],
+    ['a list holding null', [null], 'item 0 has no string "qualification"'],
+    [
+      'an item without a string qualification',
+      [{ qualification: 'Education' }, { qualification: 7, vettingStatus: 'Approved' }],
+      'item 1 has no string "qualification"',
+    ],
+    ['an item that is a list', [['Education']], 'item 0 has no string "qualification"'],
+  ])('reports qualifications shaped as %s as UPSTREAM_BAD_RESPONSE', async (_name, payload, expected) => {
     upstream.setHandler((_call, res) => json(res, 200, JSON.stringify(payload)));
     const { body } = await gw.query(QUALIFICATIONS, { id: customerId(2) });
     expect(upstream.calls).toHaveLength(1);
-    expect(body.errors?.map((error) => error.extensions?.code)).toEqual(['UPSTREAM_BAD_RESPONSE']);
+    expect(body.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([
+      ['UPSTREAM_BAD_RESPONSE', `Partner Center sent an unexpected body: ${expected}.`],
+    ]);
     expect(body.errors?.[0]?.extensions?.upstream).toEqual({
       status: 200,
       requestId: upstream.calls[0]?.headers['ms-requestid'],
@@ -121,6 +129,19 @@ describe('bad responses', () => {
     expect(upstream.calls).toHaveLength(1);
     expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_BAD_RESPONSE');
     expect(body.errors?.[0]?.message).toContain('larger than');
+  });
+
+  it('reads a body of exactly 4 MiB, and refuses one byte more', async () => {
+    const item = '[{"qualification":"Education"}';
+    const ofSize = (bytes: number) => `${item}${' '.repeat(bytes - item.length - 1)}]`;
+    for (const [bytes, expected] of [
+      [4 * 1024 * 1024, undefined],
+      [4 * 1024 * 1024 + 1, 'Partner Center sent a body larger than 4194304 bytes.'],
+    ] as const) {
+      upstream.setHandler((_call, res) => json(res, 200, ofSize(bytes)));
+      const { body } = await gw.query(QUALIFICATIONS, { id: customerId(6) });
+      expect(body.errors?.[0]?.message, String(bytes)).toBe(expected);
+    }
   });
 
   it('keeps a bad body in its own customer while the others resolve', async () => {

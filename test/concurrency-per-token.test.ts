@@ -85,6 +85,21 @@ describe('concurrency per token', () => {
     }
   });
 
+  it('opens at most poolConnections connections to Partner Center; the other calls wait for one', async () => {
+    hold = createHold();
+    answer = defaultHandler;
+    const gw = await startGateway(upstream.url, { poolConnections: 2 });
+    try {
+      const { body } = await whileHolding(2, () => gw.query(CUSTOMERS, { ids: ids(600, 6) }));
+      expect(body.errors).toBeUndefined();
+      expect(upstream.calls).toHaveLength(6);
+      expect([...hold.peak.values()]).toEqual([2]);
+      expect(new Set(upstream.calls.map((call) => call.remotePort)).size).toBe(2);
+    } finally {
+      await gw.close();
+    }
+  });
+
   it('defaults to 32 calls in flight per token', async () => {
     hold = createHold();
     answer = defaultHandler;

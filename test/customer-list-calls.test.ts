@@ -108,29 +108,95 @@ describe('customerList calls', () => {
     expect(upstream.calls).toHaveLength(1);
   });
 
-  for (const [what, body] of [
-    ['a body without items', { totalCount: 0 }],
-    ['an item without a customer id', { items: [{ companyProfile: { companyName: 'No id' } }] }],
+  const NO_ID = 'item 0 of GET /customers has no customer id (a GUID)';
+  const NO_TOKEN = 'links.next of GET /customers carries no usable MS-ContinuationToken header';
+  const tokenHeader = (value: string) => ({ next: { headers: [{ key: 'MS-ContinuationToken', value }] } });
+  for (const [what, body, expected] of [
+    ['a body without items', { totalCount: 0 }, 'expected {"items": [...]} from GET /customers'],
+    ['an item without a customer id', { items: [{ companyProfile: { companyName: 'No id' } }] }, NO_ID],
+    ['an item with neither id nor companyProfile', { items: [{ relationshipToPartner: 'reseller' }] }, NO_ID],
+    ['an item that is null', { items: [null] }, NO_ID],
+    ['an item that is a string', { items: ['00000000-0000-0000-0000-000000000001'] }, NO_ID],
     [
       'a next link without MS-ContinuationToken',
       { items: [], links: { next: { uri: '/customers?size=1&seekOperation=Next', headers: [] } } },
+      NO_TOKEN,
     ],
+    ['a next link whose headers are not a list', { items: [], links: { next: { headers: 'none' } } }, NO_TOKEN],
     [
       'a continuation token that cannot be sent as a header',
-      {
-        items: [],
-        links: { next: { headers: [{ key: 'MS-ContinuationToken', value: 'line\nbreak' }] } },
-      },
+      { items: [], links: tokenHeader('line\nbreak') },
+      NO_TOKEN,
     ],
+    ['a continuation token longer than 8192 characters', { items: [], links: tokenHeader('t'.repeat(8193)) }, NO_TOKEN],
   ] as const) {
-    it(`answers UPSTREAM_BAD_RESPONSE for ${what}`, async () => {
+    it(`answers UPSTREAM_BAD_RESPONSE for ${what}, saying what was expected`, async () => {
       upstream.setHandler((call, res, attempt) =>
         call.resource === 'customers' ? json(res, 200, body) : defaultHandler(call, res, attempt),
       );
       const response = await gw.query('{ customerList { nodes { id } } }');
-      expect(response.body.errors?.map((error) => error.extensions?.code)).toEqual(['UPSTREAM_BAD_RESPONSE']);
+      expect(response.body.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([
+        ['UPSTREAM_BAD_RESPONSE', `Partner Center sent an unexpected body: ${expected}.`],
+      ]);
     });
   }
+
+  it('reads a page without links, or whose links.next is not an object, as the last page', async () => {
+    for (const links of [undefined, { next: 'https://example.com/next' }, { next: 7 }, { next: null }]) {
+      upstream.setHandler((call, res, attempt) =>
+        call.resource === 'customers'
+          ? json(res, 200, { items: [{ id: customerId(1) }], ...(links ? { links } : {}) })
+          : defaultHandler(call, res, attempt),
+      );
+      const response = await gw.query('{ customerList { nodes { id } pageInfo { hasNextPage } } }');
+      expect(response.body, JSON.stringify(links)).toEqual({
+        data: { customerList: { nodes: [{ id: customerId(1) }], pageInfo: { hasNextPage: false } } },
+      });
+    }
+  });
+
+  it('takes the token from the MS-ContinuationToken entry of links.next, past entries of any other shape', async () => {
+    upstream.setHandler((call, res, attempt) => {
+      if (call.resource !== 'customers') return defaultHandler(call, res, attempt);
+      if (call.query.get('seekOperation') === 'Next') return json(res, 200, { items: [{ id: customerId(2) }] });
+      const headers = [null, 'MS-ContinuationToken', { key: 42, value: 'number' }, { key: 'Other', value: 'x\ny' }];
+      return json(res, 200, {
+        items: [{ id: customerId(1) }],
+        links: { next: { headers: [...headers, { key: 'MS-ContinuationToken', value: 'the-token' }] } },
+      });
+    });
+    const first = await gw.query<{ customerList: { pageInfo: { endCursor: string } } }>(
+      '{ customerList(first: 1) { nodes { id } pageInfo { hasNextPage endCursor } } }',
+    );
+    expect(first.body.errors).toBeUndefined();
+    const after = first.body.data?.customerList.pageInfo.endCursor;
+    const second = await gw.query('query ($after: String) { customerList(first: 1, after: $after) { nodes { id } } }', {
+      after,
+    });
+    expect(second.body).toEqual({ data: { customerList: { nodes: [{ id: customerId(2) }] } } });
+    expect(upstream.callsTo('customers').map((call) => call.headers['ms-continuationtoken'])).toEqual([
+      undefined,
+      'the-token',
+    ]);
+  });
+
+  it('passes a continuation token of 8192 characters, the most a header may carry, back to Partner Center', async () => {
+    const token = `${'t'.repeat(8191)}=`;
+    upstream.setHandler((call, res, attempt) => {
+      if (call.resource !== 'customers') return defaultHandler(call, res, attempt);
+      if (call.query.get('seekOperation') === 'Next') return json(res, 200, { items: [{ id: customerId(2) }] });
+      return json(res, 200, { items: [{ id: customerId(1) }], links: tokenHeader(token) });
+    });
+    const first = await gw.query<{ customerList: { pageInfo: { endCursor: string } } }>(
+      '{ customerList(first: 1) { pageInfo { hasNextPage endCursor } } }',
+    );
+    expect(first.body.errors).toBeUndefined();
+    const second = await gw.query('query ($after: String) { customerList(first: 1, after: $after) { nodes { id } } }', {
+      after: first.body.data?.customerList.pageInfo.endCursor,
+    });
+    expect(second.body).toEqual({ data: { customerList: { nodes: [{ id: customerId(2) }] } } });
+    expect(upstream.callsTo('customers')[1]?.headers['ms-continuationtoken']).toBe(token);
+  });
 
   it('accepts a continuation token header key in any case, and ignores totalCount', async () => {
     upstream.setHandler((call, res, attempt) =>

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { useGateway } from './support/fixtures';
 import { customerId } from './support/gateway';
-import { DEFAULT_ROSTER } from './support/upstream';
+import { DEFAULT_ROSTER, defaultHandler, json } from './support/upstream';
 
 interface Page {
   customerList: {
@@ -123,6 +123,36 @@ describe('customerList paging', () => {
     const beyond = await page({ first: 5, prefix: 'Company 24', after: lastPage.pageInfo.endCursor });
     expect(beyond).toEqual({ edges: [], nodes: [], pageInfo: { hasNextPage: false, endCursor: null } });
     expect(upstream.calls).toHaveLength(2);
+  });
+
+  it("has a next page when customers of the page it re-reads are left, even on Partner Center's last page", async () => {
+    const whole = await page({ first: 10, prefix: 'Company 24' });
+    expect(whole.pageInfo.hasNextPage).toBe(false);
+    const two = await page({ first: 2, prefix: 'Company 24', after: whole.edges[0]?.cursor });
+    expect(two.nodes.map((node) => node.id)).toEqual([241, 242].map(customerId));
+    expect(two.pageInfo.hasNextPage).toBe(true);
+    const rest = await page({ first: 10, prefix: 'Company 24', after: two.pageInfo.endCursor });
+    expect(rest.nodes.map((node) => node.id)).toEqual([243, 244, 245, 246, 247, 248, 249].map(customerId));
+  });
+
+  it('gives an empty upstream page that has a next one an endCursor that reads it, at the size asked', async () => {
+    upstream.setHandler((call, res, attempt) => {
+      if (call.resource !== 'customers') return defaultHandler(call, res, attempt);
+      if (call.query.get('seekOperation') === 'Next') return json(res, 200, { items: [{ id: customerId(7) }] });
+      return json(res, 200, {
+        items: [],
+        links: { next: { headers: [{ key: 'MS-ContinuationToken', value: 't1' }] } },
+      });
+    });
+    const empty = await page({ first: 3 });
+    expect(empty.edges).toEqual([]);
+    expect(empty.pageInfo.hasNextPage).toBe(true);
+    const next = await page({ first: 4, after: empty.pageInfo.endCursor });
+    expect(next.nodes).toEqual([{ id: customerId(7) }]);
+    expect(upstream.calls.map((call) => [call.query.get('size'), call.headers['ms-continuationtoken']])).toEqual([
+      ['3', undefined],
+      ['4', 't1'],
+    ]);
   });
 
   it('answers an empty list with no edges, hasNextPage false and a null endCursor', async () => {

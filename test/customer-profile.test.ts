@@ -125,7 +125,12 @@ describe('customer profile fields', () => {
       call.resource === 'customer' ? json(res, 200, '["not", "a", "customer"]') : defaultHandler(call, res, attempt),
     );
     const response = await gw.query(`{ customer(id: "${customerId(1)}") { companyName } }`);
-    expect(response.body.errors?.map((error) => error.extensions?.code)).toEqual(['UPSTREAM_BAD_RESPONSE']);
+    expect(response.body.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([
+      [
+        'UPSTREAM_BAD_RESPONSE',
+        `Partner Center sent an unexpected body: expected a customer object from GET /customers/${customerId(1)}.`,
+      ],
+    ]);
   });
 });
 

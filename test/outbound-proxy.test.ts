@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config';
 import { useUpstream } from './support/fixtures';
-import { customerId, TOKEN } from './support/gateway';
+import { customerId, startGateway, TOKEN } from './support/gateway';
 import { startGatewayProcess, stopGatewayProcess } from './support/process';
 import { startUpstream, type Upstream } from './support/upstream';
 
@@ -94,6 +94,47 @@ describe('through a proxy (in process)', () => {
     expect(proxy.tunnels).toEqual([]);
   });
 
+  it('reads no proxy variable of its own environment: only the configuration counts', async () => {
+    proxy = await startConnectProxy();
+    const saved = { ...process.env };
+    Object.assign(process.env, { HTTP_PROXY: proxy.url, http_proxy: proxy.url, NO_PROXY: '127.0.0.1' });
+    Object.assign(process.env, { no_proxy: '127.0.0.1' });
+    try {
+      // An HTTPS proxy alone leaves an http:// Partner Center direct, whatever HTTP_PROXY says.
+      const direct = await gatewayWith({ httpsProxy: 'http://127.0.0.1:9' });
+      expect((await direct.query(TWO_CUSTOMERS)).body.errors).toBeUndefined();
+      expect(proxy.tunnels).toEqual([]);
+      // A configured proxy tunnels the calls, whatever NO_PROXY says.
+      const tunnelled = await gatewayWith({ httpProxy: proxy.url });
+      expect((await tunnelled.query(TWO_CUSTOMERS)).body.errors).toBeUndefined();
+      expect(proxy.carried(upstream)).toBe(2);
+    } finally {
+      for (const name of ['HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy']) {
+        if (saved[name] === undefined) delete process.env[name];
+        else process.env[name] = saved[name];
+      }
+    }
+  });
+
+  it('sends the calls to an https Partner Center through the HTTPS proxy', async () => {
+    // In this process the stand-in's self-signed certificate is not trusted, so the calls fail after the tunnel is
+    // asked for: what counts here is where they went (the real process, which trusts it, is tested below).
+    proxy = await startConnectProxy();
+    const secure = await startUpstream(undefined, { tls: TLS });
+    try {
+      const gw = await startGateway(secure.url, { httpsProxy: proxy.url, maxAttempts: 1 });
+      try {
+        const { body } = await gw.query(TWO_CUSTOMERS);
+        expect(body.errors?.length).toBeGreaterThan(0);
+        expect(new Set(proxy.tunnels)).toEqual(new Set([new URL(secure.url).host]));
+      } finally {
+        await gw.close();
+      }
+    } finally {
+      await secure.close();
+    }
+  });
+
   it('goes direct when no proxy is configured', async () => {
     proxy = await startConnectProxy();
     const gw = await gatewayWith({});
@@ -105,6 +146,12 @@ describe('through a proxy (in process)', () => {
   });
 });
 
+const TLS_FILES = {
+  cert: fileURLToPath(new URL('./fixtures/tls/localhost.crt', import.meta.url)),
+  key: fileURLToPath(new URL('./fixtures/tls/localhost.key', import.meta.url)),
+};
+const TLS = { key: readFileSync(TLS_FILES.key, 'utf8'), cert: readFileSync(TLS_FILES.cert, 'utf8') };
+
 describe('HTTPS_PROXY from the environment (the real process, https upstream)', () => {
   let upstream: Upstream | undefined;
   afterEach(async () => {
@@ -112,11 +159,8 @@ describe('HTTPS_PROXY from the environment (the real process, https upstream)', 
   });
 
   it('tunnels calls to an https Partner Center through HTTPS_PROXY', async () => {
-    const cert = fileURLToPath(new URL('./fixtures/tls/localhost.crt', import.meta.url));
-    const key = fileURLToPath(new URL('./fixtures/tls/localhost.key', import.meta.url));
-    upstream = await startUpstream(undefined, {
-      tls: { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') },
-    });
+    const cert = TLS_FILES.cert;
+    upstream = await startUpstream(undefined, { tls: TLS });
     proxy = await startConnectProxy();
     const gateway = startGatewayProcess({
       PORT: '0',
