@@ -16,8 +16,9 @@
 // with both on; with BENCH_PARTS=1 each half runs alone, and both with the
 // lines going to /dev/null rather than a pipe.
 //
-//   npm run bench:observability    BENCH_GENERATIONS (3), BENCH_ROUNDS (6 per generation), BENCH_SECONDS (4),
-//                                  BENCH_CONCURRENCY (16), BENCH_BEFORE, BENCH_PARTS
+//   npm run bench:observability    BENCH_GENERATIONS (3), BENCH_ROUNDS (6 per generation), BENCH_SECONDS (4), BENCH_WARM_SECONDS (12),
+//                                  BENCH_CONCURRENCY (16), BENCH_BEFORE, BENCH_PARTS,
+//                                  BENCH_WORKLOAD (one|ten)
 
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,9 +39,12 @@ import {
 const GENERATIONS = Number(process.env.BENCH_GENERATIONS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 12);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const BEFORE = process.env.BENCH_BEFORE;
 const PARTS = process.env.BENCH_PARTS === '1';
+/** BENCH_WORKLOAD=ten: only the workloads whose name starts so. */
+const ONLY = process.env.BENCH_WORKLOAD ?? '';
 
 const ask = (query: string): Ask => ({ method: 'POST', path: '/graphql', body: JSON.stringify({ query }) });
 // Each request names customers of its own (1,000 in turn, as in bench/speed.ts), so coalescing shares no call
@@ -133,16 +137,24 @@ async function main(): Promise<void> {
     }
     let sentToOn = 0;
     for (const [workload, what] of Object.entries(WORKLOADS)) {
+      if (!workload.startsWith(ONLY)) continue;
       for (const name of names) {
-        const warm = await round(name, systems[name] as System, running[name] as Running, what, 3);
+        // Long enough for V8 to settle: a process's CPU per request keeps falling for several seconds (JIT tiers,
+        // the young generation growing to its size), and a short warm-up charged that to whoever ran first.
+        const warm = await round(name, systems[name] as System, running[name] as Running, what, WARM_SECONDS);
         if (name === 'on') sentToOn += warm.requests;
       }
       for (let index = 0; index < ROUNDS; index++) {
-        const order = index % 2 === 0 ? names : [...names].reverse();
+        const order = (index + generation) % 2 === 0 ? names : [...names].reverse();
         for (const name of order) {
           const run = await round(name, systems[name] as System, running[name] as Running, what, SECONDS);
           if (name === 'on') sentToOn += run.requests;
           const cpuSeconds = (run.cpuPerRequestMs * run.requests) / 1000;
+          if (process.env.BENCH_VERBOSE) {
+            console.log(
+              `generation ${generation}, ${workload}, ${name}: ${(run.cpuPerRequestMs * 1000).toFixed(0)} µs`,
+            );
+          }
           rounds[workload]?.[name]?.push({
             rate: run.requests / run.seconds,
             cpuMicros: run.cpuPerRequestMs * 1000,
@@ -168,6 +180,7 @@ async function main(): Promise<void> {
   );
   console.log(`| --- | ${names.map(() => '---').join(' | ')} | --- | --- |${BEFORE ? ' --- |' : ''}`);
   for (const [workload, byName] of Object.entries(rounds)) {
+    if (!workload.startsWith(ONLY)) continue;
     const of = (name: string) => byName[name] ?? [];
     const rate = (name: string) => median(of(name).map((r) => r.rate));
     console.log(
