@@ -14,6 +14,7 @@ import type { Plugin } from 'graphql-yoga';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { GatewayEvents } from './events';
 import type { AnsweredRequest } from './request-log';
+import { createTally } from './tally';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -42,11 +43,11 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
   // A registry of its own rather than prom-client's global one: each gateway (and each test) counts alone.
   const registry = new Registry();
   if (processMetrics) collectDefaultMetrics({ register: registry });
-  const requests = new Counter({
+  // The two counts made for every Partner Center call are tallies (src/tally.ts): plain numbers until scraped.
+  const requests = createTally(registry, {
     name: 'partner_center_requests_total',
     help: 'HTTP attempts sent to Partner Center, retries included, by resource, method and HTTP status (or timeout, network).',
-    labelNames: ['resource', 'method', 'status'] as const,
-    registers: [registry],
+    labelNames: ['resource', 'method', 'status'],
   });
   const duration = new Histogram({
     name: 'partner_center_request_duration_seconds',
@@ -55,11 +56,10 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
     buckets: UPSTREAM_BUCKETS,
     registers: [registry],
   });
-  const cacheLookups = new Counter({
+  const cacheLookups = createTally(registry, {
     name: 'gateway_cache_lookups_total',
     help: 'Lookups in the cross-request cache and the coalescing map, by resource and result (hit, miss, coalesced).',
-    labelNames: ['resource', 'result'] as const,
-    registers: [registry],
+    labelNames: ['resource', 'result'],
   });
   const throttled = new Counter({
     name: 'gateway_throttled_calls_total',

@@ -142,6 +142,24 @@ describe('cache lookups and held-back calls', () => {
     expect(sampleValue(samples, 'gateway_throttled_calls_total', { reason: 'pacing' })).toBe(0);
   });
 
+  // The per-call counters are tallies handed to prom-client at scrape time (src/tally.ts): a scrape must neither
+  // lose nor repeat what was counted before it.
+  it('keeps counting across scrapes: each scrape shows every lookup so far, once', async () => {
+    const metrics = createMetrics();
+    const lookups = async () =>
+      sampleValue(parseSamples(await metrics.registry.metrics()), 'gateway_cache_lookups_total', {
+        resource: 'qualifications',
+        result: 'miss',
+      });
+    expect(await lookups()).toBeUndefined();
+    metrics.events.cacheLookup('qualifications', 'miss');
+    expect(await lookups()).toBe(1);
+    expect(await lookups()).toBe(1);
+    metrics.events.cacheLookup('qualifications', 'miss');
+    metrics.events.cacheLookup('qualifications', 'miss');
+    expect(await lookups()).toBe(3);
+  });
+
   it('serves both throttling reasons at 0 before anything was held back', async () => {
     const gw = await gatewayWith({});
     const samples = await scrape(gw);
