@@ -60,7 +60,8 @@ describe('federation subgraph', () => {
     const response = await gw.query<{ _service: { sdl: string } }>('{ _service { sdl } }');
     const sdl = response.body.data?._service.sdl ?? '';
     expect(sdl).toMatch(/type Customer\s+@key\(fields: "id"\)/);
-    expect(sdl).toContain('https://specs.apollo.dev/federation/v2');
+    // Federation 2.6, importing only @key: what the supergraph composes this subgraph with.
+    expect(sdl).toMatch(/@link\(url: "https:\/\/specs\.apollo\.dev\/federation\/v2\.6", import: \["@key"\]\)/);
     expect(upstream.calls).toHaveLength(0);
   });
 
@@ -118,6 +119,30 @@ describe('federation subgraph', () => {
       extensions: { code: 'BAD_USER_INPUT' },
       message: expect.stringMatching(/^id: expected a customer tenant id as a GUID .*, got "42"\.$/),
     });
+    expect(upstream.calls.map((c) => c.customerId)).toEqual([customerId(1), customerId(1)]);
+  });
+
+  it('fails only a representation of another type, or of none, with BAD_USER_INPUT naming what arrived', async () => {
+    const representations = [
+      { __typename: 'Partner', id: customerId(3) },
+      { __typename: 'Customer', id: customerId(1) },
+      { id: customerId(2) },
+    ];
+    const response = await gw.query<{ _entities: Array<{ id: string } | null> }>(ENTITIES, { representations });
+    expect(response.body.data?._entities.map((entity) => entity?.id ?? null)).toEqual([null, customerId(1), null]);
+    expect(response.body.errors).toEqual([
+      expect.objectContaining({
+        path: ['_entities', 0],
+        extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }),
+        message: 'representations[0]: expected __typename "Customer", got "Partner".',
+      }),
+      expect.objectContaining({
+        path: ['_entities', 2],
+        extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }),
+        message: 'representations[2]: expected __typename "Customer", got none.',
+      }),
+    ]);
+    // Only the Customer was fetched: its two resources, once each.
     expect(upstream.calls.map((c) => c.customerId)).toEqual([customerId(1), customerId(1)]);
   });
 
