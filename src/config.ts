@@ -4,6 +4,14 @@
 
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
+import {
+  corsOriginProblem,
+  insecureBaseUrl,
+  isRedisUrl,
+  normaliseOrigin,
+  normalizeBaseUrl,
+  redactUrl,
+} from './setting-urls';
 
 export type Cloud = 'public' | 'usgov' | 'china';
 
@@ -188,16 +196,6 @@ export function createConfig(overrides: Partial<Config> = {}): Config {
   return Object.freeze(config);
 }
 
-/** The URL when it is plain http: to a host other than loopback, else undefined. */
-function insecureBaseUrl(baseUrl: string | undefined): string | undefined {
-  if (baseUrl === undefined || !URL.canParse(baseUrl)) return undefined;
-  const { protocol, hostname } = new URL(baseUrl);
-  if (protocol === 'https:') return undefined;
-  const loopback =
-    hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-  return loopback ? undefined : baseUrl;
-}
-
 /** Reads and validates the environment once; throws ConfigError listing every bad value. */
 export function loadConfig(env: Env): Config {
   const problems: string[] = [];
@@ -357,47 +355,4 @@ export function readPersistedDocuments(path: string): ReadonlyMap<string, string
     documents.set(id, document);
   }
   return documents;
-}
-
-/** `HTTP://LocalHost:3000/` -> `http://localhost:3000`, as browsers send it; anything else is returned unchanged. */
-function normaliseOrigin(entry: string): string {
-  if (!/^https?:\/\//i.test(entry) || !URL.canParse(entry)) return entry;
-  const url = new URL(entry);
-  return url.pathname === '/' && !url.search && !url.hash && !url.username ? url.origin : entry;
-}
-
-/**
- * A CORS origin is `*` or scheme://host[:port], exactly as browsers send it in
- * Origin; `localhost:3000` (no scheme) would never match and is refused.
- */
-function corsOriginProblem(origin: string): string[] {
-  if (origin === '*') return [];
-  if (!/^https?:\/\//i.test(origin)) {
-    return [`CORS_ORIGINS entry "${origin}" has no scheme: write it as a browser sends it, e.g. http://${origin}`];
-  }
-  if (!URL.canParse(origin) || new URL(origin).origin !== origin) {
-    return [
-      `CORS_ORIGINS entry "${origin}" is not an origin: expected scheme://host[:port] with no path, e.g. http://localhost:3000`,
-    ];
-  }
-  return [];
-}
-
-function isRedisUrl(value: string): boolean {
-  if (!URL.canParse(value)) return false;
-  const url = new URL(value);
-  return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
-}
-
-/** The URL without its password, for messages: REDIS_URL may carry one. */
-function redactUrl(value: string): string {
-  if (!URL.canParse(value)) return value.replace(/:[^:@/]*@/, ':***@');
-  const url = new URL(value);
-  if (url.password) url.password = '***';
-  return url.toString();
-}
-
-/** Strips trailing slashes and a trailing `/v1`: the client appends `/v1/...` itself. */
-export function normalizeBaseUrl(url: string): string {
-  return url.replace(/\/+$/, '').replace(/\/v1$/i, '');
 }
