@@ -24,6 +24,7 @@ import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Ask,
+  askQuery,
   bundle,
   gatewayAt,
   gatewayEntry,
@@ -32,6 +33,7 @@ import {
   load,
   loadAverage,
   median,
+  quantile,
   type Running,
   start,
 } from './speed/harness';
@@ -43,20 +45,20 @@ const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 12);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const BEFORE = process.env.BENCH_BEFORE;
 const PARTS = process.env.BENCH_PARTS === '1';
+const TWIN = process.env.BENCH_TWIN === '1';
 /** BENCH_WORKLOAD=ten: only the workloads whose name starts so. */
 const ONLY = process.env.BENCH_WORKLOAD ?? '';
 
-const ask = (query: string): Ask => ({ method: 'POST', path: '/graphql', body: JSON.stringify({ query }) });
 // Each request names customers of its own (1,000 in turn, as in bench/speed.ts), so coalescing shares no call
 // between the 16 clients and every request makes its upstream calls.
 const WORKLOADS: Record<string, Ask[]> = {
   // The cheapest request that still calls Partner Center: the per-request overhead shows most here.
   'one customer, one call': Array.from({ length: 1_000 }, (_, n) =>
-    ask(`{ customer(id: "${id(n + 1)}") { qualifications { kind } } }`),
+    askQuery(`{ customer(id: "${id(n + 1)}") { qualifications { kind } } }`),
   ),
   // A dashboard slice: 10 customers, both resources, 20 upstream calls.
   'ten customers, 20 calls': Array.from({ length: 100 }, (_, n) =>
-    ask(
+    askQuery(
       `{ customers(ids: [${Array.from({ length: 10 }, (_, k) => `"${id(10 * n + k + 1)}"`).join(', ')}]) { qualifications { kind vettingStatus } mcaDirectlySigned } }`,
     ),
   ),
@@ -85,6 +87,8 @@ async function plan(): Promise<Record<string, System>> {
     off: { file: built, env: OFF, pipe: true },
   };
   if (BEFORE) systems.before = { file: await gatewayAt(BEFORE), env: ON, pipe: true };
+  // A second "off", started last: how far apart two processes of the same build and settings land.
+  if (TWIN) systems['off again'] = { file: built, env: OFF, pipe: true };
   if (PARTS) {
     systems['log only'] = { file: built, env: { ...ON, METRICS: 'false' }, pipe: true };
     systems['metrics only'] = { file: built, env: { ...ON, LOG_LEVEL: 'silent' }, pipe: true };
@@ -127,7 +131,11 @@ async function main(): Promise<void> {
   const loadAverages: number[] = [];
   for (let generation = 0; generation < GENERATIONS; generation++) {
     const running: Record<string, Running> = {};
-    for (const [name, { file, env, pipe }] of Object.entries(systems)) {
+    // The start order turns each generation: with a fixed order, the process started second ran up to 15% faster
+    // than an identical one started third (BENCH_TWIN), as large as what is measured.
+    const startOrder = names.map((_, index) => names[(index + generation) % names.length] as string);
+    for (const name of startOrder) {
+      const { file, env, pipe } = systems[name] as System;
       running[name] = await start(
         file,
         { NODE_ENV: 'production', PARTNER_CENTER_BASE_URL: upstream.url, ...env },
@@ -138,7 +146,7 @@ async function main(): Promise<void> {
     let sentToOn = 0;
     for (const [workload, what] of Object.entries(WORKLOADS)) {
       if (!workload.startsWith(ONLY)) continue;
-      for (const name of names) {
+      for (const name of startOrder) {
         // Long enough for V8 to settle: a process's CPU per request keeps falling for several seconds (JIT tiers,
         // the young generation growing to its size), and a short warm-up charged that to whoever ran first.
         const warm = await round(name, systems[name] as System, running[name] as Running, what, WARM_SECONDS);
@@ -186,6 +194,22 @@ async function main(): Promise<void> {
     console.log(
       `| ${workload} | ${names.map((name) => cell(of(name))).join(' | ')} | ${(rate('on') / rate('off')).toFixed(3)} | ${(perCpu(of('on')) / perCpu(of('off'))).toFixed(3)} |${BEFORE ? ` ${(perCpu(of('on')) / perCpu(of('before'))).toFixed(3)} |` : ''}`,
     );
+  }
+
+  // The machine's neighbours slow a whole stretch of seconds at a time, so each system's round is also compared with
+  // the "off" round run next to it (the same generation and round): the median of those ratios, with its quartiles.
+  const others = names.filter((name) => name !== 'off');
+  console.log(
+    `\nCPU per request against "off" in the same round (median ratio, quartiles in brackets):\n\n| workload | ${others.join(' | ')} |\n| --- | ${others.map(() => '---').join(' | ')} |`,
+  );
+  for (const [workload, byName] of Object.entries(rounds)) {
+    if (!workload.startsWith(ONLY)) continue;
+    const off = byName.off ?? [];
+    const paired = (name: string) => {
+      const ratios = (byName[name] ?? []).map((run, index) => run.cpuMicros / (off[index] as Round).cpuMicros);
+      return `${median(ratios).toFixed(3)} (${quantile(ratios, 0.25).toFixed(3)}-${quantile(ratios, 0.75).toFixed(3)})`;
+    };
+    console.log(`| ${workload} | ${others.map(paired).join(' | ')} |`);
   }
 }
 

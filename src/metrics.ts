@@ -11,10 +11,10 @@ import {
   usePrometheus,
 } from '@graphql-yoga/plugin-prometheus';
 import type { Plugin } from 'graphql-yoga';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
 import type { GatewayEvents } from './events';
 import type { AnsweredRequest } from './request-log';
-import { createTally } from './tally';
+import { createHistogramTally, createTally } from './tally';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -43,18 +43,18 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
   // A registry of its own rather than prom-client's global one: each gateway (and each test) counts alone.
   const registry = new Registry();
   if (processMetrics) collectDefaultMetrics({ register: registry });
-  // The two counts made for every Partner Center call are tallies (src/tally.ts): plain numbers until scraped.
+  // What is counted and timed for every Partner Center call and every request is tallied (src/tally.ts): plain
+  // numbers until scraped.
   const requests = createTally(registry, {
     name: 'partner_center_requests_total',
     help: 'HTTP attempts sent to Partner Center, retries included, by resource, method and HTTP status (or timeout, network).',
     labelNames: ['resource', 'method', 'status'],
   });
-  const duration = new Histogram({
+  const duration = createHistogramTally(registry, {
     name: 'partner_center_request_duration_seconds',
     help: 'Duration of each HTTP attempt sent to Partner Center, by resource.',
-    labelNames: ['resource'] as const,
+    labelNames: ['resource'],
     buckets: UPSTREAM_BUCKETS,
-    registers: [registry],
   });
   const cacheLookups = createTally(registry, {
     name: 'gateway_cache_lookups_total',
@@ -87,14 +87,13 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
   // time and the parsed operation kept in two WeakMaps, the server context copied for each observation): about 12%
   // of a cheap request's CPU in-process (bench/README.md "Logging and metrics"). The request log already keeps
   // that record, so it feeds the same family, with the plugin's name, help, labels (`url` off) and buckets.
-  const http = new Histogram({
+  const http = createHistogramTally(registry, {
     name: 'graphql_yoga_http_duration',
     help: 'Time spent on HTTP connection',
-    labelNames: ['operationName', 'operationType', 'method', 'statusCode'] as const,
-    registers: [registry],
+    labelNames: ['operationName', 'operationType', 'method', 'statusCode'],
   });
   const answered = ({ operationName, operationType, method, statusCode, seconds }: AnsweredRequest): void => {
-    http.observe({ operationName, operationType, method, statusCode }, seconds);
+    http.observe({ operationName, operationType, method, statusCode: String(statusCode) }, seconds);
   };
 
   const plugin = usePrometheus({

@@ -30,6 +30,9 @@ export const askBaseline = (ids: readonly string[]): Ask => ({
   method: 'GET',
   path: `/customers?ids=${ids.join(',')}`,
 });
+/** A POST of one GraphQL document without variables. */
+export const askQuery = (query: string): Ask => ({ method: 'POST', path: '/graphql', body: JSON.stringify({ query }) });
+
 export const askGateway = (ids: readonly string[]): Ask => ({
   method: 'POST',
   path: '/graphql',

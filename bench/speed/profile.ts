@@ -4,14 +4,15 @@
 // gateway gracefully so V8 writes the profile, and prints the top self-time
 // functions and modules (a package, or the gateway's own source).
 //
-//   npm run bench:profile -- single|hundred [bundle]   BENCH_SECONDS (10), BENCH_GATEWAY_ENV (K=V,K=V); profiles land in node_modules/.cache/pc-bench-speed/profiles
+//   npm run bench:profile -- single|hundred|one [bundle]   BENCH_SECONDS (10), BENCH_WARM_SECONDS (2), BENCH_GATEWAY_ENV (K=V,K=V); profiles land in node_modules/.cache/pc-bench-speed/profiles
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { askGateway, bundle, gatewayEntry, HUNDRED, id, load, outDir, start } from './harness';
+import { askGateway, askQuery, bundle, gatewayEntry, HUNDRED, id, load, outDir, start } from './harness';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 2);
 const [workload = 'single', file] = process.argv.slice(2);
 
 interface ProfileNode {
@@ -93,10 +94,17 @@ async function main(): Promise<void> {
     { port: true, cpus: '1', nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profiles}`] },
   );
   // Single-customer requests rotate over 1,000 customers, as in bench/speed.ts, so coalescing shares no call.
+  // `one` is bench/observability.ts's cheapest request: one customer's qualifications, one call, 16 clients.
   const what =
-    workload === 'hundred' ? askGateway(HUNDRED) : Array.from({ length: 1_000 }, (_, n) => askGateway([id(n + 1)]));
-  const connections = workload === 'hundred' ? 1 : 10;
-  await load(running, what, { connections, seconds: 2 });
+    workload === 'hundred'
+      ? askGateway(HUNDRED)
+      : workload === 'one'
+        ? Array.from({ length: 1_000 }, (_, n) =>
+            askQuery(`{ customer(id: "${id(n + 1)}") { qualifications { kind } } }`),
+          )
+        : Array.from({ length: 1_000 }, (_, n) => askGateway([id(n + 1)]));
+  const connections = workload === 'hundred' ? 1 : workload === 'one' ? 16 : 10;
+  await load(running, what, { connections, seconds: WARM_SECONDS });
   // The process began profiling about when it was spawned: samples before this offset are start-up and warm-up.
   const skipMs = performance.now() - running.spawnedAt;
   const measured = await load(running, what, { connections, seconds: SECONDS });
