@@ -4,21 +4,25 @@
 // (its request lines go to a pipe this bench reads and counts) and
 // METRICS=true, once with LOG_LEVEL=silent and METRICS=false. The loopback
 // Partner Center stand-in (bench/speed/stand-in.ts, answers at once) and the
-// closed-loop clients run on CPU 0, so each gateway's core is its own and
-// only its process's CPU (from /proc) is counted.
+// closed-loop clients run on CPU 0, so only the gateways' CPU (from /proc)
+// is counted.
 //
-// One process's figures move by several per cent with its JIT and heap
-// layout, so the bench starts fresh processes several times (generations)
-// and interleaves rounds within each (the order alternates). Figures are
-// medians over every round: throughput, CPU per request, and requests per
-// CPU-second (what one core sustains, whichever core bounded the round).
+// Both gateways are loaded at once and share CPU 1 (BENCH_TOGETHER=0: one
+// after the other): whatever else the host does then slows both alike. One
+// process's figures still move by several per cent with its JIT and heap
+// layout, and with the order the processes were started in, so the bench
+// starts fresh processes several times (generations) and turns the start
+// order each time. Figures are medians over every round: throughput, CPU per
+// request, and each system against "off" in the same round.
 // With BENCH_BEFORE=<git ref> the gateway as it was at that commit runs too,
 // with both on; with BENCH_PARTS=1 each half runs alone, and both with the
-// lines going to /dev/null rather than a pipe.
+// lines going to /dev/null rather than a pipe; BENCH_TWIN=1 adds a second
+// "off", the spread between two identical processes; BENCH_SYSTEMS=a,b keeps
+// on, off and these alone.
 //
-//   npm run bench:observability    BENCH_GENERATIONS (3), BENCH_ROUNDS (6 per generation), BENCH_SECONDS (4), BENCH_WARM_SECONDS (12),
-//                                  BENCH_CONCURRENCY (16), BENCH_BEFORE, BENCH_PARTS,
-//                                  BENCH_WORKLOAD (one|ten)
+//   npm run bench:observability    BENCH_GENERATIONS (12), BENCH_ROUNDS (3 per generation), BENCH_SECONDS (4), BENCH_WARM_SECONDS (12),
+//                                  BENCH_CONCURRENCY (16), BENCH_TOGETHER (1), BENCH_BEFORE, BENCH_PARTS, BENCH_TWIN,
+//                                  BENCH_SYSTEMS, BENCH_WORKLOAD (one|ten), BENCH_VERBOSE
 
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,14 +42,21 @@ import {
   start,
 } from './speed/harness';
 
-const GENERATIONS = Number(process.env.BENCH_GENERATIONS ?? 3);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
+const GENERATIONS = Number(process.env.BENCH_GENERATIONS ?? 12);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const WARM_SECONDS = Number(process.env.BENCH_WARM_SECONDS ?? 12);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const BEFORE = process.env.BENCH_BEFORE;
 const PARTS = process.env.BENCH_PARTS === '1';
 const TWIN = process.env.BENCH_TWIN === '1';
+/**
+ * All systems loaded at once, sharing CPU 1, rather than one after the other: the machine's neighbours slow whole
+ * stretches of seconds, by as much as is measured here, and at once they slow every system alike. The scheduler
+ * gives each busy process an equal share of the core, so the ratio of their throughputs is the inverse ratio of
+ * their CPU per request. BENCH_TOGETHER=0: one after the other, as before session 5.
+ */
+const TOGETHER = process.env.BENCH_TOGETHER !== '0';
 /** BENCH_WORKLOAD=ten: only the workloads whose name starts so. */
 const ONLY = process.env.BENCH_WORKLOAD ?? '';
 
@@ -120,7 +131,12 @@ async function checkCounted(on: Running, sent: number): Promise<void> {
 
 async function main(): Promise<void> {
   execFileSync('taskset', ['-pc', '0', String(process.pid)], { stdio: 'ignore' });
-  const systems = await plan();
+  const planned = await plan();
+  // BENCH_SYSTEMS=on,off,log only: these alone (on and off are always kept: everything is compared with them).
+  const chosen = process.env.BENCH_SYSTEMS?.split(',');
+  const systems = Object.fromEntries(
+    Object.entries(planned).filter(([name]) => !chosen || ['on', 'off', ...chosen].includes(name)),
+  );
   const names = Object.keys(systems);
   const upstream = await start(bundle('bench/speed/stand-in.ts', 'stand-in'), {}, '/v1/customers/x/qualifications', {
     cpus: '0',
@@ -146,17 +162,24 @@ async function main(): Promise<void> {
     let sentToOn = 0;
     for (const [workload, what] of Object.entries(WORKLOADS)) {
       if (!workload.startsWith(ONLY)) continue;
-      for (const name of startOrder) {
-        // Long enough for V8 to settle: a process's CPU per request keeps falling for several seconds (JIT tiers,
-        // the young generation growing to its size), and a short warm-up charged that to whoever ran first.
-        const warm = await round(name, systems[name] as System, running[name] as Running, what, WARM_SECONDS);
-        if (name === 'on') sentToOn += warm.requests;
-      }
+      // Sends a round to each system in `order`: one after the other, or all at once (TOGETHER).
+      const send = async (order: readonly string[], seconds: number) => {
+        const one = (name: string) =>
+          round(name, systems[name] as System, running[name] as Running, what, seconds).then((run) => {
+            if (name === 'on') sentToOn += run.requests;
+            return [name, run] as const;
+          });
+        if (TOGETHER) return Promise.all(order.map(one));
+        const runs: (readonly [string, Load])[] = [];
+        for (const name of order) runs.push(await one(name));
+        return runs;
+      };
+      // Long enough for V8 to settle: a process's CPU per request keeps falling for several seconds (JIT tiers,
+      // the young generation growing to its size), and a short warm-up charged that to whoever ran first.
+      await send(startOrder, WARM_SECONDS);
       for (let index = 0; index < ROUNDS; index++) {
         const order = (index + generation) % 2 === 0 ? names : [...names].reverse();
-        for (const name of order) {
-          const run = await round(name, systems[name] as System, running[name] as Running, what, SECONDS);
-          if (name === 'on') sentToOn += run.requests;
+        for (const [name, run] of await send(order, SECONDS)) {
           const cpuSeconds = (run.cpuPerRequestMs * run.requests) / 1000;
           if (process.env.BENCH_VERBOSE) {
             console.log(
@@ -178,7 +201,7 @@ async function main(): Promise<void> {
   await upstream.stop();
 
   console.log(
-    `${GENERATIONS} generations of fresh processes x ${ROUNDS} rounds of ${SECONDS} s, ${CONCURRENCY} clients, medians over all rounds; gateways on CPU 1, stand-in and clients on CPU 0 (Node ${process.version}; load average after each generation ${loadAverages.join(', ')})\n`,
+    `${GENERATIONS} generations of fresh processes x ${ROUNDS} rounds of ${SECONDS} s, ${TOGETHER ? 'all systems at once' : 'one system after the other'}, ${CONCURRENCY} clients each, medians over all rounds; gateways on CPU 1, stand-in and clients on CPU 0 (Node ${process.version}; load average after each generation ${loadAverages.join(', ')})\n`,
   );
   const cell = (runs: Round[]) =>
     `${median(runs.map((r) => r.rate)).toFixed(0)} req/s, ${median(runs.map((r) => r.cpuMicros)).toFixed(0)} µs, ${(100 * median(runs.map((r) => r.busy))).toFixed(0)}%`;
@@ -200,14 +223,16 @@ async function main(): Promise<void> {
   // the "off" round run next to it (the same generation and round): the median of those ratios, with its quartiles.
   const others = names.filter((name) => name !== 'off');
   console.log(
-    `\nCPU per request against "off" in the same round (median ratio, quartiles in brackets):\n\n| workload | ${others.join(' | ')} |\n| --- | ${others.map(() => '---').join(' | ')} |`,
+    `\nAgainst "off" in the same round: CPU per request (median ratio, quartiles in brackets) and throughput (median ratio):\n\n| workload | ${others.join(' | ')} |\n| --- | ${others.map(() => '---').join(' | ')} |`,
   );
   for (const [workload, byName] of Object.entries(rounds)) {
     if (!workload.startsWith(ONLY)) continue;
     const off = byName.off ?? [];
     const paired = (name: string) => {
-      const ratios = (byName[name] ?? []).map((run, index) => run.cpuMicros / (off[index] as Round).cpuMicros);
-      return `${median(ratios).toFixed(3)} (${quantile(ratios, 0.25).toFixed(3)}-${quantile(ratios, 0.75).toFixed(3)})`;
+      const runs = byName[name] ?? [];
+      const ratios = runs.map((run, index) => run.cpuMicros / (off[index] as Round).cpuMicros);
+      const throughput = median(runs.map((run, index) => run.rate / (off[index] as Round).rate));
+      return `CPU ${median(ratios).toFixed(3)} (${quantile(ratios, 0.25).toFixed(3)}-${quantile(ratios, 0.75).toFixed(3)}), throughput ${throughput.toFixed(3)}`;
     };
     console.log(`| ${workload} | ${others.map(paired).join(' | ')} |`);
   }
