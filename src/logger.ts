@@ -20,7 +20,7 @@ export const REDACTED_PATHS: readonly string[] = SECRET_KEYS.flatMap((key) => [k
 
 export interface LoggerOptions {
   level?: LogLevel;
-  /** Where lines go; stdout (synchronously) by default. Tests pass an object with `write(line)`. */
+  /** Where lines go; stdout (buffered, see bufferedStdout) by default. Tests pass an object with `write(line)`. */
   destination?: DestinationStream;
 }
 
@@ -32,9 +32,29 @@ export function createLogger({ level = 'info', destination }: LoggerOptions = {}
     // Level names rather than numbers: easier to grep and to filter in any log store.
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  // Synchronous writes to stdout: every line is out, in order, before process.exit() after a drain. pino's
-  // asynchronous default reordered a request's line after the shutdown's when the exit flushed its buffer.
-  return pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
+  return pino(options, destination ?? bufferedStdout());
+}
+
+/** How long a line may wait in the buffer before it is written. */
+export const FLUSH_INTERVAL_MS = 250;
+
+/**
+ * stdout written in chunks: lines are buffered and leave asynchronously once 4 KiB are waiting, or every
+ * FLUSH_INTERVAL_MS, whichever comes first; pino writes what is left synchronously when the process exits (its
+ * exit handler for asynchronous destinations), so a drain's last lines are out before process.exit(). A
+ * synchronous write per line was, with the line itself, the largest part of what logging cost a cheap request
+ * (bench/README.md "Logging and metrics"). A process killed with SIGKILL loses at most the last interval's lines.
+ */
+function bufferedStdout(): DestinationStream {
+  const stdout = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  setInterval(() => {
+    try {
+      stdout.flush();
+    } catch {
+      // Closed as the process exits.
+    }
+  }, FLUSH_INTERVAL_MS).unref();
+  return stdout;
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });

@@ -64,6 +64,8 @@ async function main(): Promise<void> {
     { url, cloud: config.cloud, upstream: config.baseUrl, tracing: config.tracing, metrics: config.metrics },
     `Partner Center gateway (${config.cloud} cloud, upstream ${config.baseUrl}) at ${url}`,
   );
+  // Out now rather than with the next chunk: whoever started the gateway is waiting for this line.
+  logger.flush();
 
   let stopping: ReturnType<typeof shutdown> | undefined;
   const stop = (signal: NodeJS.Signals) => {
