@@ -1,15 +1,8 @@
 // Owns the Prometheus metrics: one prom-client registry per gateway, the
-// Partner Center and quota families fed by GatewayEvents, the HTTP duration
-// of GraphQL requests fed by the request log's record, and yoga's Prometheus
-// plugin, which counts and times operations and serves the registry at
-// /metrics.
+// Partner Center and quota families fed by GatewayEvents, the GraphQL request
+// families of yoga's Prometheus plugin (same names, help, labels and label
+// values) fed by the request log's record, and the /metrics endpoint.
 
-import {
-  createCounter,
-  createHistogram,
-  type FillLabelsFnParams,
-  usePrometheus,
-} from '@graphql-yoga/plugin-prometheus';
 import type { Plugin } from 'graphql-yoga';
 import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
 import type { GatewayEvents } from './events';
@@ -20,9 +13,9 @@ export interface Metrics {
   readonly registry: Registry;
   /** Counts what the client and the quota machinery report. */
   readonly events: GatewayEvents;
-  /** yoga's GraphQL request metrics, and the /metrics endpoint. */
+  /** Serves the registry at /metrics. */
   readonly plugin: Plugin;
-  /** Times a GraphQL request's HTTP exchange (graphql_yoga_http_duration); the request log calls it. */
+  /** Counts and times a GraphQL request from the request log's record, as its answer goes out. */
   readonly answered: (request: AnsweredRequest) => void;
 }
 
@@ -33,11 +26,6 @@ export interface MetricsOptions {
 
 /** Upstream latency buckets, in seconds: up to the default 8 s attempt timeout and the 20 s budget. */
 const UPSTREAM_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 8, 10, 20];
-
-const OPERATION_LABELS = ['operationType', 'operationName'];
-/** The labels yoga's plugin gives an operation: the name and type it read from the parsed document. */
-const operationLabels = (params: FillLabelsFnParams) =>
-  ({ operationName: params.operationName, operationType: params.operationType }) as Record<string, string>;
 
 export function createMetrics({ processMetrics = false }: MetricsOptions = {}): Metrics {
   // A registry of its own rather than prom-client's global one: each gateway (and each test) counts alone.
@@ -83,58 +71,55 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
     },
   };
 
-  // yoga's plugin names this histogram and would fill it too, but with hooks of its own on every request (a start
-  // time and the parsed operation kept in two WeakMaps, the server context copied for each observation): about 12%
-  // of a cheap request's CPU in-process (bench/README.md "Logging and metrics"). The request log already keeps
-  // that record, so it feeds the same family, with the plugin's name, help, labels (`url` off) and buckets.
+  // yoga's Prometheus plugin (@graphql-yoga/plugin-prometheus) names these four families, and they keep its names,
+  // help, labels, buckets and label values (test/metrics.test.ts holds them to what the plugin served). It is not
+  // installed: its hooks on every request (the parsed operation copied, filtered and kept in WeakMaps, closures per
+  // phase, prom-client's label checks) were about half of what metrics cost the cheapest request
+  // (bench/README.md "Logging and metrics"), and the request log already keeps that record.
+  const operations = createTally(registry, {
+    name: 'graphql_envelop_request',
+    help: 'Counts the amount of GraphQL requests executed through Envelop',
+    labelNames: ['operationName', 'operationType'],
+  });
+  const operationTime = createHistogramTally(registry, {
+    name: 'graphql_envelop_request_duration',
+    help: 'Time spent on running the GraphQL operation from parse to execute',
+    labelNames: ['operationName', 'operationType'],
+  });
+  const errors = createTally(registry, {
+    name: 'graphql_envelop_error_result',
+    help: 'Counts the amount of errors reported from all phases',
+    labelNames: ['operationName', 'operationType', 'phase', 'path'],
+  });
   const http = createHistogramTally(registry, {
     name: 'graphql_yoga_http_duration',
     help: 'Time spent on HTTP connection',
     labelNames: ['operationName', 'operationType', 'method', 'statusCode'],
   });
-  const answered = ({ operationName, operationType, method, statusCode, seconds }: AnsweredRequest): void => {
-    http.observe({ operationName, operationType, method, statusCode: String(statusCode) }, seconds);
+  const answered = (request: AnsweredRequest): void => {
+    // The plugin's label values, "undefined" included for a document that did not parse.
+    const operation = { operationName: String(request.operationName), operationType: String(request.operationType) };
+    if (request.failedPhase) errors.inc({ ...operation, phase: request.failedPhase });
+    // Only a request whose document parsed is timed over HTTP (the plugin's rule).
+    if (request.failedPhase !== 'parse') {
+      const { method } = request;
+      http.observe({ ...operation, method, statusCode: String(request.statusCode) }, request.seconds);
+    }
+    if (request.executed) {
+      operations.inc(operation);
+      operationTime.observe(operation, request.executed.seconds);
+      for (const path of request.executed.errorPaths)
+        errors.inc(path ? { ...operation, phase: 'execute', path } : { ...operation, phase: 'execute' });
+    }
   };
 
-  const plugin = usePrometheus({
-    registry,
-    endpoint: '/metrics',
-    // yoga's request metrics: operations, their duration and their errors (the HTTP time is `http` above). Left out,
-    // measured at about 120 µs of CPU per request together: the summary (the histogram's duplicate, and summaries
-    // cannot be aggregated across replicas), deprecated-field counting (a TypeInfo walk of every document, for a
-    // schema without deprecated fields), the per-phase histograms and schema changes (static schema).
-    metrics: {
-      // The plugin's own two families, given a label function that reads the two labels rather than the default's
-      // copy-and-filter of every parameter on each observation.
-      graphql_envelop_request: createCounter({
-        registry,
-        counter: {
-          name: 'graphql_envelop_request',
-          help: 'Counts the amount of GraphQL requests executed through Envelop',
-          labelNames: OPERATION_LABELS,
-        },
-        fillLabelsFn: operationLabels,
-      }),
-      graphql_envelop_request_duration: createHistogram({
-        registry,
-        histogram: {
-          name: 'graphql_envelop_request_duration',
-          help: 'Time spent on running the GraphQL operation from parse to execute',
-          labelNames: OPERATION_LABELS,
-        },
-        fillLabelsFn: operationLabels,
-      }),
-      graphql_envelop_error_result: true,
-      graphql_yoga_http_duration: false,
-      graphql_envelop_request_time_summary: false,
-      graphql_envelop_deprecated_field: false,
-      graphql_envelop_phase_parse: false,
-      graphql_envelop_phase_validate: false,
-      graphql_envelop_phase_context: false,
-      graphql_envelop_phase_execute: false,
-      graphql_envelop_phase_subscribe: false,
-      graphql_envelop_schema_change: false,
+  const plugin: Plugin = {
+    onRequest({ url, endResponse, fetchAPI }) {
+      if (url.pathname !== '/metrics') return;
+      return registry.metrics().then((text) => {
+        endResponse(new fetchAPI.Response(text, { headers: { 'content-type': registry.contentType } }));
+      });
     },
-  });
+  };
   return { registry, events, plugin, answered };
 }

@@ -1,8 +1,9 @@
 // Owns the one log line per GraphQL request: correlation id, operation name,
 // duration, what the request spent upstream and the error codes it returned.
 // At trace level it also writes the request's headers as received, through
-// pino's redact. The same per-request record feeds the HTTP duration
-// histogram (metrics.ts), so a request is tracked once for both.
+// pino's redact. The same per-request record feeds the GraphQL request
+// metrics (metrics.ts: operations executed, their time and errors by phase,
+// the HTTP time), so a request is tracked once for all of them.
 
 import { type DocumentNode, getOperationAST } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
@@ -10,20 +11,24 @@ import { correlationIdFor } from './context';
 import type { Logger } from './logger';
 import type { RequestStats } from './partner-center/client';
 
-/** What the HTTP duration histogram is told of a GraphQL request whose document parsed, as its response goes out. */
+/** What the metrics are told of a GraphQL request that got as far as parsing its document, as its response goes out. */
 export interface AnsweredRequest {
-  /** The operation's name in the document, or 'Anonymous'. */
-  readonly operationName: string;
-  /** query, mutation or subscription, or 'unknown' when the document has no operation by the name asked for. */
-  readonly operationType: string;
+  /** The operation's name in the document, or 'Anonymous'; undefined when the document did not parse. */
+  readonly operationName: string | undefined;
+  /** query, mutation or subscription, 'unknown' when the document has no operation by the name asked for; undefined when it did not parse. */
+  readonly operationType: string | undefined;
   readonly method: string;
   readonly statusCode: number;
   readonly seconds: number;
+  /** The phase whose errors ended the request before it executed. */
+  readonly failedPhase: 'parse' | 'validate' | 'context' | undefined;
+  /** Set when the operation was executed: how long that took, and the path of each error it returned ('' for none). */
+  readonly executed: { readonly seconds: number; readonly errorPaths: readonly string[] } | undefined;
 }
 
 export interface RequestLogOptions {
   readonly graphqlEndpoint?: string;
-  /** Called once per GraphQL request whose document parsed (metrics.ts's graphql_yoga_http_duration). */
+  /** Called once per GraphQL request whose document was parsed or refused by the parser (metrics.ts). */
   readonly answered?: (request: AnsweredRequest) => void;
 }
 
@@ -32,6 +37,13 @@ interface Entry {
   operationName: string | null;
   /** Set once the document parsed: the operation as the document names it. */
   operation: { readonly name: string | undefined; readonly type: string | undefined } | undefined;
+  /** The parser refused the document, or building the context failed. */
+  failedPhase: 'parse' | 'context' | undefined;
+  /** When execution began, and how long it took once its result is in. */
+  executeStarted: number | undefined;
+  executeSeconds: number | undefined;
+  /** The path of each error an executed operation returned, joined with dots ('' for an error without one). */
+  errorPaths: string[] | undefined;
   stats: RequestStats | undefined;
   readonly codes: Set<string>;
   /** Set for @defer answers: the line is written when the last part has gone. */
@@ -40,7 +52,7 @@ interface Entry {
 }
 
 interface Payload {
-  errors?: ReadonlyArray<{ extensions?: Record<string, unknown> }>;
+  errors?: ReadonlyArray<{ extensions?: Record<string, unknown>; path?: ReadonlyArray<string | number> }>;
   incremental?: ReadonlyArray<Payload>;
 }
 
@@ -56,9 +68,16 @@ export function useRequestLog(
   const lines = logger.child({}, { redact: [] });
 
   const collect = (entry: Entry, payload: Payload): void => {
-    for (const error of payload.errors ?? [])
+    for (const error of payload.errors ?? []) {
       entry.codes.add(String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+      if (entry.executeStarted === undefined) continue;
+      entry.errorPaths ??= [];
+      entry.errorPaths.push(error.path?.join('.') ?? '');
+    }
     for (const part of payload.incremental ?? []) collect(entry, part);
+  };
+  const executed = (entry: Entry): void => {
+    if (entry.executeStarted !== undefined) entry.executeSeconds = (performance.now() - entry.executeStarted) / 1000;
   };
 
   const write = (request: Request, entry: Entry): void => {
@@ -85,17 +104,48 @@ export function useRequestLog(
         yield part;
       }
     } finally {
+      // A streamed operation has executed when its last part has gone.
+      executed(entry);
+      tell(request, entry);
       write(request, entry);
     }
   }
 
+  /** Tells the metrics, once the request's answer (or its last part) is out. */
+  const tell = (request: Request, entry: Entry): void => {
+    if (!answered || (entry.operation === undefined && entry.failedPhase !== 'parse')) return;
+    const { operation, executeSeconds } = entry;
+    answered({
+      operationName: operation && (operation.name ?? 'Anonymous'),
+      operationType: operation && (operation.type ?? 'unknown'),
+      method: request.method,
+      statusCode: entry.status ?? 200,
+      seconds: (performance.now() - entry.started) / 1000,
+      // Parsed, not executed, and answered with errors: validation refused it (or building its context failed).
+      failedPhase: entry.failedPhase ?? (executeSeconds === undefined && entry.codes.size > 0 ? 'validate' : undefined),
+      executed:
+        executeSeconds === undefined ? undefined : { seconds: executeSeconds, errorPaths: entry.errorPaths ?? [] },
+    });
+  };
+
   return {
+    onPluginInit({ registerContextErrorHandler }) {
+      registerContextErrorHandler(({ context }) => {
+        const request = (context as { request?: Request }).request;
+        const entry = request && entries.get(request);
+        if (entry) entry.failedPhase = 'context';
+      });
+    },
     onRequest({ request, url }) {
       if (url.pathname !== graphqlEndpoint || request.method === 'OPTIONS') return;
       entries.set(request, {
         started: performance.now(),
         operationName: null,
         operation: undefined,
+        failedPhase: undefined,
+        executeStarted: undefined,
+        executeSeconds: undefined,
+        errorPaths: undefined,
         stats: undefined,
         codes: new Set(),
         streaming: false,
@@ -117,7 +167,10 @@ export function useRequestLog(
       const entry = context.request && entries.get(context.request);
       if (!entry) return;
       return ({ result }) => {
-        if (!isDocument(result)) return;
+        if (!isDocument(result)) {
+          entry.failedPhase = 'parse';
+          return;
+        }
         const operation = getOperationAST(result, context.params.operationName);
         entry.operation = { name: operation?.name?.value, type: operation?.operation };
         entry.operationName = operation?.name?.value ?? entry.operationName;
@@ -126,7 +179,9 @@ export function useRequestLog(
     onExecute({ args }) {
       const context = args.contextValue as { request?: Request; call?: { stats: RequestStats } };
       const entry = context.request && entries.get(context.request);
-      if (entry) entry.stats = context.call?.stats;
+      if (!entry) return;
+      entry.stats = context.call?.stats;
+      entry.executeStarted = performance.now();
     },
     onResultProcess({ request, result, setResult }) {
       const entry = entries.get(request);
@@ -135,6 +190,7 @@ export function useRequestLog(
         entry.streaming = true;
         setResult(tap(request, entry, result as AsyncIterable<Payload>) as typeof result);
       } else {
+        executed(entry);
         for (const single of [result].flat()) collect(entry, single as Payload);
       }
     },
@@ -142,18 +198,12 @@ export function useRequestLog(
       const entry = entries.get(request);
       if (!entry) return;
       entry.status = response.status;
-      if (answered && entry.operation) {
-        answered({
-          operationName: entry.operation.name ?? 'Anonymous',
-          operationType: entry.operation.type ?? 'unknown',
-          method: request.method,
-          statusCode: response.status,
-          seconds: (performance.now() - entry.started) / 1000,
-        });
-      }
       // GraphiQL's page is not a GraphQL request.
       if ((response.headers.get('content-type') ?? '').startsWith('text/html')) entries.delete(request);
-      else if (!entry.streaming) write(request, entry);
+      else if (!entry.streaming) {
+        tell(request, entry);
+        write(request, entry);
+      }
     },
   };
 }

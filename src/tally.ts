@@ -10,8 +10,8 @@
 import { Counter, type Metric, type Registry } from 'prom-client';
 
 export interface Tally<L extends string> {
-  /** Adds 1 to the count of these label values. */
-  inc(labels: Readonly<Record<L, string>>): void;
+  /** Adds 1 to the count of these label values; a label left out is left out of the series, as in prom-client. */
+  inc(labels: Readonly<Partial<Record<L, string>>>): void;
 }
 
 export interface HistogramTally<L extends string> {
@@ -32,7 +32,10 @@ export const DEFAULT_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1
  * One entry per set of label values, found through one map per label: the label values are the gateway's own
  * constant strings, so no key is built or hashed per call. Entries keep the order they were first seen in.
  */
-function labelSets<L extends string, E>(labelNames: readonly L[], create: (labels: Readonly<Record<L, string>>) => E) {
+function labelSets<L extends string, E>(
+  labelNames: readonly L[],
+  create: (labels: Readonly<Partial<Record<L, string>>>) => E,
+) {
   if (labelNames.length === 0) throw new Error('a tally needs at least one label');
   const last = labelNames.length - 1;
   let root = new Map<string, unknown>();
@@ -43,10 +46,10 @@ function labelSets<L extends string, E>(labelNames: readonly L[], create: (label
       root = new Map();
       entries = [];
     },
-    find(labels: Readonly<Record<L, string>>): E {
+    find(labels: Readonly<Partial<Record<L, string>>>): E {
       let map = root;
       for (let index = 0; index < last; index++) {
-        const value = labels[labelNames[index] as L];
+        const value = labels[labelNames[index] as L] as string;
         let next = map.get(value) as Map<string, unknown> | undefined;
         if (!next) {
           next = new Map();
@@ -54,7 +57,7 @@ function labelSets<L extends string, E>(labelNames: readonly L[], create: (label
         }
         map = next;
       }
-      const value = labels[labelNames[last] as L];
+      const value = labels[labelNames[last] as L] as string;
       let entry = map.get(value) as E | undefined;
       if (!entry) {
         entry = create({ ...labels });
@@ -87,7 +90,7 @@ export function createTally<L extends string>(registry: Registry, { name, help, 
 }
 
 interface Buckets<L extends string> {
-  readonly labels: Readonly<Record<L, string>>;
+  readonly labels: Readonly<Partial<Record<L, string>>>;
   /** Observations per bucket, not cumulative; one more than the bounds, for +Inf. */
   readonly counts: number[];
   sum: number;
@@ -114,7 +117,7 @@ export function createHistogramTally<L extends string>(
     help,
     reset: () => sets.clear(),
     async get() {
-      const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
+      const values: { labels: Record<string, string | number | undefined>; value: number; metricName: string }[] = [];
       for (const { labels, counts, sum, count } of sets.entries()) {
         let cumulative = 0;
         bounds.forEach((le, index) => {

@@ -9,7 +9,7 @@ import type { UpstreamAttempt } from '../src/events';
 import { createMetrics } from '../src/metrics';
 import { ADD_STATE_OWNED, QUALIFICATIONS } from './support/documents';
 import { useUpstream } from './support/fixtures';
-import { customerId, startGateway } from './support/gateway';
+import { customerId, type GraphQLResponse, startGateway, TOKEN } from './support/gateway';
 import { parseSamples, sampleValue, scrape } from './support/prometheus';
 import { defaultHandler, json, startUpstream } from './support/upstream';
 
@@ -222,6 +222,84 @@ describe("yoga's GraphQL request metrics", () => {
     ]);
     const get200 = { operationName: 'Anonymous', operationType: 'query', method: 'GET', statusCode: '200' };
     expect(sampleValue(samples, 'graphql_yoga_http_duration_sum', get200)).toBeGreaterThan(0);
+  });
+});
+
+describe("yoga's plugin's families, filled by the request log", () => {
+  // Expected values are what @graphql-yoga/plugin-prometheus served for the same requests (captured before the
+  // gateway stopped installing it), with two differences: an operation that returned errors is still counted as
+  // executed (the plugin left one out), and a document that starts with a fragment is named by its operation.
+  it('counts executed operations, their time, and errors by phase with the path of each execution error', async () => {
+    upstream.setHandler((call, res, attempt) =>
+      call.customerId === customerId(2)
+        ? json(res, 404, { code: 600, description: 'gone' })
+        : defaultHandler(call, res, attempt),
+    );
+    const gw = await gatewayWith({});
+    expect((await gw.query('query Cut {')).body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+    expect((await gw.query('query Broken { noSuchField }')).body.errors?.[0]?.extensions?.code).toBe(
+      'GRAPHQL_VALIDATION_FAILED',
+    );
+    const two = await gw.query(`query Two { customer(id: "${customerId(2)}") { qualifications { kind } } }`);
+    expect(two.body.errors?.map((error) => error.path)).toEqual([['customer', 'qualifications']]);
+    const chosen = await fetch(gw.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: TOKEN },
+      body: JSON.stringify({
+        operationName: 'B',
+        query: `query A { __typename } query B { customers(ids: ["${customerId(2)}", "${customerId(2)}"]) { qualifications { kind } } }`,
+      }),
+    });
+    expect(((await chosen.json()) as GraphQLResponse['body']).errors).toHaveLength(2);
+    expect((await gw.query('fragment F on Query { __typename } query C { ...F }')).body.errors).toBeUndefined();
+    expect((await gw.query('{ __typename }')).body.errors).toBeUndefined();
+
+    const samples = await scrape(gw);
+    const of = (name: string) =>
+      samples.filter((sample) => sample.name === name).map(({ labels, value }) => ({ ...labels, value }));
+    const executed = [
+      { operationName: 'Two', operationType: 'query', value: 1 },
+      { operationName: 'B', operationType: 'query', value: 1 },
+      { operationName: 'C', operationType: 'query', value: 1 },
+      { operationName: 'Anonymous', operationType: 'query', value: 1 },
+    ];
+    expect(of('graphql_envelop_request')).toEqual(executed);
+    expect(of('graphql_envelop_request_duration_count')).toEqual(executed);
+    expect(of('graphql_envelop_error_result')).toEqual([
+      { operationName: 'undefined', operationType: 'undefined', phase: 'parse', value: 1 },
+      { operationName: 'Broken', operationType: 'query', phase: 'validate', value: 1 },
+      { operationName: 'Two', operationType: 'query', phase: 'execute', path: 'customer.qualifications', value: 1 },
+      { operationName: 'B', operationType: 'query', phase: 'execute', path: 'customers.0.qualifications', value: 1 },
+      { operationName: 'B', operationType: 'query', phase: 'execute', path: 'customers.1.qualifications', value: 1 },
+    ]);
+    const text = await (await fetch(gw.url.replace(/\/graphql$/, '/metrics'))).text();
+    const help = (name: string) =>
+      (text.split('\n').find((line) => line.startsWith(`# HELP ${name} `)) ?? '').slice(`# HELP ${name} `.length);
+    expect(help('graphql_envelop_request')).toBe('Counts the amount of GraphQL requests executed through Envelop');
+    expect(help('graphql_envelop_request_duration')).toBe(
+      'Time spent on running the GraphQL operation from parse to execute',
+    );
+    expect(help('graphql_envelop_error_result')).toBe('Counts the amount of errors reported from all phases');
+    expect(help('graphql_yoga_http_duration')).toBe('Time spent on HTTP connection');
+  });
+
+  it('counts an operation refused for touching too many customers as executed, with an execution error without a path', async () => {
+    const gw = await gatewayWith({ maxCustomersPerRequest: 1 });
+    const refused = await gw.query(
+      `{ customers(ids: ["${customerId(1)}", "${customerId(2)}"]) { qualifications { kind } } }`,
+    );
+    expect(refused.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const samples = await scrape(gw);
+    expect(
+      sampleValue(samples, 'graphql_envelop_request', { operationName: 'Anonymous', operationType: 'query' }),
+    ).toBe(1);
+    expect(
+      sampleValue(samples, 'graphql_envelop_error_result', {
+        operationName: 'Anonymous',
+        operationType: 'query',
+        phase: 'execute',
+      }),
+    ).toBe(1);
   });
 });
 
