@@ -26,6 +26,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FLUSH_INTERVAL_MS } from '../src/logger';
 import {
   type Ask,
   askQuery,
@@ -112,7 +113,7 @@ async function plan(): Promise<Record<string, System>> {
 async function round(name: string, system: System, running: Running, what: Ask[], seconds: number): Promise<Load> {
   const linesBefore = running.stdoutLines();
   const run = await load(running, what, { connections: CONCURRENCY, seconds });
-  await sleep(100); // the last lines still in the pipe
+  await sleep(FLUSH_INTERVAL_MS + 100); // the last lines still in the logger's buffer and the pipe
   const lines = running.stdoutLines() - linesBefore;
   const expected = system.pipe && system.env.LOG_LEVEL === 'info' ? run.requests : 0;
   if (Math.abs(lines - expected) > CONCURRENCY) throw new Error(`${name}: ${lines} lines for ${run.requests} requests`);
