@@ -1,20 +1,21 @@
-// Owns every HTTP call to Partner Center: the undici pool, the headers, the
-// per-attempt timeout and per-request budget, retries with backoff, reading
-// 429s, and the validation of response bodies. Who may send when (windows,
+// Owns every call to Partner Center: the undici pool, the headers, the
+// per-request budget, retries with backoff, waiting out 429s, and the
+// validation of response bodies. One HTTP attempt (its timeout, reading and
+// classifying the answer) is attempt.ts's; who may send when (windows,
 // slots, pacing) is src/quota/admission.ts's business.
 
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../config';
-import { type AttemptStatus, type GatewayEvents, ignoredEvents } from '../events';
+import { type GatewayEvents, ignoredEvents } from '../events';
 import { type Logger, silentLogger } from '../logger';
 import { type Admission, CallCancelledError, createAdmission } from '../quota/admission';
 import type { TokenIdentity } from '../quota/partner-key';
 import { createSlots } from '../quota/slots';
 import { createThrottleWindows, MIN_WINDOW_MS } from '../quota/windows';
 import type { Tracing, UpstreamSpan } from '../tracing';
+import { createAttempt, type Outcome, statusOf } from './attempt';
 import {
   CONTINUATION_HEADER,
   customerListPath,
@@ -24,23 +25,15 @@ import {
   type WireCustomer,
   type WireCustomerPage,
 } from './customers';
-import {
-  badResponse,
-  codeForStatus,
-  type ErrorCode,
-  parseErrorBody,
-  UnauthenticatedError,
-  UpstreamError,
-  type UpstreamInfo,
-} from './errors';
+import { badResponse, UnauthenticatedError, UpstreamError, type UpstreamInfo } from './errors';
 import {
   type NewQualificationBody,
   parseQualification,
   parseQualificationList,
   type WireQualification,
 } from './qualifications';
-import { backoffDelayMs, retryAfterSeconds } from './retry-timing';
-import { BodyTooLargeError, createDispatcher, readText } from './transport';
+import { backoffDelayMs } from './retry-timing';
+import { createDispatcher } from './transport';
 
 /** What one GraphQL request lends to each of its upstream calls. */
 export interface CallContext {
@@ -121,27 +114,6 @@ export interface ClientDeps {
   admission?: Admission;
 }
 
-/** Why an attempt's controller aborted: its own timer, or every caller went away. */
-const TIMED_OUT = Symbol('timed out');
-const CANCELLED = Symbol('cancelled');
-
-/**
- * An attempt's abort switch. undici takes an EventEmitter as `signal` and reads `aborted` and `reason` from it as
- * from an AbortSignal (the reason is what the request rejects with); making one and listening to it costs a small
- * fraction of an AbortController with its listeners, and there is one per attempt (bench/README.md, "Speed").
- */
-class AttemptController extends EventEmitter {
-  aborted = false;
-  reason: typeof TIMED_OUT | typeof CANCELLED | undefined;
-
-  abort(reason: typeof TIMED_OUT | typeof CANCELLED): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.emit('abort');
-  }
-}
-
 export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps = {}): PartnerCenterClient {
   if (!config.baseUrl) throw new Error('createPartnerCenterClient needs config.baseUrl');
   const baseUrl = new URL(`${config.baseUrl}/v1`);
@@ -154,6 +126,13 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
   const events = deps.events ?? ignoredEvents;
   const retryBaseDelayMs = deps.retryBaseDelayMs ?? 200;
   const random = deps.random ?? Math.random;
+  const attemptOnce = createAttempt({
+    dispatcher,
+    origin,
+    pathPrefix,
+    attemptTimeoutMs: config.attemptTimeoutMs,
+    events,
+  });
   const admission =
     deps.admission ??
     createAdmission({
@@ -279,119 +258,6 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
     );
   }
 
-  type Outcome =
-    | { kind: 'ok'; value: unknown; status: number }
-    | { kind: 'throttled'; error: UpstreamError; retryAfterMs: number }
-    /** Transient with a response (5xx, 408): retried for GET only. */
-    | { kind: 'transient'; error: UpstreamError }
-    /** No response arrived (connect failure, reset, timeout): retried for GET and POST. */
-    | { kind: 'no-response'; error: UpstreamError }
-    | { kind: 'final'; error: UpstreamError }
-    /** Every request waiting for this GET went away: it was aborted, never retried. */
-    | { kind: 'cancelled' };
-
-  function statusOf(outcome: Outcome | undefined): number | undefined {
-    if (outcome === undefined || outcome.kind === 'cancelled') return undefined;
-    return outcome.kind === 'ok' ? outcome.status : outcome.error.upstream.status;
-  }
-
-  async function attemptOnce(
-    resource: Resource,
-    method: 'GET' | 'POST',
-    path: string,
-    headers: Record<string, string>,
-    payload: string | undefined,
-    deadline: number,
-    upstream: { requestId: string; correlationId: string },
-    signal: AbortSignal | undefined,
-  ): Promise<Outcome> {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0) {
-      return { kind: 'final', error: timeoutError(upstream, 'the request budget ran out') };
-    }
-    const timeoutMs = Math.min(config.attemptTimeoutMs, remaining);
-    // The one timer of this attempt. undici's own headersTimeout and bodyTimeout are switched off below, so a slow
-    // answer always ends here as UPSTREAM_TIMEOUT, never as an undici error read as UPSTREAM_UNAVAILABLE.
-    const controller = new AttemptController();
-    const timer = setTimeout(() => controller.abort(TIMED_OUT), timeoutMs);
-    const cancel = () => controller.abort(CANCELLED);
-    if (signal?.aborted) cancel();
-    signal?.addEventListener('abort', cancel, { once: true });
-    const started = performance.now();
-    let status: number | undefined;
-    const report = (ended: AttemptStatus) =>
-      events.upstreamAttempt({
-        resource,
-        method,
-        status: ended,
-        durationSeconds: (performance.now() - started) / 1000,
-      });
-    try {
-      const response = await dispatcher.request({
-        origin,
-        path: `${pathPrefix}${path}`,
-        method,
-        headers,
-        body: payload,
-        signal: controller,
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      });
-      status = response.statusCode;
-      const text = await readText(response.body);
-      report(status);
-      const info = { ...upstream, status };
-      if (status >= 200 && status < 300) {
-        try {
-          return { kind: 'ok', value: JSON.parse(text), status };
-        } catch {
-          return {
-            kind: 'final',
-            error: new UpstreamError(
-              'UPSTREAM_BAD_RESPONSE',
-              `Partner Center answered ${status} with a body that is not JSON.`,
-              info,
-            ),
-          };
-        }
-      }
-      const parsed = parseErrorBody(text, headers.authorization);
-      const detail = parsed.description ? `: ${parsed.description}` : '.';
-      const code: ErrorCode = codeForStatus(status);
-      const error = new UpstreamError(
-        code,
-        `Partner Center answered ${status}${detail}`,
-        { ...info, code: parsed.code },
-        status === 429 ? { retryAfterSeconds: retryAfterSeconds(response.headers['retry-after'], text) } : {},
-      );
-      if (status === 429) {
-        return { kind: 'throttled', error, retryAfterMs: (error.extensions.retryAfterSeconds as number) * 1000 };
-      }
-      if (status >= 500 || status === 408) return { kind: 'transient', error };
-      return { kind: 'final', error };
-    } catch (cause) {
-      const why = controller.reason;
-      report(why === TIMED_OUT ? 'timeout' : status === undefined ? 'network' : status);
-      const info = { ...upstream, ...(status === undefined ? {} : { status }) };
-      if (cause instanceof BodyTooLargeError) {
-        return { kind: 'final', error: new UpstreamError('UPSTREAM_BAD_RESPONSE', cause.message, info) };
-      }
-      if (why === CANCELLED) return { kind: 'cancelled' };
-      const kind = status === undefined ? 'no-response' : 'transient';
-      if (why === TIMED_OUT) {
-        return { kind, error: timeoutError(info, `no answer within ${timeoutMs} ms`) };
-      }
-      const reason = (cause as { code?: string }).code ?? (cause as Error).name;
-      return {
-        kind,
-        error: new UpstreamError('UPSTREAM_UNAVAILABLE', `Partner Center could not be reached (${reason}).`, info),
-      };
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', cancel);
-    }
-  }
-
   return {
     async getQualifications(customerId, ctx) {
       const { body, upstream } = await call(
@@ -461,8 +327,4 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
       if (ownsDispatcher) await dispatcher.close();
     },
   };
-}
-
-function timeoutError(upstream: object, why: string): UpstreamError {
-  return new UpstreamError('UPSTREAM_TIMEOUT', `Partner Center gave no answer in time (${why}).`, upstream);
 }
