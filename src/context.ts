@@ -1,8 +1,9 @@
 // Owns the per-request Context: the caller's token, the correlation id, the
-// caller's language, the request budget and fresh loaders, built once for each
-// GraphQL request.
+// caller's language, the request budget, fresh loaders, and the signal that
+// ends the request's upstream work, built once for each GraphQL request.
 
 import { randomUUID } from 'node:crypto';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Config } from './config';
 import { matchGuid } from './guid';
 import type { Logger } from './logger';
@@ -19,6 +20,8 @@ export interface Context {
   readonly call: CallContext;
   readonly loaders: Loaders;
   readonly tokenKind: TokenKind;
+  /** Ends the request's upstream work: its queued calls are dropped, its backoffs cut short, its GETs in flight aborted. */
+  readonly endWork: () => void;
 }
 
 /** The Authorization value the simulator accepts for tokenless requests in simulator mode. */
@@ -60,6 +63,7 @@ export function createContextFactory(config: Config, client: PartnerCenterClient
   return ({ request }: { request: Request }): Context => {
     const authorization = authorizationFor(request, config);
     let token: TokenIdentity | undefined;
+    let work: AbortController | undefined;
     const call: CallContext = {
       authorization,
       // Worked out on first use, so a request that calls nobody (introspection, a refused operation) pays nothing.
@@ -70,8 +74,11 @@ export function createContextFactory(config: Config, client: PartnerCenterClient
       correlationId: correlationIdFor(request),
       deadline: Date.now() + config.requestBudgetMs,
       locale: preferredLocale(request.headers.get('accept-language')),
-      // Aborted by yoga's node adapter when the caller's connection closes before the response is sent.
-      signal: request.signal,
+      // Made on first use, like the rest: a request that calls nobody pays nothing.
+      get signal() {
+        work ??= workOf(request.signal);
+        return work.signal;
+      },
       stats: createRequestStats(),
       // The child logger is made on first use: most requests write nothing through it but their request line.
       get log() {
@@ -81,7 +88,54 @@ export function createContextFactory(config: Config, client: PartnerCenterClient
     };
     // The request's logger is call.log, a getter: yoga spreads the Context object itself when it extends it, which
     // would make the child logger for every request, written to or not.
-    return { config, client, call, loaders: createLoaders(client, call), tokenKind: tokenKindOf(authorization) };
+    const endWork = () => {
+      if (work === undefined) work = new AbortController();
+      if (!work.signal.aborted) work.abort();
+    };
+    return {
+      config,
+      client,
+      call,
+      loaders: createLoaders(client, call),
+      tokenKind: tokenKindOf(authorization),
+      endWork,
+    };
+  };
+}
+
+/**
+ * The signal of a request's upstream work. yoga's node adapter aborts the request's own signal when the caller's
+ * connection closes before the response is sent; this one also aborts when the request ends its work.
+ */
+function workOf(caller: AbortSignal): AbortController {
+  const work = new AbortController();
+  if (caller.aborted) work.abort();
+  else {
+    const onGone = () => work.abort();
+    caller.addEventListener('abort', onGone, { once: true });
+    work.signal.addEventListener('abort', () => caller.removeEventListener('abort', onGone), { once: true });
+  }
+  return work;
+}
+
+/**
+ * Ends a request's upstream work once its answer is complete. graphql-js answers as soon as a non-null field's
+ * error has nulled its parent, without waiting for the parent's other fields: their calls would go on, and be
+ * retried, for an answer nobody reads, spending the partner's quota. A streamed answer (@defer) is complete at its
+ * last part.
+ */
+export function useWorkEndsWithAnswer(): Plugin<Context> {
+  return {
+    onExecute({ args }) {
+      const context = args.contextValue as Context;
+      return {
+        onExecuteDone({ result }) {
+          if (isAsyncIterable(result)) return { onEnd: context.endWork };
+          context.endWork();
+          return undefined;
+        },
+      };
+    },
   };
 }
 

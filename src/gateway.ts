@@ -1,5 +1,4 @@
 // Owns the yoga instance: schema, per-request context, error masking, CORS,
-// Owns the yoga instance: schema, per-request context, error masking, CORS,
 // browser safety, persisted documents, limits, @defer, GraphiQL, the request
 // log line, metrics, tracing, /health, /ready and draining, and the
 // MS-CorrelationId echo. It never listens; main.ts does, and tests call
@@ -10,7 +9,13 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Dispatcher } from 'undici';
 import { useBodySizeLimit } from './body-size';
 import type { Config } from './config';
-import { type Context, correlationIdFor, createContextFactory, createRequestLoggers } from './context';
+import {
+  type Context,
+  correlationIdFor,
+  createContextFactory,
+  createRequestLoggers,
+  useWorkEndsWithAnswer,
+} from './context';
 import { combineEvents, type GatewayEvents, ignoredEvents } from './events';
 import { createGraphiQLRenderer } from './graphiql';
 import { createLimitPlugins } from './limits';
@@ -121,6 +126,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         : []),
       ...createLimitPlugins(config),
       useDeferStream(),
+      useWorkEndsWithAnswer(),
       echoCorrelationId(),
       closeConnectionsWhile(() => draining),
       // yoga's own dispose() runs this: a `dispose` property assigned onto the yoga instance would be ignored (it is

@@ -100,6 +100,38 @@ describe('cancellation', () => {
     }
   });
 
+  it("drops a request's remaining calls once its answer is complete: a null that bubbles up ends the request early", async () => {
+    const { aborted: abortedByGateway, track } = tracker();
+    const agreements = held(defaultHandler);
+    upstream.setHandler((call, res, attempt) => {
+      track(call, res);
+      // qualifications is non-null: its refusal nulls the customer, and graphql-js answers without waiting for
+      // mcaDirectlySigned, whose call is still held. Had that call gone on, a 503 would have been retried.
+      if (call.resource === 'qualifications' && call.customerId === customerId(11))
+        return json(res, 400, { code: 600001, description: 'Bad request' });
+      return agreements.handler(call, res, attempt);
+    });
+    const logs = captureLogs('info');
+    const gw = await gatewayWith({}, { retryBaseDelayMs: 1, random: () => 0, logger: logs.logger });
+    const answer = await gw.query(
+      `{ customer(id: "${customerId(11)}") { mcaDirectlySigned qualifications { kind } } }`,
+    );
+    expect(answer.body.data).toEqual({ customer: null });
+    expect(answer.body.errors?.map((error) => error.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    await until('the held call was aborted', () => abortedByGateway.length === 1);
+    expect(abortedByGateway.map((call) => call.resource)).toEqual(['directSignedMicrosoftCustomerAgreementStatus']);
+    agreements.release();
+    // Nothing more is sent for the finished request: a probe's call is the next one to arrive.
+    await gw.query(`{ customer(id: "${customerId(12)}") { qualifications { kind } } }`);
+    const arrived = upstream.calls.map((call) => `${call.resource} ${call.customerId}`);
+    expect(arrived.slice(0, 2).sort()).toEqual([
+      `directSignedMicrosoftCustomerAgreementStatus ${customerId(11)}`,
+      `qualifications ${customerId(11)}`,
+    ]);
+    expect(arrived.slice(2)).toEqual([`qualifications ${customerId(12)}`]);
+    expect(logs.withMessage('partner center call failed').map((line) => line.status)).toEqual([400]);
+  });
+
   it('never aborts a POST in flight when its caller disconnects', async () => {
     const { aborted: abortedByGateway, answered, track } = tracker();
     const answers = held(defaultHandler);
