@@ -18,11 +18,13 @@
 // with both on; with BENCH_PARTS=1 each half runs alone, and both with the
 // lines going to /dev/null rather than a pipe; BENCH_TWIN=1 adds a second
 // "off", the spread between two identical processes; BENCH_SYSTEMS=a,b keeps
-// on, off and these alone.
+// on, off and these alone. BENCH_REFS=name=ref,... adds the gateway at each
+// git ref, with both on, under that name (scratch experiments; its lines are
+// not counted).
 //
 //   npm run bench:observability    BENCH_GENERATIONS (12), BENCH_ROUNDS (3 per generation), BENCH_SECONDS (4), BENCH_WARM_SECONDS (12),
 //                                  BENCH_CONCURRENCY (16), BENCH_TOGETHER (1), BENCH_BEFORE, BENCH_PARTS, BENCH_TWIN,
-//                                  BENCH_SYSTEMS, BENCH_WORKLOAD (one|ten), BENCH_VERBOSE
+//                                  BENCH_SYSTEMS, BENCH_REFS, BENCH_WORKLOAD (one|ten), BENCH_VERBOSE
 
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -83,6 +85,8 @@ interface System {
   readonly env: Record<string, string>;
   /** Its stdout is a pipe whose lines the bench counts; otherwise /dev/null. */
   readonly pipe: boolean;
+  /** A scratch experiment (BENCH_REFS): it may write its lines differently, so they are not checked. */
+  readonly experiment?: boolean;
 }
 
 /** One round's figures for one system. */
@@ -99,6 +103,10 @@ async function plan(): Promise<Record<string, System>> {
     off: { file: built, env: OFF, pipe: true },
   };
   if (BEFORE) systems.before = { file: await gatewayAt(BEFORE), env: ON, pipe: true };
+  for (const [index, named] of (process.env.BENCH_REFS?.split(',') ?? []).entries()) {
+    const [name = '', ref = ''] = named.split('=');
+    systems[name] = { file: await gatewayAt(ref, `ref-${index}`), env: ON, pipe: true, experiment: true };
+  }
   // A second "off", started last: how far apart two processes of the same build and settings land.
   if (TWIN) systems['off again'] = { file: built, env: OFF, pipe: true };
   if (PARTS) {
@@ -116,7 +124,8 @@ async function round(name: string, system: System, running: Running, what: Ask[]
   await sleep(FLUSH_INTERVAL_MS + 100); // the last lines still in the logger's buffer and the pipe
   const lines = running.stdoutLines() - linesBefore;
   const expected = system.pipe && system.env.LOG_LEVEL === 'info' ? run.requests : 0;
-  if (Math.abs(lines - expected) > CONCURRENCY) throw new Error(`${name}: ${lines} lines for ${run.requests} requests`);
+  if (!system.experiment && Math.abs(lines - expected) > CONCURRENCY)
+    throw new Error(`${name}: ${lines} lines for ${run.requests} requests`);
   return run;
 }
 
@@ -136,7 +145,9 @@ async function main(): Promise<void> {
   // BENCH_SYSTEMS=on,off,log only: these alone (on and off are always kept: everything is compared with them).
   const chosen = process.env.BENCH_SYSTEMS?.split(',');
   const systems = Object.fromEntries(
-    Object.entries(planned).filter(([name]) => !chosen || ['on', 'off', ...chosen].includes(name)),
+    Object.entries(planned).filter(
+      ([name]) => !chosen || planned[name]?.experiment || ['on', 'off', ...chosen].includes(name),
+    ),
   );
   const names = Object.keys(systems);
   const upstream = await start(bundle('bench/speed/stand-in.ts', 'stand-in'), {}, '/v1/customers/x/qualifications', {

@@ -75,12 +75,12 @@ export function gatewayEntry(): string {
  * The gateway as it was at a git commit (BENCH_BEFORE=<ref>), bundled like `npm run build` into a folder of its own,
  * so that the code before and after a change run side by side in one invocation. Its dependencies are today's.
  */
-export async function gatewayAt(ref: string): Promise<string> {
-  const tree = join(outDir, 'before-src');
+export async function gatewayAt(ref: string, name = 'before'): Promise<string> {
+  const tree = join(outDir, `${name}-src`);
   rmSync(tree, { recursive: true, force: true });
   execFileSync('mkdir', ['-p', tree]);
   execFileSync('sh', ['-c', `git archive ${JSON.stringify(ref)} src | tar -x -C ${JSON.stringify(tree)}`]);
-  const built = join(outDir, 'gateway-before');
+  const built = join(outDir, `gateway-${name}`);
   await buildGateway(join(tree, 'src', 'main.ts'), built);
   return join(built, 'main.js');
 }
