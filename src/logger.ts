@@ -39,21 +39,26 @@ export function createLogger({ level = 'info', destination }: LoggerOptions = {}
 export const FLUSH_INTERVAL_MS = 250;
 
 /**
- * stdout written in chunks: lines are buffered and leave asynchronously once 4 KiB are waiting, or every
- * FLUSH_INTERVAL_MS, whichever comes first; pino writes what is left synchronously when the process exits (its
- * exit handler for asynchronous destinations), so a drain's last lines are out before process.exit(). A
- * synchronous write per line was, with the line itself, the largest part of what logging cost a cheap request
- * (bench/README.md "Logging and metrics"). A process killed with SIGKILL loses at most the last interval's lines.
+ * stdout written in chunks: lines are buffered and written synchronously once 4 KiB are waiting, or every
+ * FLUSH_INTERVAL_MS, whichever comes first, and what is left when the process exits. pino's default destination
+ * writes every line synchronously; a write per line was, with the line itself, the largest part of what logging cost
+ * a cheap request, and writing the chunks asynchronously cost as much again: each one woke a thread of libuv's pool,
+ * which took the core from the event loop (bench/README.md "Logging and metrics"). As with pino's default, a stdout
+ * that stops reading stalls the gateway rather than piling lines up in memory. A process killed with SIGKILL loses at
+ * most the last interval's lines.
  */
 function bufferedStdout(): DestinationStream {
-  const stdout = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  setInterval(() => {
+  const stdout = pino.destination({ dest: 1, sync: true, minLength: 4096 });
+  const flush = () => {
     try {
       stdout.flush();
     } catch {
       // Closed as the process exits.
     }
-  }, FLUSH_INTERVAL_MS).unref();
+  };
+  setInterval(flush, FLUSH_INTERVAL_MS).unref();
+  // pino flushes an asynchronous destination at exit by itself, not a synchronous one that buffers.
+  process.once('exit', flush);
   return stdout;
 }
 
