@@ -1,9 +1,10 @@
-# Partner Center GraphQL gateway: the compiled build on Node 20, as a non-root user.
+# Partner Center GraphQL gateway: the compiled build on Node 24 LTS, as a non-root user.
+# The image is pinned to the Node release CI tests on (scripts/node-runtime.sh installs the same line); move both together.
 #   docker build -t partner-center-gateway .
 #   docker run -p 4000:4000 -e PARTNER_CENTER_CLOUD=public partner-center-gateway
 
 # Build stage: every dependency, then esbuild bundles src/ and the dependencies into dist/ (scripts/build.mjs).
-FROM node:20-slim AS build
+FROM node:24.22.3-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -15,7 +16,7 @@ RUN npm run build
 # Run stage: the bundle, which needs nothing from node_modules; no TypeScript, no tsx. The production dependencies
 # are installed all the same so that image scanners (which read node_modules and the lockfile) see the versions
 # the bundle carries.
-FROM node:20-slim
+FROM node:24.22.3-slim
 ENV NODE_ENV=production PORT=4000
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -8,7 +8,9 @@
 // figure is reported as median and spread over the rounds, and as a ratio to
 // the baseline. With BENCH_BEFORE=<git ref> the gateway as it was at that
 // commit runs too, in the same rounds, so a change is measured before and
-// after in one invocation.
+// after in one invocation. BENCH_BEFORE_DIST=<dist/main.js of another checkout> runs that build as "before"
+// instead, and BENCH_BEFORE_NODE=<node binary> runs "before" on another Node line: a runtime move measured
+// side by side, each build with its own dependencies.
 //
 // The machine has 2 cores and the load generator (this process) and the
 // stand-in need CPU too. By default (BENCH_PIN=1) the system under test is
@@ -17,6 +19,7 @@
 // per request, which shows when CPU 0, not the system, bounded throughput.
 //
 //   npm run bench:speed     BENCH_ROUNDS (3), BENCH_SECONDS (8), BENCH_RSS_REQUESTS (100000), BENCH_BEFORE, BENCH_PIN (1),
+//                           BENCH_BEFORE_DIST, BENCH_BEFORE_NODE,
 //                           BENCH_OLD_SPACE_MIB (96: the gateway's RSS run again with --max-old-space-size; 0 skips it)
 
 import { execFileSync } from 'node:child_process';
@@ -43,6 +46,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const RSS_REQUESTS = Number(process.env.BENCH_RSS_REQUESTS ?? 100_000);
 const BEFORE = process.env.BENCH_BEFORE;
+const BEFORE_DIST = process.env.BENCH_BEFORE_DIST;
+const BEFORE_NODE = process.env.BENCH_BEFORE_NODE;
 /** MiB of V8 old space for the gateway's second RSS run (0: no such run). */
 const CAPPED_OLD_SPACE = Number(process.env.BENCH_OLD_SPACE_MIB ?? 96);
 const PIN = process.env.BENCH_PIN !== '0' && cpus().length >= 2;
@@ -91,7 +96,7 @@ async function main(): Promise<void> {
   const floorFile = bundle('bench/speed/yoga-floor.ts', 'yoga-floor');
   const files: Record<System, string | undefined> = {
     gateway: gatewayEntry(),
-    before: BEFORE ? await gatewayAt(BEFORE) : undefined,
+    before: BEFORE_DIST ?? (BEFORE ? await gatewayAt(BEFORE) : undefined),
     floor: floorFile,
     baseline: baselineFile,
   };
@@ -115,7 +120,7 @@ async function main(): Promise<void> {
             files[system] as string,
             { NODE_ENV: 'production', PARTNER_CENTER_BASE_URL: upstream.url, LOG_LEVEL: 'info', ...extra },
             '/health',
-            { port: true, cpus: SYSTEM_CPUS, nodeArgs },
+            { port: true, cpus: SYSTEM_CPUS, nodeArgs, node: system === 'before' ? BEFORE_NODE : undefined },
           );
 
   for (let round = 0; round < ROUNDS; round++) {
@@ -202,7 +207,7 @@ function report(systems: readonly System[]): void {
     return values?.length && floor?.length ? (median(values) / median(floor)).toFixed(2) : '-';
   };
   console.log(
-    `\nSpeed, ${ROUNDS} interleaved rounds of ${SECONDS} s, Node ${process.version}, ${PIN ? 'system under test on CPU 1, harness on CPU 0' : 'unpinned'}, ` +
+    `\nSpeed, ${ROUNDS} interleaved rounds of ${SECONDS} s, Node ${process.version}${BEFORE_NODE ? ` (before: ${execFileSync(BEFORE_NODE, ['--version']).toString().trim()})` : ''}, ${PIN ? 'system under test on CPU 1, harness on CPU 0' : 'unpinned'}, ` +
       `load average ${fmt(Math.min(...loads))}-${fmt(Math.max(...loads))}: median (min-max)\n`,
   );
   console.log(

@@ -20,7 +20,7 @@ export async function buildGateway(entry = 'src/main.ts', outdir = 'dist') {
     splitting: true,
     platform: 'node',
     format: 'esm',
-    target: 'node20',
+    target: 'node22',
     outdir,
     chunkNames: 'chunks/[name]-[hash]',
     // Maps without the sources' text: stack traces name src/ files and lines (node --enable-source-maps), and the

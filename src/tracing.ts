@@ -5,7 +5,7 @@
 // gateway without OTEL_EXPORTER_OTLP_ENDPOINT loads none of it and pays nothing.
 
 import type { Context as TraceContext } from '@opentelemetry/api';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { exportsOf } from './interop';
@@ -66,20 +66,22 @@ export async function startTracing(options: TracingOptions = {}): Promise<Tracin
   const [api, core, base, resources] = await Promise.all([
     import('@opentelemetry/api').then((module) => exportsOf(module, 'trace')),
     import('@opentelemetry/core').then((module) => exportsOf(module, 'W3CTraceContextPropagator')),
-    import('@opentelemetry/sdk-trace-base').then((module) => exportsOf(module, 'BasicTracerProvider')),
+    import('@opentelemetry/sdk-trace').then((module) => exportsOf(module, 'TracerProvider')),
     import('@opentelemetry/resources').then((module) => exportsOf(module, 'resourceFromAttributes')),
   ]);
   const { SpanKind, SpanStatusCode, ROOT_CONTEXT, trace } = api;
   const exporter =
     options.exporter ??
     new (exportsOf(await import('@opentelemetry/exporter-trace-otlp-http'), 'OTLPTraceExporter').OTLPTraceExporter)();
-  const processor = options.exporter ? new base.SimpleSpanProcessor(exporter) : new base.BatchSpanProcessor(exporter);
+  const processor = options.exporter
+    ? new base.SimpleSpanProcessor({ exporter })
+    : new base.BatchSpanProcessor({ exporter });
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) override the built-in name.
   const resource = resources
     .defaultResource()
     .merge(resources.resourceFromAttributes({ 'service.name': SERVICE_NAME }))
     .merge(resources.detectResources({ detectors: [resources.envDetector] }));
-  const provider = new base.BasicTracerProvider({ resource, spanProcessors: [processor] });
+  const provider = new base.TracerProvider({ resource, spanProcessors: [processor] });
   const tracer = provider.getTracer(SERVICE_NAME);
   const propagator = new core.W3CTraceContextPropagator();
   const headersGetter = {

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { SpanKind } from '@opentelemetry/api';
-import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { startTracing } from '../src/tracing';
 import { ADD_STATE_OWNED } from './support/documents';

@@ -112,6 +112,8 @@ export interface StartOptions {
   /** Pinned to these CPUs with taskset (e.g. "1"); anywhere when undefined. */
   readonly cpus?: string;
   readonly nodeArgs?: readonly string[];
+  /** The node binary to run it on; this process's own by default (BENCH_BEFORE_NODE: another Node line). */
+  readonly node?: string;
   /** With a PORT, stdout goes to /dev/null; with this it is a pipe the bench reads, counting its lines (log lines). */
   readonly countStdoutLines?: boolean;
 }
@@ -121,12 +123,18 @@ export async function start(
   file: string,
   env: Record<string, string>,
   probe: string,
-  { port: takesPort = false, cpus, nodeArgs = [], countStdoutLines = false }: StartOptions = {},
+  {
+    port: takesPort = false,
+    cpus,
+    nodeArgs = [],
+    node = process.execPath,
+    countStdoutLines = false,
+  }: StartOptions = {},
 ): Promise<Running> {
   const port = takesPort ? await freePort() : undefined;
   const started = performance.now();
   const argv = [...nodeArgs, file];
-  const [command, args] = cpus ? ['taskset', ['-c', cpus, process.execPath, ...argv]] : [process.execPath, argv];
+  const [command, args] = cpus ? ['taskset', ['-c', cpus, node, ...argv]] : [node, argv];
   const child = spawn(command as string, args as string[], {
     env: { PATH: process.env.PATH ?? '', ...env, ...(port ? { PORT: String(port) } : {}) },
     stdio: ['ignore', port && !countStdoutLines ? 'ignore' : 'pipe', 'inherit'],

@@ -19,6 +19,9 @@ export function createDispatcher(config: ClientConfig): Dispatcher {
   if (config.httpsProxy === undefined && config.httpProxy === undefined) return new Agent(pool);
   return new EnvHttpProxyAgent({
     ...pool,
+    // Always a CONNECT tunnel, also to an http: Partner Center (a loopback stand-in): the proxy relays bytes and
+    // never reads the request, its Authorization header included. undici 8 would otherwise forward plain http.
+    proxyTunnel: true,
     httpsProxy: config.httpsProxy ?? '',
     httpProxy: config.httpProxy ?? '',
     noProxy: config.noProxy ?? '',
