@@ -3,7 +3,7 @@
 // run does not import yoga, Pothos and the schema again for every file.
 //
 // Left out: the files whose tests either drive a child process (src/main.ts,
-// the compiled build) or read src/config.ts, which is not mutated. Stryker
+// the compiled build) or read src/config/config.ts, which is not mutated. Stryker
 // switches a mutant on inside the test worker, so a child always runs the
 // unmutated code: these tests can kill no mutant, and they cost a third of
 // each run (spawning tsx, waiting for exits).

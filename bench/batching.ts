@@ -8,9 +8,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
-import { createConfig } from '../src/config';
+import { createConfig } from '../src/config/config';
 import { createGateway } from '../src/gateway';
-import { startSimulator } from '../src/partner-center/simulator';
+import { startSimulator } from '../src/simulator/simulator';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);

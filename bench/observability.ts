@@ -28,7 +28,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FLUSH_INTERVAL_MS } from '../src/logger';
+import { FLUSH_INTERVAL_MS } from '../src/observability/logger';
 import {
   type Ask,
   askQuery,

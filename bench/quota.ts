@@ -10,9 +10,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
-import { createConfig } from '../src/config';
+import { createConfig } from '../src/config/config';
 import { createGateway, type GatewayDeps } from '../src/gateway';
-import { silentLogger } from '../src/logger';
+import { silentLogger } from '../src/observability/logger';
 import { startRedis } from '../test/support/redis-server';
 
 const scaleArg = process.argv.indexOf('--scale');

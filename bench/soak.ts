@@ -12,9 +12,9 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { Agent, request } from 'undici';
-import { createConfig } from '../src/config';
+import { createConfig } from '../src/config/config';
 import { createGateway } from '../src/gateway';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/observability/logger';
 import { createdQualification, customerData, FAULTS, type UpstreamStats, type WireItem } from './faulty-upstream';
 
 const SECONDS = positive('SOAK_SECONDS', 60);

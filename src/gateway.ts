@@ -7,28 +7,28 @@
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Dispatcher } from 'undici';
-import { useBodySizeLimit } from './body-size';
-import type { Config } from './config';
+import type { Config } from './config/config';
+import { combineEvents, type GatewayEvents, ignoredEvents } from './observability/events';
+import { type Logger, silentLogger, yogaLogger } from './observability/logger';
+import { createMetrics } from './observability/metrics';
+import { useRequestLog } from './observability/request-log';
+import type { Tracing } from './observability/tracing';
+import { createPartnerCenterClient, type PartnerCenterClient } from './partner-center/client';
+import { maskError } from './partner-center/errors';
+import { createQuota, type QuotaTuning } from './quota/quota';
+import { createSharedClient } from './quota/shared-client';
 import {
   type Context,
   correlationIdFor,
   createContextFactory,
   createRequestLoggers,
   useWorkEndsWithAnswer,
-} from './context';
-import { combineEvents, type GatewayEvents, ignoredEvents } from './events';
-import { createGraphiQLRenderer } from './graphiql';
-import { createLimitPlugins } from './limits';
-import { type Logger, silentLogger, yogaLogger } from './logger';
-import { createMetrics } from './metrics';
-import { createPartnerCenterClient, type PartnerCenterClient } from './partner-center/client';
-import { maskError } from './partner-center/errors';
-import { createPersistedDocumentPlugins } from './persisted-documents';
-import { createQuota, type QuotaTuning } from './quota/quota';
-import { createSharedClient } from './quota/shared-client';
-import { useRequestLog } from './request-log';
+} from './request/context';
 import { schema } from './schema/index';
-import type { Tracing } from './tracing';
+import { useBodySizeLimit } from './server/body-size';
+import { createGraphiQLRenderer } from './server/graphiql';
+import { createLimitPlugins } from './server/limits';
+import { createPersistedDocumentPlugins } from './server/persisted-documents';
 
 export interface GatewayDeps {
   /** undici dispatcher for upstream calls; defaults to a keep-alive Agent sized by config.poolConnections. */
@@ -40,7 +40,7 @@ export interface GatewayDeps {
   retryBaseDelayMs?: number;
   /** The backoff jitter's source; tests pin it. */
   random?: () => number;
-  /** The query GraphiQL opens with (main.ts passes src/graphiql.ts's exampleQuery); GraphiQL's welcome text when absent. */
+  /** The query GraphiQL opens with (main.ts passes src/server/graphiql.ts's exampleQuery); GraphiQL's welcome text when absent. */
   graphiqlDefaultQuery?: string;
   /** From startTracing() when tracing is on; without it no span is made and no traceparent sent. */
   tracing?: Tracing;
@@ -111,7 +111,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     extraParamNames: config.persistedDocuments ? ['documentId'] : [],
     cors: config.corsOrigins.length ? corsFor(config.corsOrigins) : false,
     logging: yogaLogger(logger),
-    // The same limit and answers, checked from Content-Length where there is one: see src/body-size.ts.
+    // The same limit and answers, checked from Content-Length where there is one: see src/server/body-size.ts.
     maxRequestBodySize: false,
     plugins: [
       // First, so that they see every request, also those a later plugin answers at once.

@@ -1,15 +1,15 @@
 // The server entry: the only file that reads process.env and opens a port.
 // With no upstream configured it starts the built-in simulator and says so.
-// On SIGTERM or SIGINT it drains (src/shutdown.ts) and exits 0.
+// On SIGTERM or SIGINT it drains (src/server/shutdown.ts) and exits 0.
 
 import { createServer } from 'node:http';
-import { ConfigError, createConfig, loadConfig } from './config';
+import { ConfigError, createConfig, loadConfig } from './config/config';
 import { createGateway } from './gateway';
-import { exampleQuery } from './graphiql';
-import { createLogger } from './logger';
-import { SAMPLE_CUSTOMERS, startSimulator } from './partner-center/simulator';
-import { shutdown } from './shutdown';
-import { startTracing } from './tracing';
+import { createLogger } from './observability/logger';
+import { startTracing } from './observability/tracing';
+import { exampleQuery } from './server/graphiql';
+import { shutdown } from './server/shutdown';
+import { SAMPLE_CUSTOMERS, startSimulator } from './simulator/simulator';
 
 async function main(): Promise<void> {
   let config = loadConfig(process.env);

@@ -5,7 +5,7 @@ import {
   type AddCustomerQualificationMutation,
   type AddCustomerQualificationMutationVariables,
 } from '../schema/generated/graphql';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/observability/logger';
 import { useGateway } from './support/fixtures';
 import { customerId, startGateway } from './support/gateway';
 import { json, type UpstreamHandler } from './support/upstream';

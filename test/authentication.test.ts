@@ -2,8 +2,8 @@
 // UNAUTHENTICATED. Only the simulator serves tokenless requests, as a development user.
 
 import { describe, expect, it } from 'vitest';
-import { DEVELOPMENT_AUTHORIZATION } from '../src/context';
-import { SAMPLE_CUSTOMERS } from '../src/partner-center/simulator';
+import { DEVELOPMENT_AUTHORIZATION } from '../src/request/context';
+import { SAMPLE_CUSTOMERS } from '../src/simulator/simulator';
 import { useGateway, useSimulatorGateway } from './support/fixtures';
 import { customerId } from './support/gateway';
 import { defaultHandler, json } from './support/upstream';

@@ -5,8 +5,8 @@
 import { GraphQLError } from 'graphql';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config';
-import type { Logger } from '../src/logger';
+import { loadConfig } from '../src/config/config';
+import type { Logger } from '../src/observability/logger';
 import { BadUserInputError, maskError } from '../src/partner-center/errors';
 import { useUpstream } from './support/fixtures';
 import { customerId } from './support/gateway';

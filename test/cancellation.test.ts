@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
-import { startTracing } from '../src/tracing';
+import { startTracing } from '../src/observability/tracing';
 import { ADD_STATE_OWNED } from './support/documents';
 import { useUpstream } from './support/fixtures';
 import { customerId } from './support/gateway';

@@ -4,7 +4,7 @@
 
 import { MockAgent } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { type Cloud, ConfigError, loadConfig } from '../src/config';
+import { type Cloud, ConfigError, loadConfig } from '../src/config/config';
 import { useUpstream } from './support/fixtures';
 import { customerId, startGateway, TOKEN } from './support/gateway';
 

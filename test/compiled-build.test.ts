@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { SAMPLE_CUSTOMERS } from '../src/partner-center/simulator';
+import { SAMPLE_CUSTOMERS } from '../src/simulator/simulator';
 import { customerId, TOKEN } from './support/gateway';
 import { type GatewayProcess, ROOT, startGatewayProcess, stopGatewayProcess } from './support/process';
 import { startRedis } from './support/redis-server';

@@ -2,7 +2,7 @@
 // naming every bad variable.
 
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createConfig, loadConfig } from '../src/config';
+import { ConfigError, createConfig, loadConfig } from '../src/config/config';
 
 function configError(env: Record<string, string>): ConfigError {
   try {

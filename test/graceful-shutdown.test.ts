@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config';
+import { loadConfig } from '../src/config/config';
 import { customerId, TOKEN } from './support/gateway';
 import { logLines, startGatewayProcess } from './support/process';
 import { defaultHandler, type RecordedCall, startUpstream, type Upstream } from './support/upstream';

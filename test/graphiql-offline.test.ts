@@ -6,7 +6,7 @@
 
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exampleQuery } from '../src/graphiql';
+import { exampleQuery } from '../src/server/graphiql';
 import { useSimulatorGateway } from './support/fixtures';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

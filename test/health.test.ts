@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exampleQuery } from '../src/graphiql';
+import { exampleQuery } from '../src/server/graphiql';
 import { useSimulatorGateway, useUpstream } from './support/fixtures';
 
 describe('health and GraphiQL', () => {

@@ -2,7 +2,7 @@
 // language of Accept-Language, else the configured default.
 
 import { describe, expect, it } from 'vitest';
-import { preferredLocale } from '../src/context';
+import { preferredLocale } from '../src/request/context';
 import { useGateway } from './support/fixtures';
 import { customerId } from './support/gateway';
 

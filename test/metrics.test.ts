@@ -4,9 +4,9 @@
 // metrics. Each gateway has its own registry; METRICS=false turns it off.
 
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config';
-import type { UpstreamAttempt } from '../src/events';
-import { createMetrics } from '../src/metrics';
+import { loadConfig } from '../src/config/config';
+import type { UpstreamAttempt } from '../src/observability/events';
+import { createMetrics } from '../src/observability/metrics';
 import { ADD_STATE_OWNED, QUALIFICATIONS } from './support/documents';
 import { useUpstream } from './support/fixtures';
 import { customerId, type GraphQLResponse, startGateway, TOKEN } from './support/gateway';
@@ -142,7 +142,7 @@ describe('cache lookups and held-back calls', () => {
     expect(sampleValue(samples, 'gateway_throttled_calls_total', { reason: 'pacing' })).toBe(0);
   });
 
-  // The per-call counters are tallies handed to prom-client at scrape time (src/tally.ts): a scrape must neither
+  // The per-call counters are tallies handed to prom-client at scrape time (src/observability/tally.ts): a scrape must neither
   // lose nor repeat what was counted before it.
   it('keeps counting across scrapes: each scrape shows every lookup so far, once', async () => {
     const metrics = createMetrics();
@@ -183,7 +183,7 @@ describe("yoga's GraphQL request metrics", () => {
     expect(samples.filter((sample) => sample.name === 'graphql_yoga_http_duration_count')).toHaveLength(1);
   });
 
-  // The HTTP histogram is fed by the request log's record (src/metrics.ts says why), to the rules of yoga's plugin:
+  // The HTTP histogram is fed by the request log's record (src/observability/metrics.ts says why), to the rules of yoga's plugin:
   // every request whose document parsed, named and typed from the document, and nothing for one that did not parse.
   it('times a GET, an anonymous operation, and an operation that failed validation, by what the document says', async () => {
     const gw = await gatewayWith({});

@@ -3,7 +3,7 @@
 
 import { Lexer, Source, TokenKind } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { type Config, ConfigError, loadConfig } from '../src/config';
+import { type Config, ConfigError, loadConfig } from '../src/config/config';
 import { useUpstream } from './support/fixtures';
 import { customerId, type GraphQLResponse } from './support/gateway';
 

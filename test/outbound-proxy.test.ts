@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config';
+import { loadConfig } from '../src/config/config';
 import { useUpstream } from './support/fixtures';
 import { customerId, startGateway, TOKEN } from './support/gateway';
 import { startGatewayProcess, stopGatewayProcess } from './support/process';

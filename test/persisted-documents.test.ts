@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CustomerListPageDocument } from '../schema/generated/graphql';
-import { ConfigError, loadConfig } from '../src/config';
-import { readPersistedDocuments } from '../src/persisted-documents';
+import { ConfigError, loadConfig } from '../src/config/config';
+import { readPersistedDocuments } from '../src/server/persisted-documents';
 import { useUpstream } from './support/fixtures';
 import { customerId, type RunningGateway, TOKEN } from './support/gateway';
 

@@ -3,7 +3,7 @@
 // it names a loopback host (127.0.0.0/8, ::1, localhost).
 
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createConfig, loadConfig } from '../src/config';
+import { ConfigError, createConfig, loadConfig } from '../src/config/config';
 import { startGatewayProcess } from './support/process';
 
 const production = (url: string) => ({ NODE_ENV: 'production', PARTNER_CENTER_BASE_URL: url });

@@ -2,7 +2,7 @@
 // whatever shape or spelling the upstream answer takes; nothing unknown fails.
 
 import { describe, expect, it } from 'vitest';
-import { SAMPLE_CUSTOMERS } from '../src/partner-center/simulator';
+import { SAMPLE_CUSTOMERS } from '../src/simulator/simulator';
 import { useGateway, useSimulatorGateway } from './support/fixtures';
 import { customerId } from './support/gateway';
 import { json } from './support/upstream';

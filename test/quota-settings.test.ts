@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, createConfig, loadConfig } from '../src/config';
+import { ConfigError, createConfig, loadConfig } from '../src/config/config';
 
 const problemsOf = (env: Record<string, string>) => {
   try {

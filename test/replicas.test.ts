@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/observability/logger';
 import { useUpstream } from './support/fixtures';
 import { customerId, type RunningGateway } from './support/gateway';
 import { jwt, TENANT_A } from './support/quota';

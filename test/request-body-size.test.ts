@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { MAX_REQUEST_BODY_BYTES } from '../src/body-size';
+import { MAX_REQUEST_BODY_BYTES } from '../src/server/body-size';
 import { useGateway } from './support/fixtures';
 import { TOKEN } from './support/gateway';
 

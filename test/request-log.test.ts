@@ -5,8 +5,8 @@
 
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, LOG_LEVELS, loadConfig } from '../src/config';
-import { yogaLogger } from '../src/logger';
+import { ConfigError, LOG_LEVELS, loadConfig } from '../src/config/config';
+import { yogaLogger } from '../src/observability/logger';
 import { useUpstream } from './support/fixtures';
 import { customerId } from './support/gateway';
 import { captureLogs } from './support/logs';

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/observability/logger';
 import { backoffDelayMs } from '../src/partner-center/retry-timing';
 import { useGateway, useUpstream } from './support/fixtures';
 import { customerId, startGateway, TOKEN } from './support/gateway';

@@ -3,7 +3,7 @@
 // starts_with, and GET /customers/{id} (404 for the sample that does not exist).
 
 import { describe, expect, it } from 'vitest';
-import { SAMPLE_CUSTOMERS, SIMULATED_ROSTER_SIZE } from '../src/partner-center/simulator';
+import { SAMPLE_CUSTOMERS, SIMULATED_ROSTER_SIZE } from '../src/simulator/simulator';
 import { useSimulatorGateway } from './support/fixtures';
 import type { GraphQLResponse } from './support/gateway';
 

@@ -3,7 +3,7 @@
 // configured it starts the simulator, says so loudly and serves tokenless queries.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { SAMPLE_CUSTOMERS } from '../src/partner-center/simulator';
+import { SAMPLE_CUSTOMERS } from '../src/simulator/simulator';
 import { startGatewayProcess as start, stopGatewayProcess as stop } from './support/process';
 import { startUpstream, type Upstream } from './support/upstream';
 

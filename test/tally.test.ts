@@ -1,4 +1,4 @@
-// The tallies (src/tally.ts) count and time in plain numbers and show them to
+// The tallies (src/observability/tally.ts) count and time in plain numbers and show them to
 // prom-client's registry at scrape time. What a scrape serves must be what
 // prom-client's own Counter and Histogram serve for the same calls, byte for
 // byte, whatever the calls, their order and the scrapes between them.
@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { createHistogramTally, createTally } from '../src/tally';
+import { createHistogramTally, createTally } from '../src/observability/tally';
 
 const LABELS = ['resource', 'status'] as const;
 type Labels = Record<(typeof LABELS)[number], string>;

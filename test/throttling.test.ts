@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { silentLogger } from '../src/logger';
+import { silentLogger } from '../src/observability/logger';
 import { retryAfterSeconds } from '../src/partner-center/retry-timing';
 import { createSharedRedis, type SharedRedis } from '../src/quota/redis';
 import { createThrottleWindows } from '../src/quota/windows';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/observability/logger';
 import { useUpstream } from './support/fixtures';
 import { customerId } from './support/gateway';
 import { held, recordEvents, until } from './support/quota';

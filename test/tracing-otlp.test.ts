@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config';
+import { ConfigError, loadConfig } from '../src/config/config';
 import { customerId, TOKEN } from './support/gateway';
 import { startGatewayProcess, stopGatewayProcess } from './support/process';
 import { startUpstream, type Upstream } from './support/upstream';

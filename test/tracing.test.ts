@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startTracing, type Tracing } from '../src/tracing';
+import { startTracing, type Tracing } from '../src/observability/tracing';
 import { useUpstream } from './support/fixtures';
 import { customerId } from './support/gateway';
 import { ROOT } from './support/process';

@@ -10,7 +10,7 @@ import {
   CustomersDocument,
   CustomerWithDeferredMcaDocument,
 } from '../schema/generated/graphql';
-import { SAMPLE_CUSTOMERS } from '../src/partner-center/simulator';
+import { SAMPLE_CUSTOMERS } from '../src/simulator/simulator';
 import { useSimulatorGateway } from './support/fixtures';
 import type { GraphQLResponse } from './support/gateway';
 

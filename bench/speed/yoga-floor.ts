@@ -19,7 +19,7 @@ async function get(path: string, authorization: string): Promise<unknown> {
 }
 
 const yoga = createYoga({
-  // No body-size stream pipeline (the gateway checks Content-Length instead, src/body-size.ts): the floor is the
+  // No body-size stream pipeline (the gateway checks Content-Length instead, src/server/body-size.ts): the floor is the
   // least the stack costs, not yoga's defaults.
   maxRequestBodySize: false,
   logging: false,

@@ -6,7 +6,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
-import type { AttemptStatus, GatewayEvents } from '../events';
+import type { AttemptStatus, GatewayEvents } from '../observability/events';
 import type { Resource } from './client';
 import { codeForStatus, type ErrorCode, parseErrorBody, UpstreamError } from './errors';
 import { retryAfterSeconds } from './retry-timing';

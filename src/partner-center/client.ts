@@ -7,14 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
-import type { Config } from '../config';
-import { type GatewayEvents, ignoredEvents } from '../events';
-import { type Logger, silentLogger } from '../logger';
+import type { Config } from '../config/config';
+import { type GatewayEvents, ignoredEvents } from '../observability/events';
+import { type Logger, silentLogger } from '../observability/logger';
+import type { Tracing, UpstreamSpan } from '../observability/tracing';
 import { type Admission, CallCancelledError, createAdmission } from '../quota/admission';
 import type { TokenIdentity } from '../quota/partner-key';
 import { createSlots } from '../quota/slots';
 import { createThrottleWindows, MIN_WINDOW_MS } from '../quota/windows';
-import type { Tracing, UpstreamSpan } from '../tracing';
 import { createAttempt, type Outcome, statusOf } from './attempt';
 import {
   CONTINUATION_HEADER,

@@ -4,7 +4,7 @@
 // handed on, a 401 gives its pacing turn back.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type GatewayEvents, ignoredEvents } from '../events';
+import { type GatewayEvents, ignoredEvents } from '../observability/events';
 import { GatewayError, UpstreamError, type UpstreamInfo } from '../partner-center/errors';
 import type { Pacer, Turn } from './pacing';
 import { partnerKey, type TokenIdentity, tokenDigest } from './partner-key';

@@ -5,7 +5,7 @@
 // every request waiting for it has gone.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type GatewayEvents, ignoredEvents } from '../events';
+import { type GatewayEvents, ignoredEvents } from '../observability/events';
 import type { CallContext, Resource } from '../partner-center/client';
 import { CallCancelledError } from './admission';
 import type { AnswerCache, AnswerKey, Stamp } from './cache';

@@ -4,7 +4,7 @@
 // quota (the JWT's unverified `tid`, else the token's digest).
 
 import { hash } from 'node:crypto';
-import { canonicalCustomerId } from '../guid';
+import { canonicalCustomerId } from '../partner-center/guid';
 
 /** SHA-256 of the whole Authorization header, base64url: never reversible to the token, stable across replicas. */
 export function tokenDigest(authorization: string): string {

@@ -2,9 +2,9 @@
 // is set, the cache, throttle windows, pacing, slots and coalescing, and the
 // one dispose that closes them.
 
-import type { Config } from '../config';
-import type { GatewayEvents } from '../events';
-import type { Logger } from '../logger';
+import type { Config } from '../config/config';
+import type { GatewayEvents } from '../observability/events';
+import type { Logger } from '../observability/logger';
 import { type Admission, createAdmission } from './admission';
 import { createAnswerCache } from './cache';
 import { createSharedCalls, type SharedCalls } from './coalescing';

@@ -4,8 +4,8 @@
 // cannot answer, so callers fall back to their local state.
 
 import type { Redis } from 'ioredis';
-import { exportsOf } from '../interop';
-import type { Logger } from '../logger';
+import type { Logger } from '../observability/logger';
+import { exportsOf } from '../runtime/interop';
 
 export interface SharedRedis {
   /**

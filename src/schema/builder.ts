@@ -3,7 +3,7 @@
 import SchemaBuilder from '@pothos/core';
 import DirectivesPlugin from '@pothos/plugin-directives';
 import FederationPlugin from '@pothos/plugin-federation';
-import type { Context } from '../context';
+import type { Context } from '../request/context';
 
 export const builder = new SchemaBuilder<{
   Context: Context;

@@ -2,8 +2,8 @@
 // that return it. Customer fields load lazily through the per-request loaders,
 // so a field that is not selected costs no upstream call.
 
-import { canonicalCustomerId } from '../guid';
 import { BadUserInputError, ForbiddenError, NotSupportedInCloudError } from '../partner-center/errors';
+import { canonicalCustomerId } from '../partner-center/guid';
 import { builder } from './builder';
 import { QualificationRef } from './qualification';
 import { RelationshipToPartner, relationshipOf } from './relationship-to-partner';

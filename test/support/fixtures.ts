@@ -7,9 +7,9 @@
 // The returned objects can be named at once but start in beforeAll: use them inside tests and hooks.
 
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
-import type { Config } from '../../src/config';
+import type { Config } from '../../src/config/config';
 import type { GatewayDeps } from '../../src/gateway';
-import { type Simulator, startSimulator } from '../../src/partner-center/simulator';
+import { type Simulator, startSimulator } from '../../src/simulator/simulator';
 import { type RunningGateway, startGateway } from './gateway';
 import { defaultHandler, startUpstream, type Upstream, type UpstreamHandler } from './upstream';
 

@@ -3,7 +3,7 @@
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Config, createConfig } from '../../src/config';
+import { type Config, createConfig } from '../../src/config/config';
 import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway';
 
 export const TOKEN = 'Bearer test-token-app-user';

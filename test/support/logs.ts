@@ -1,8 +1,8 @@
 // A gateway logger whose lines the test reads: the real pino logger (same
 // options, redaction included) writing into memory instead of stdout.
 
-import type { LogLevel } from '../../src/config';
-import { createLogger, type Logger } from '../../src/logger';
+import type { LogLevel } from '../../src/config/config';
+import { createLogger, type Logger } from '../../src/observability/logger';
 
 export interface CapturedLogs {
   readonly logger: Logger;

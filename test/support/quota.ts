@@ -3,7 +3,7 @@
 // so a test can wait for what it needs instead of sleeping.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { GatewayEvents, UpstreamAttempt } from '../../src/events';
+import type { GatewayEvents, UpstreamAttempt } from '../../src/observability/events';
 import type { Resource } from '../../src/partner-center/client';
 import { TOKEN } from './gateway';
 import type { RecordedCall, UpstreamHandler } from './upstream';

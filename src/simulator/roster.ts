@@ -1,11 +1,11 @@
 // Owns the simulated partner's customers: the sample customers, the roster of
 // a few hundred company profiles, GET /customers/{id}, and GET /customers
 // paged with continuation tokens and filtered by name or domain, as Partner
-// Center answers them. src/partner-center/simulator.ts serves them.
+// Center answers them. src/simulator/simulator.ts serves them.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { canonicalCustomerId } from '../guid';
-import { badRequest, methodNotAllowed, notFound, send } from './simulator-answers';
+import { canonicalCustomerId } from '../partner-center/guid';
+import { badRequest, methodNotAllowed, notFound, send } from './answers';
 
 /** Sample customers: each shows one case a frontend must handle. */
 export const SAMPLE_CUSTOMERS = {

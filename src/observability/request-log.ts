@@ -7,9 +7,9 @@
 
 import { type DocumentNode, getOperationAST } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
-import { correlationIdFor } from './context';
+import type { RequestStats } from '../partner-center/client';
+import { correlationIdFor } from '../request/context';
 import type { Logger } from './logger';
-import type { RequestStats } from './partner-center/client';
 
 /** What the metrics are told of a GraphQL request that got as far as parsing its document, as its response goes out. */
 export interface AnsweredRequest {

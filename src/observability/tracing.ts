@@ -8,8 +8,8 @@ import type { Context as TraceContext } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { exportsOf } from './interop';
-import type { Resource } from './partner-center/client';
+import type { Resource } from '../partner-center/client';
+import { exportsOf } from '../runtime/interop';
 
 /** One upstream call as the client describes it to its span. */
 export interface UpstreamCallInfo {

@@ -3,8 +3,8 @@
 // then the gateway's pools and whatever else main.ts started are closed.
 
 import type { Server } from 'node:http';
-import type { Gateway } from './gateway';
-import type { Logger } from './logger';
+import type { Gateway } from '../gateway';
+import type { Logger } from '../observability/logger';
 
 export interface ShutdownOptions {
   readonly server: Server;

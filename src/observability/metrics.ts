@@ -31,7 +31,7 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
   // A registry of its own rather than prom-client's global one: each gateway (and each test) counts alone.
   const registry = new Registry();
   if (processMetrics) collectDefaultMetrics({ register: registry });
-  // What is counted and timed for every Partner Center call and every request is tallied (src/tally.ts): plain
+  // What is counted and timed for every Partner Center call and every request is tallied (src/observability/tally.ts): plain
   // numbers until scraped.
   const requests = createTally(registry, {
     name: 'partner_center_requests_total',

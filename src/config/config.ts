@@ -3,7 +3,7 @@
 // persisted-documents manifest is loaded here (read by persisted-documents.ts),
 // so a bad one stops the start.
 
-import { readPersistedDocuments } from './persisted-documents';
+import { readPersistedDocuments } from '../server/persisted-documents';
 import {
   corsOriginProblem,
   insecureBaseUrl,

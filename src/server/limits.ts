@@ -14,8 +14,8 @@ import {
   type ValueNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Config } from './config';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './schema/customer-list';
+import type { Config } from '../config/config';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../schema/customer-list';
 
 /**
  * The root fields that touch customers, and how many each one touches: one,

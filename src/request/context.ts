@@ -4,13 +4,13 @@
 
 import { randomUUID } from 'node:crypto';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
-import type { Config } from './config';
-import { matchGuid } from './guid';
-import type { Logger } from './logger';
-import { type CallContext, createRequestStats, type PartnerCenterClient } from './partner-center/client';
-import { createLoaders, type Loaders } from './partner-center/loaders';
-import { identifyToken, type TokenIdentity } from './quota/partner-key';
-import type { Tracing } from './tracing';
+import type { Config } from '../config/config';
+import type { Logger } from '../observability/logger';
+import type { Tracing } from '../observability/tracing';
+import { type CallContext, createRequestStats, type PartnerCenterClient } from '../partner-center/client';
+import { matchGuid } from '../partner-center/guid';
+import { createLoaders, type Loaders } from '../partner-center/loaders';
+import { identifyToken, type TokenIdentity } from '../quota/partner-key';
 
 export type TokenKind = 'app-only' | 'app-user' | 'unknown';
 

@@ -1,18 +1,18 @@
 // Owns the built-in Partner Center simulator: a real HTTP server on loopback
 // with Partner Center's paths, bodies and error shapes, sample customers that
 // show every case (their profiles and the roster of a few hundred customers,
-// paged with continuation tokens, are simulator-roster.ts's), and
+// paged with continuation tokens, are simulator/roster.ts's), and
 // deterministic data for any other GUID. Qualifications added through POST are
 // kept in memory until it stops.
 
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { canonicalCustomerId } from '../guid';
-import { badRequest, methodNotAllowed, notFound, send } from './simulator-answers';
-import { answerCustomer, answerCustomerList, SAMPLE_CUSTOMERS } from './simulator-roster';
+import { canonicalCustomerId } from '../partner-center/guid';
+import { badRequest, methodNotAllowed, notFound, send } from './answers';
+import { answerCustomer, answerCustomerList, SAMPLE_CUSTOMERS } from './roster';
 
-export { SAMPLE_CUSTOMERS, SIMULATED_ROSTER, SIMULATED_ROSTER_SIZE } from './simulator-roster';
+export { SAMPLE_CUSTOMERS, SIMULATED_ROSTER, SIMULATED_ROSTER_SIZE } from './roster';
 
 type Item = Record<string, string>;
 

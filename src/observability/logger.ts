@@ -5,8 +5,8 @@
 import { GraphQLError } from 'graphql';
 import type { YogaLogger } from 'graphql-yoga';
 import { type DestinationStream, type Logger, pino } from 'pino';
-import type { LogLevel } from './config';
-import { GatewayError } from './partner-center/errors';
+import type { LogLevel } from '../config/config';
+import { GatewayError } from '../partner-center/errors';
 
 export type { Logger };
 
