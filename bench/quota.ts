@@ -1,9 +1,9 @@
 // Quota benchmark: 20 users of one partner tenant, each refreshing a
 // 100-customer dashboard every 30 s for 10 simulated minutes, through 2
 // gateway replicas, against a loopback Partner Center stand-in that enforces
-// 500 calls a minute per tenant (429 with Retry-After: 60 past it). Three
-// configurations side by side in one run: nothing on (the behaviour before
-// issue 8), coalescing + windows (the defaults), cache + pacing + Redis.
+// 500 calls a minute per tenant (429 with Retry-After: 60 past it).
+// Configurations side by side in one run: the defaults (coalescing and
+// per-customer windows), and cache + pacing + Redis with two cache lifetimes.
 //
 //   npm run bench:quota              [--scale 12]  time compression (simulated seconds per real second)
 
@@ -197,11 +197,6 @@ function percentile(values: number[], p: number): number {
 
 async function main(): Promise<void> {
   const setups: Setup[] = [
-    {
-      name: 'nothing on (before issue 8)',
-      settings: {},
-      deps: { quota: { coalescing: false, windowsPerToken: true } },
-    },
     { name: 'coalescing + windows (defaults)', settings: {}, deps: {} },
     // 450 calls a minute leaves Partner Center's 500 some headroom; the cache keeps answers 5 or 10 minutes.
     ...[300, 600].map(

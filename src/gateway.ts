@@ -13,8 +13,9 @@ import { type Logger, silentLogger, yogaLogger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
 import { useRequestLog } from './observability/request-log';
 import type { Tracing } from './observability/tracing';
-import { createPartnerCenterClient, type PartnerCenterClient } from './partner-center/client';
+import { createPartnerCenterClient } from './partner-center/client';
 import { maskError } from './partner-center/errors';
+import type { PartnerCenterClient } from './partner-center/types';
 import { createQuota, type QuotaTuning } from './quota/quota';
 import { createSharedClient } from './quota/shared-client';
 import {
@@ -46,7 +47,7 @@ export interface GatewayDeps {
   tracing?: Tracing;
   /** Adds prom-client's process metrics (memory, CPU, event loop) to /metrics; main.ts turns them on. */
   processMetrics?: boolean;
-  /** Not settings: the quota benchmark compresses time and reproduces the behaviour before coalescing. */
+  /** Not settings: the quota benchmark compresses time; tests shorten Redis's bounds. */
   quota?: QuotaTuning;
 }
 

@@ -1,5 +1,6 @@
 // The server entry: the only file that reads process.env and opens a port.
-// With no upstream configured it starts the built-in simulator and says so.
+// With no upstream configured it loads and starts the built-in simulator
+// (never loaded otherwise) and says so.
 // On SIGTERM or SIGINT it drains (src/server/shutdown.ts) and exits 0.
 
 import { createServer } from 'node:http';
@@ -9,13 +10,13 @@ import { createLogger } from './observability/logger';
 import { startTracing } from './observability/tracing';
 import { exampleQuery } from './server/graphiql';
 import { shutdown } from './server/shutdown';
-import { SAMPLE_CUSTOMERS, startSimulator } from './simulator/simulator';
 
 async function main(): Promise<void> {
   let config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel });
 
   let closeSimulator = async () => {};
+  let sampleCustomers: Readonly<Record<string, string>> = {};
   if (config.baseUrl === undefined) {
     if (config.production) {
       console.error(
@@ -23,6 +24,9 @@ async function main(): Promise<void> {
       );
       process.exit(1);
     }
+    // Loaded only here: a gateway with a Partner Center configured never builds the simulator's roster.
+    const { SAMPLE_CUSTOMERS, startSimulator } = await import('./simulator/simulator');
+    sampleCustomers = SAMPLE_CUSTOMERS;
     const simulator = await startSimulator({ maxRecorded: 1_000 });
     closeSimulator = simulator.close;
     config = createConfig({ ...config, baseUrl: simulator.url, simulator: true });
@@ -56,7 +60,7 @@ async function main(): Promise<void> {
         banner,
         `GraphiQL: ${url}`,
         'Sample customers:',
-        ...Object.entries(SAMPLE_CUSTOMERS).map(([name, id]) => `  ${id}  ${name}`),
+        ...Object.entries(sampleCustomers).map(([name, id]) => `  ${id}  ${name}`),
       ].join('\n'),
     );
   }

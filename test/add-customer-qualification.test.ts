@@ -8,6 +8,7 @@ import {
 import { createLogger } from '../src/observability/logger';
 import { useGateway } from './support/fixtures';
 import { customerId, startGateway } from './support/gateway';
+import { unsignedJwt } from './support/tokens';
 import { json, type UpstreamHandler } from './support/upstream';
 
 const MUTATION = print(AddCustomerQualificationDocument);
@@ -43,8 +44,7 @@ function statefulHandler(): UpstreamHandler {
 
 /** A JWT-shaped bearer token whose claims say app-only (signature is never checked by the gateway). */
 function appOnlyToken(): string {
-  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `Bearer ${part({ alg: 'none' })}.${part({ idtyp: 'app', appid: 'some-app' })}.signature`;
+  return unsignedJwt({ idtyp: 'app', appid: 'some-app' });
 }
 
 describe('addCustomerQualification', () => {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { type Cloud, ConfigError, loadConfig } from '../src/config/config';
 import { useUpstream } from './support/fixtures';
 import { customerId, startGateway, TOKEN } from './support/gateway';
+import { unsignedJwt } from './support/tokens';
 
 const PUBLIC_URL = 'https://api.partnercenter.microsoft.com';
 const CHINA_URL = 'https://partner.partnercenterapi.microsoftonline.cn';
@@ -93,7 +94,7 @@ describe('cloud rules', () => {
 
     it(`says NOT_SUPPORTED_IN_CLOUD rather than FORBIDDEN to an app-only token in ${cloud}`, async () => {
       const gw = await gatewayIn(cloud);
-      const appOnly = `Bearer e30.${Buffer.from(JSON.stringify({ idtyp: 'app' })).toString('base64url')}.c2ln`;
+      const appOnly = unsignedJwt({ idtyp: 'app' });
       const response = await gw.query(`{ customer(id: "${customerId(1)}") { mcaDirectlySigned } }`, undefined, {
         authorization: appOnly,
       });

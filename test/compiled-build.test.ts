@@ -6,7 +6,7 @@
 // compiled gateway too; tsx is a development dependency only.
 
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -56,6 +56,20 @@ describe('the compiled build', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<title>Partner Center gateway</title>');
     expect(await stopGatewayProcess(gateway.child)).toBe(0);
+  });
+
+  it('keeps the simulator out of the entry: its roster is a chunk loaded only when no Partner Center is configured', async () => {
+    const entry = await readFile(join(ROOT, 'dist', 'main.js'), 'utf8');
+    expect(entry).not.toContain(SAMPLE_CUSTOMERS.approvedEducation);
+    const chunks = await readdir(join(ROOT, 'dist', 'chunks'));
+    const withRoster = [];
+    for (const chunk of chunks.filter((name) => name.endsWith('.js'))) {
+      if ((await readFile(join(ROOT, 'dist', 'chunks', chunk), 'utf8')).includes(SAMPLE_CUSTOMERS.approvedEducation)) {
+        withRoster.push(chunk);
+      }
+    }
+    expect(withRoster).toHaveLength(1);
+    expect(withRoster[0]).toMatch(/^simulator-/);
   });
 
   it('loads its Redis client from the bundle: a second replica is answered from the shared cache', async () => {

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { useUpstream } from './support/fixtures';
-import { customerId, startGateway } from './support/gateway';
+import { customerIds, startGateway } from './support/gateway';
 import { createHold, defaultHandler, type Hold, json, type UpstreamHandler } from './support/upstream';
 
 const CUSTOMERS = /* GraphQL */ `
@@ -14,8 +14,6 @@ const CUSTOMERS = /* GraphQL */ `
     customers(ids: $ids) { id qualifications { kind } }
   }
 `;
-
-const ids = (from: number, count: number) => Array.from({ length: count }, (_, i) => customerId(from + i));
 
 describe('concurrency per token', () => {
   let hold: Hold = createHold();
@@ -39,7 +37,9 @@ describe('concurrency per token', () => {
     answer = defaultHandler;
     const gw = await startGateway(upstream.url, { maxConcurrencyPerToken: 4 });
     try {
-      const { body } = await whileHolding(4, () => gw.query<{ customers: unknown[] }>(CUSTOMERS, { ids: ids(1, 20) }));
+      const { body } = await whileHolding(4, () =>
+        gw.query<{ customers: unknown[] }>(CUSTOMERS, { ids: customerIds(20, 1) }),
+      );
       expect(body.errors).toBeUndefined();
       expect(body.data?.customers).toHaveLength(20);
       expect(upstream.calls).toHaveLength(20);
@@ -58,9 +58,9 @@ describe('concurrency per token', () => {
       const tokenB = { authorization: 'Bearer concurrency-b' };
       const responses = await whileHolding(8, () =>
         Promise.all([
-          gw.query(CUSTOMERS, { ids: ids(100, 10) }, tokenA),
-          gw.query(CUSTOMERS, { ids: ids(200, 10) }, tokenA),
-          gw.query(CUSTOMERS, { ids: ids(300, 10) }, tokenB),
+          gw.query(CUSTOMERS, { ids: customerIds(10, 100) }, tokenA),
+          gw.query(CUSTOMERS, { ids: customerIds(10, 200) }, tokenA),
+          gw.query(CUSTOMERS, { ids: customerIds(10, 300) }, tokenB),
         ]),
       );
       for (const { body } of responses) expect(body.errors).toBeUndefined();
@@ -76,7 +76,7 @@ describe('concurrency per token', () => {
     answer = (call, res, attempt) => (attempt === 1 ? json(res, 503, {}) : defaultHandler(call, res, attempt));
     const gw = await startGateway(upstream.url, { maxConcurrencyPerToken: 3 });
     try {
-      const { body } = await whileHolding(3, () => gw.query(CUSTOMERS, { ids: ids(400, 9) }));
+      const { body } = await whileHolding(3, () => gw.query(CUSTOMERS, { ids: customerIds(9, 400) }));
       expect(body.errors).toBeUndefined();
       expect(upstream.calls).toHaveLength(18);
       expect([...hold.peak.values()]).toEqual([3]);
@@ -90,7 +90,7 @@ describe('concurrency per token', () => {
     answer = defaultHandler;
     const gw = await startGateway(upstream.url, { poolConnections: 2 });
     try {
-      const { body } = await whileHolding(2, () => gw.query(CUSTOMERS, { ids: ids(600, 6) }));
+      const { body } = await whileHolding(2, () => gw.query(CUSTOMERS, { ids: customerIds(6, 600) }));
       expect(body.errors).toBeUndefined();
       expect(upstream.calls).toHaveLength(6);
       expect([...hold.peak.values()]).toEqual([2]);
@@ -105,7 +105,7 @@ describe('concurrency per token', () => {
     answer = defaultHandler;
     const gw = await startGateway(upstream.url);
     try {
-      const { body } = await whileHolding(32, () => gw.query(CUSTOMERS, { ids: ids(500, 40) }));
+      const { body } = await whileHolding(32, () => gw.query(CUSTOMERS, { ids: customerIds(40, 500) }));
       expect(body.errors).toBeUndefined();
       expect(upstream.calls).toHaveLength(40);
       expect([...hold.peak.values()]).toEqual([32]);

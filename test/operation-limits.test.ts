@@ -5,7 +5,7 @@ import { Lexer, Source, TokenKind } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { type Config, ConfigError, loadConfig } from '../src/config/config';
 import { useUpstream } from './support/fixtures';
-import { customerId, type GraphQLResponse } from './support/gateway';
+import { customerId, customerIds, type GraphQLResponse } from './support/gateway';
 
 const { upstream, gatewayWith } = useUpstream();
 
@@ -33,7 +33,6 @@ function tokenCount(document: string): number {
   return count;
 }
 
-const ids = (n: number, from = 1) => Array.from({ length: n }, (_, i) => customerId(from + i));
 const list = (values: string[]) => `[${values.map((v) => JSON.stringify(v)).join(', ')}]`;
 const representations = (values: string[]) => values.map((id) => ({ __typename: 'Customer', id }));
 const qualificationCalls = () => upstream.callsTo('qualifications').length;
@@ -82,7 +81,7 @@ describe('depth', () => {
 
 describe('aliases', () => {
   const aliased = (n: number) =>
-    `{ ${ids(n)
+    `{ ${customerIds(n)
       .map((id, i) => `c${i}: customer(id: "${id}") { qualifications { kind } }`)
       .join(' ')} }`;
 
@@ -165,14 +164,14 @@ describe('customers touched by one operation', () => {
 
   it('runs aliased customer fields exactly at the limit', async () => {
     const gw = await gatewayWith(limits);
-    const fields = ids(max).map((id, i) => `c${i}: customer(id: "${id}") { qualifications { kind } }`);
+    const fields = customerIds(max).map((id, i) => `c${i}: customer(id: "${id}") { qualifications { kind } }`);
     expectServed(await gw.query(`{ ${fields.join(' ')} }`));
     expect(qualificationCalls()).toBe(max);
   });
 
   it('refuses aliased customer fields one over the limit', async () => {
     const gw = await gatewayWith(limits);
-    const fields = ids(max + 1).map((id, i) => `c${i}: customer(id: "${id}") { qualifications { kind } }`);
+    const fields = customerIds(max + 1).map((id, i) => `c${i}: customer(id: "${id}") { qualifications { kind } }`);
     const response = await gw.query(`{ ${fields.join(' ')} }`);
     expectRefused(response, refusal(max + 1));
     expect(response.body.errors?.[0]?.extensions?.maxCustomers).toBe(max);
@@ -180,22 +179,22 @@ describe('customers touched by one operation', () => {
 
   it('runs a customers(ids) list exactly at the limit', async () => {
     const gw = await gatewayWith(limits);
-    expectServed(await gw.query(`{ customers(ids: ${list(ids(max))}) { qualifications { kind } } }`));
+    expectServed(await gw.query(`{ customers(ids: ${list(customerIds(max))}) { qualifications { kind } } }`));
     expect(qualificationCalls()).toBe(max);
   });
 
   it('refuses a customers(ids) list one over the limit', async () => {
     const gw = await gatewayWith(limits);
-    expectRefused(await gw.query(`{ customers(ids: ${list(ids(max + 1))}) { id } }`), refusal(max + 1));
+    expectRefused(await gw.query(`{ customers(ids: ${list(customerIds(max + 1))}) { id } }`), refusal(max + 1));
   });
 
   it('counts ids passed in variables', async () => {
     const gw = await gatewayWith(limits);
     const document = 'query($ids: [ID!]!) { customers(ids: $ids) { qualifications { kind } } }';
-    expectServed(await gw.query(document, { ids: ids(max) }));
+    expectServed(await gw.query(document, { ids: customerIds(max) }));
     expect(qualificationCalls()).toBe(max);
     upstream.calls.length = 0;
-    expectRefused(await gw.query(document, { ids: ids(max + 1) }), refusal(max + 1));
+    expectRefused(await gw.query(document, { ids: customerIds(max + 1) }), refusal(max + 1));
   });
 
   it('counts duplicate ids: the bound is on the work asked for', async () => {
@@ -208,8 +207,8 @@ describe('customers touched by one operation', () => {
     const gw = await gatewayWith(limits);
     const document = (extra: number) => `
       query { ...Root one: customer(id: "${customerId(9)}") { qualifications { kind } }
-        more: customers(ids: ${list(ids(2 + extra, 20))}) { qualifications { kind } } }
-      fragment Root on Query { ... on Query { customers(ids: ${list(ids(3))}) { qualifications { kind } } } }`;
+        more: customers(ids: ${list(customerIds(2 + extra, 20))}) { qualifications { kind } } }
+      fragment Root on Query { ... on Query { customers(ids: ${list(customerIds(3))}) { qualifications { kind } } } }`;
     expectServed(await gw.query(document(0)));
     expect(qualificationCalls()).toBe(max);
     upstream.calls.length = 0;
@@ -219,7 +218,7 @@ describe('customers touched by one operation', () => {
   it('counts _entities representations written inline', async () => {
     const gw = await gatewayWith(limits);
     const document = (n: number) =>
-      `{ _entities(representations: [${ids(n)
+      `{ _entities(representations: [${customerIds(n)
         .map((id) => `{ __typename: "Customer", id: "${id}" }`)
         .join(', ')}]) { ... on Customer { qualifications { kind } } } }`;
     expectServed(await gw.query(document(max)));
@@ -232,10 +231,10 @@ describe('customers touched by one operation', () => {
     const gw = await gatewayWith(limits);
     const document =
       'query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { qualifications { kind } } } }';
-    expectServed(await gw.query(document, { r: representations(ids(max)) }));
+    expectServed(await gw.query(document, { r: representations(customerIds(max)) }));
     expect(qualificationCalls()).toBe(max);
     upstream.calls.length = 0;
-    expectRefused(await gw.query(document, { r: representations(ids(max + 1)) }), refusal(max + 1));
+    expectRefused(await gw.query(document, { r: representations(customerIds(max + 1)) }), refusal(max + 1));
   });
 
   it('adds up _entities, customers(ids) and customer across variables and aliases', async () => {
@@ -244,15 +243,18 @@ describe('customers touched by one operation', () => {
       _entities(representations: $r) { ... on Customer { qualifications { kind } } }
       list: customers(ids: $ids) { qualifications { kind } }
       one: customer(id: "${customerId(99)}") { qualifications { kind } } }`;
-    expectServed(await gw.query(document, { r: representations(ids(3)), ids: ids(2, 50) }));
+    expectServed(await gw.query(document, { r: representations(customerIds(3)), ids: customerIds(2, 50) }));
     expect(qualificationCalls()).toBe(max);
     upstream.calls.length = 0;
-    expectRefused(await gw.query(document, { r: representations(ids(3)), ids: ids(3, 50) }), refusal(max + 1));
+    expectRefused(
+      await gw.query(document, { r: representations(customerIds(3)), ids: customerIds(3, 50) }),
+      refusal(max + 1),
+    );
   });
 
   it('counts only the operation that runs', async () => {
     const gw = await gatewayWith(limits);
-    const document = `query Big { customers(ids: ${list(ids(max + 1))}) { id } }
+    const document = `query Big { customers(ids: ${list(customerIds(max + 1))}) { id } }
       query Small { customer(id: "${customerId(1)}") { qualifications { kind } } }`;
     const response = await fetch(gw.url, {
       method: 'POST',
@@ -289,7 +291,7 @@ describe('how refusals reach clients', () => {
       [{ maxAliases: 1 }, '{ a: _service { sdl } b: _service { sdl } }'],
       [{ maxTokens: 3 }, '{ __typename __typename }'],
       [{ maxDocumentBytes: 5 }, '{ __typename }'],
-      [{ maxCustomersPerRequest: 1 }, `{ customers(ids: ${list(ids(2))}) { id } }`],
+      [{ maxCustomersPerRequest: 1 }, `{ customers(ids: ${list(customerIds(2))}) { id } }`],
     ];
     for (const [overrides, document] of cases) {
       const gw = await gatewayWith(overrides);

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { useUpstream } from './support/fixtures';
-import { customerId } from './support/gateway';
+import { customerIds } from './support/gateway';
 import { recordEvents } from './support/quota';
 
 const QUALIFICATIONS_OF = /* GraphQL */ `query ($ids: [ID!]!) { customers(ids: $ids) { id qualifications { kind } } }`;
-const ids = (from: number, count: number) => Array.from({ length: count }, (_, i) => customerId(from + i));
 
 describe('pacing', () => {
   const { upstream, gatewayWith } = useUpstream();
@@ -12,7 +11,7 @@ describe('pacing', () => {
   it('sends at most PARTNER_CENTER_RATE_PER_MINUTE calls and fails the rest at once with UPSTREAM_THROTTLED, without a call', async () => {
     const events = recordEvents();
     const gw = await gatewayWith({ ratePerMinute: 3, requestBudgetMs: 3_000 }, { events });
-    const { body } = await gw.query(QUALIFICATIONS_OF, { ids: ids(1, 5) });
+    const { body } = await gw.query(QUALIFICATIONS_OF, { ids: customerIds(5, 1) });
     expect(upstream.calls).toHaveLength(3);
     const throttled = body.errors ?? [];
     expect(throttled.map((error) => error.extensions?.code)).toEqual(['UPSTREAM_THROTTLED', 'UPSTREAM_THROTTLED']);
@@ -23,7 +22,7 @@ describe('pacing', () => {
     expect(events.throttles).toEqual(['pacing', 'pacing']);
 
     // The minute is spent for the partner: a later request makes no call at all.
-    const later = await gw.query(QUALIFICATIONS_OF, { ids: ids(10, 1) });
+    const later = await gw.query(QUALIFICATIONS_OF, { ids: customerIds(1, 10) });
     expect(later.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_THROTTLED');
     expect(upstream.calls).toHaveLength(3);
   });
@@ -31,7 +30,7 @@ describe('pacing', () => {
   it('makes a call beyond the rate wait for its turn when it comes within the budget', async () => {
     // A 1 s window stands for the minute (time compressed, as in bench/quota.ts): 2 calls per second.
     const gw = await gatewayWith({ ratePerMinute: 2, requestBudgetMs: 10_000 }, { quota: { pacingWindowMs: 1_000 } });
-    const { body } = await gw.query(QUALIFICATIONS_OF, { ids: ids(20, 6) });
+    const { body } = await gw.query(QUALIFICATIONS_OF, { ids: customerIds(6, 20) });
     expect(body.errors).toBeUndefined();
     expect(upstream.calls).toHaveLength(6);
     const at = upstream.calls.map((call) => call.at);
@@ -42,8 +41,12 @@ describe('pacing', () => {
 
   it('paces per partner: another tenant keeps its own budget', async () => {
     const gw = await gatewayWith({ ratePerMinute: 1, requestBudgetMs: 3_000 });
-    await gw.query(QUALIFICATIONS_OF, { ids: ids(30, 1) }, { authorization: 'Bearer pacing-tenant-one' });
-    const other = await gw.query(QUALIFICATIONS_OF, { ids: ids(31, 1) }, { authorization: 'Bearer pacing-tenant-two' });
+    await gw.query(QUALIFICATIONS_OF, { ids: customerIds(1, 30) }, { authorization: 'Bearer pacing-tenant-one' });
+    const other = await gw.query(
+      QUALIFICATIONS_OF,
+      { ids: customerIds(1, 31) },
+      { authorization: 'Bearer pacing-tenant-two' },
+    );
     expect(other.body.errors).toBeUndefined();
     expect(upstream.calls).toHaveLength(2);
   });

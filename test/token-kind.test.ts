@@ -5,11 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { useGateway } from './support/fixtures';
 import { customerId } from './support/gateway';
+import { unsignedJwt } from './support/tokens';
 
 /** An unsigned JWT (header.payload.signature, base64url) carrying the given claims. */
 function jwt(claims: Record<string, unknown>): string {
-  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `Bearer ${part({ alg: 'none', typ: 'JWT' })}.${part({ aud: 'https://api.partnercenter.microsoft.com', ...claims })}.c2ln`;
+  return unsignedJwt({ aud: 'https://api.partnercenter.microsoft.com', ...claims }, { alg: 'none', typ: 'JWT' });
 }
 
 const APP_ONLY: Record<string, string> = {

@@ -7,10 +7,10 @@
 import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
 import type { AttemptStatus, GatewayEvents } from '../observability/events';
-import type { Resource } from './client';
 import { codeForStatus, type ErrorCode, parseErrorBody, UpstreamError } from './errors';
 import { retryAfterSeconds } from './retry-timing';
 import { BodyTooLargeError, readText } from './transport';
+import type { Resource } from './types';
 
 /** Why an attempt's controller aborted: its own timer, or every caller went away. */
 const TIMED_OUT = Symbol('timed out');

@@ -7,96 +7,18 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
-import type { Config } from '../config/config';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
 import { type Logger, silentLogger } from '../observability/logger';
 import type { Tracing, UpstreamSpan } from '../observability/tracing';
-import { type Admission, CallCancelledError, createAdmission } from '../quota/admission';
-import type { TokenIdentity } from '../quota/partner-key';
-import { createSlots } from '../quota/slots';
-import { createThrottleWindows, MIN_WINDOW_MS } from '../quota/windows';
+import { type Admission, CallCancelledError } from '../quota/admission';
+import { MIN_WINDOW_MS } from '../quota/windows';
 import { createAttempt, type Outcome, statusOf } from './attempt';
-import {
-  CONTINUATION_HEADER,
-  customerListPath,
-  type ListCustomersRequest,
-  parseCustomerBody,
-  parseCustomerPage,
-  type WireCustomer,
-  type WireCustomerPage,
-} from './customers';
+import { CONTINUATION_HEADER, customerListPath, parseCustomerBody, parseCustomerPage } from './customers';
 import { badResponse, UnauthenticatedError, UpstreamError, type UpstreamInfo } from './errors';
-import {
-  type NewQualificationBody,
-  parseQualification,
-  parseQualificationList,
-  type WireQualification,
-} from './qualifications';
+import { parseQualification, parseQualificationList } from './qualifications';
 import { backoffDelayMs } from './retry-timing';
 import { createDispatcher } from './transport';
-
-/** What one GraphQL request lends to each of its upstream calls. */
-export interface CallContext {
-  /** The caller's Authorization header, forwarded unchanged; undefined means no token. */
-  readonly authorization: string | undefined;
-  /**
-   * The token's digest and partner key, worked out once per request rather than for every call and attempt
-   * (bench/README.md, "Speed"); worked out from `authorization` where absent.
-   */
-  readonly token?: TokenIdentity;
-  readonly correlationId: string;
-  /** Epoch ms after which no attempt starts and every wait gives up (the request budget). */
-  readonly deadline: number;
-  /** Sent as X-Locale; the configured default when undefined. */
-  readonly locale?: string;
-  /** Aborted when the caller goes away: queued calls are dropped and GETs in flight aborted. */
-  readonly signal?: AbortSignal;
-  /** What this request spent upstream, for its log line; the client and the loaders count into it. */
-  readonly stats: RequestStats;
-  /** The request's logger (carries the correlation id); the client's own logger when absent. */
-  readonly log?: Logger;
-  /** The request's operation span when tracing is on: parent of each call's span. */
-  readonly trace?: ReturnType<Tracing['contextOf']>;
-}
-
-/** Per-request counters, written by the client and the loaders, read once when the request ends. */
-export interface RequestStats {
-  upstreamCalls: number;
-  cacheHits: number;
-  retries: number;
-}
-
-export function createRequestStats(): RequestStats {
-  return { upstreamCalls: 0, cacheHits: 0, retries: 0 };
-}
-
-/** The Partner Center resources, named as in metrics labels (SPEC.md, "Operations"). */
-export type Resource = 'qualifications' | 'mca_status' | 'customer' | 'customer_list';
-
-export interface PartnerCenterClient {
-  getQualifications(customerId: string, call: CallContext): Promise<WireQualification[]>;
-  getMcaDirectlySigned(customerId: string, call: CallContext): Promise<boolean>;
-  addQualification(customerId: string, body: NewQualificationBody, call: CallContext): Promise<WireQualification>;
-  /** GET /customers/{id}: the customer's profile (404 is NOT_FOUND). */
-  getCustomer(customerId: string, call: CallContext): Promise<WireCustomer>;
-  /** GET /customers: one page, filtered by company name, or the page after a continuation token. */
-  listCustomers(request: ListCustomersRequest, call: CallContext): Promise<WireCustomerPage>;
-  close(): Promise<void>;
-}
-
-export type ClientConfig = Pick<
-  Config,
-  | 'baseUrl'
-  | 'applicationName'
-  | 'locale'
-  | 'attemptTimeoutMs'
-  | 'maxAttempts'
-  | 'maxConcurrencyPerToken'
-  | 'poolConnections'
-  | 'httpsProxy'
-  | 'httpProxy'
-  | 'noProxy'
->;
+import type { CallContext, ClientConfig, PartnerCenterClient, Resource } from './types';
 
 export interface ClientDeps {
   /** Where requests go; tests inject their own. Defaults to a keep-alive Agent sized by poolConnections. */
@@ -110,11 +32,11 @@ export interface ClientDeps {
   random?: () => number;
   /** When tracing is on: a span per call, and its traceparent on every attempt. */
   tracing?: Tracing;
-  /** Lets each attempt through (windows, slots, pacing); by default per-token slots and local windows only. */
-  admission?: Admission;
+  /** Lets each attempt through: windows, slots and pacing (src/quota/quota.ts builds it). */
+  admission: Admission;
 }
 
-export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps = {}): PartnerCenterClient {
+export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps): PartnerCenterClient {
   if (!config.baseUrl) throw new Error('createPartnerCenterClient needs config.baseUrl');
   const baseUrl = new URL(`${config.baseUrl}/v1`);
   const origin = baseUrl.origin;
@@ -133,13 +55,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
     attemptTimeoutMs: config.attemptTimeoutMs,
     events,
   });
-  const admission =
-    deps.admission ??
-    createAdmission({
-      slots: createSlots(config.maxConcurrencyPerToken),
-      windows: createThrottleWindows(),
-      events,
-    });
+  const admission = deps.admission;
 
   /**
    * Resolves with the parsed 2xx body and what is known of the call, for errors about the body's shape. `scope` is

@@ -4,9 +4,9 @@
 // from a page cost no further call for their profile fields.
 
 import DataLoader from 'dataloader';
-import type { CallContext, PartnerCenterClient } from './client';
 import type { WireCustomer } from './customers';
 import type { WireQualification } from './qualifications';
+import type { CallContext, PartnerCenterClient } from './types';
 
 export interface Loaders {
   readonly qualifications: DataLoader<string, WireQualification[]>;

@@ -3,7 +3,7 @@
 // end with a size cap.
 
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
-import type { ClientConfig } from './client';
+import type { ClientConfig } from './types';
 
 /** Largest body we read; a larger one is a bad response, never an out-of-memory. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;

@@ -45,8 +45,6 @@ export interface AdmissionOptions {
   readonly windows: ThrottleWindows;
   readonly pacer?: Pacer;
   readonly events?: GatewayEvents;
-  /** Windows per token over every customer, as before issue 8; the quota benchmark's "today" column only. */
-  readonly windowsPerToken?: boolean;
 }
 
 export function createAdmission(options: AdmissionOptions): Admission {
@@ -101,10 +99,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
   return {
     async enter(request) {
       const digest = request.token?.digest ?? tokenDigest(request.authorization);
-      const partner = options.windowsPerToken
-        ? `token:${digest}`
-        : (request.token?.partner ?? partnerKey(request.authorization, digest));
-      const scope = options.windowsPerToken ? '*' : request.scope;
+      const partner = request.token?.partner ?? partnerKey(request.authorization, digest);
+      const scope = request.scope;
       const errors = {
         timeout: () =>
           new UpstreamError(

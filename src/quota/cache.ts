@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { Resource } from '../partner-center/client';
+import type { Resource } from '../partner-center/types';
 import { KEY_PREFIX, type SharedRedis } from './redis';
 
 export interface AnswerKey {

@@ -6,7 +6,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
-import type { CallContext, Resource } from '../partner-center/client';
+import type { CallContext, Resource } from '../partner-center/types';
 import { CallCancelledError } from './admission';
 import type { AnswerCache, AnswerKey, Stamp } from './cache';
 import { tokenDigest } from './partner-key';
@@ -38,8 +38,6 @@ interface InFlight {
 export interface SharedCallsOptions {
   readonly cache: AnswerCache;
   readonly events?: GatewayEvents;
-  /** False only in the quota benchmark's "today" column: every request makes its own calls. */
-  readonly coalescing?: boolean;
 }
 
 /** How often a replica waiting for another replica's fetch looks for its answer in the cache. */
@@ -76,7 +74,6 @@ function whenAborted(signal: AbortSignal, listener: () => void): () => void {
 export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
   const { cache } = options;
   const events = options.events ?? ignoredEvents;
-  const coalescing = options.coalescing ?? true;
   // Holds only calls in flight: an entry leaves when its call settles or its last waiter goes.
   const inFlight = new Map<string, InFlight>();
 
@@ -127,7 +124,7 @@ export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
         return lookup.value as never;
       }
       const key = `${resource}\u0000${customer}\u0000${digest}`;
-      const running = coalescing ? inFlight.get(key) : undefined;
+      const running = inFlight.get(key);
       // A call that started before the customer changed is not joined: its answer may predate the change.
       if (running && cache.current(resource, customer, running.stamp)) {
         events.cacheLookup(resource, 'coalesced');
@@ -145,7 +142,7 @@ export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
         if (inFlight.get(key) === shared) inFlight.delete(key);
       };
       promise.then(settled, settled);
-      if (coalescing) inFlight.set(key, shared);
+      inFlight.set(key, shared);
       return wait(key, shared, call.signal);
     },
     invalidate: (resource, customer) => cache.invalidate(resource, customer),

@@ -5,6 +5,7 @@
 
 import { hash } from 'node:crypto';
 import { canonicalCustomerId } from '../partner-center/guid';
+import { unverifiedClaims } from '../request/token-claims';
 
 /** SHA-256 of the whole Authorization header, base64url: never reversible to the token, stable across replicas. */
 export function tokenDigest(authorization: string): string {
@@ -35,13 +36,6 @@ export function partnerKey(authorization: string, digest = tokenDigest(authoriza
 }
 
 function tidClaim(authorization: string): string | undefined {
-  const payload = authorization.trim().split(/\s+/)[1]?.split('.')[1];
-  if (!payload || payload.length > 16_384) return undefined;
-  try {
-    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    const tid = (claims as { tid?: unknown } | null)?.tid;
-    return typeof tid === 'string' ? canonicalCustomerId(tid) : undefined;
-  } catch {
-    return undefined;
-  }
+  const tid = unverifiedClaims(authorization)?.tid;
+  return typeof tid === 'string' ? canonicalCustomerId(tid) : undefined;
 }

@@ -18,14 +18,10 @@ export type QuotaConfig = Pick<
   'maxConcurrencyPerToken' | 'cacheTtlSeconds' | 'cacheMaxEntries' | 'ratePerMinute' | 'redisUrl' | 'attemptTimeoutMs'
 >;
 
-/** Knobs that are not settings: the quota benchmark compresses time and reproduces the behaviour before issue 8. */
+/** Knobs that are not settings: the quota benchmark compresses time; tests shorten Redis's bounds. */
 export interface QuotaTuning {
   /** The pacing window, 60 000 ms unless time is compressed. */
   readonly pacingWindowMs?: number;
-  /** False turns coalescing off (benchmark "today" column). */
-  readonly coalescing?: boolean;
-  /** One window per token over every customer (benchmark "today" column). */
-  readonly windowsPerToken?: boolean;
   readonly redis?: SharedRedisOptions;
 }
 
@@ -51,7 +47,6 @@ export function createQuota(
         ? createPacer({ limit: config.ratePerMinute, windowMs: tuning.pacingWindowMs, redis })
         : undefined,
     events: deps.events,
-    windowsPerToken: tuning.windowsPerToken,
   });
   const cache = createAnswerCache({
     ttlSeconds: config.cacheTtlSeconds,
@@ -60,6 +55,6 @@ export function createQuota(
     // A replica waits for another's fetch at most one attempt (plus slack) before fetching itself.
     leaseMs: config.attemptTimeoutMs + 1_000,
   });
-  const shared = createSharedCalls({ cache, events: deps.events, coalescing: tuning.coalescing });
+  const shared = createSharedCalls({ cache, events: deps.events });
   return { admission, shared, dispose: async () => redis?.close() };
 }

@@ -3,7 +3,7 @@
 // customer's cached qualifications for every token before the payload reads.
 
 import { hash } from 'node:crypto';
-import type { PartnerCenterClient } from '../partner-center/client';
+import type { PartnerCenterClient } from '../partner-center/types';
 import type { SharedCalls } from './coalescing';
 
 export function createSharedClient(client: PartnerCenterClient, shared: SharedCalls): PartnerCenterClient {

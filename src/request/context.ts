@@ -7,10 +7,11 @@ import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config/config';
 import type { Logger } from '../observability/logger';
 import type { Tracing } from '../observability/tracing';
-import { type CallContext, createRequestStats, type PartnerCenterClient } from '../partner-center/client';
 import { matchGuid } from '../partner-center/guid';
 import { createLoaders, type Loaders } from '../partner-center/loaders';
+import type { CallContext, PartnerCenterClient, RequestStats } from '../partner-center/types';
 import { identifyToken, type TokenIdentity } from '../quota/partner-key';
+import { unverifiedClaims } from './token-claims';
 
 export type TokenKind = 'app-only' | 'app-user' | 'unknown';
 
@@ -139,6 +140,11 @@ export function useWorkEndsWithAnswer(): Plugin<Context> {
   };
 }
 
+/** What a request spent upstream starts at nothing. */
+function createRequestStats(): RequestStats {
+  return { upstreamCalls: 0, cacheHits: 0, retries: 0 };
+}
+
 /** A language tag as BCP 47 writes it: a 2-3 letter language, then subtags of 1-8 letters or digits. */
 const LANGUAGE_TAG = /^[a-z]{2,3}(-[a-z0-9]{1,8})*$/i;
 
@@ -189,15 +195,8 @@ function authorizationFor(request: Request, config: Config): string | undefined 
  * Center verifies every token it receives anyway. Opaque tokens are 'unknown'.
  */
 export function tokenKindOf(authorization: string | undefined): TokenKind {
-  const payload = authorization?.split(/\s+/)[1]?.split('.')[1];
-  if (!payload) return 'unknown';
-  let claims: Record<string, unknown>;
-  try {
-    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-  } catch {
-    return 'unknown';
-  }
-  if (typeof claims !== 'object' || claims === null) return 'unknown';
+  const claims = unverifiedClaims(authorization);
+  if (claims === undefined) return 'unknown';
   if (claims.idtyp === 'app') return 'app-only';
   if (claims.idtyp === 'user' || typeof claims.scp === 'string') return 'app-user';
   const hasUser = ['upn', 'unique_name', 'preferred_username', 'email'].some((claim) => claim in claims);

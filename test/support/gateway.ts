@@ -74,3 +74,8 @@ export async function startGateway(
 export function customerId(n: number): string {
   return `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
 }
+
+/** `count` test customers' GUIDs, customer `from` first. */
+export function customerIds(count: number, from = 1): string[] {
+  return Array.from({ length: count }, (_, i) => customerId(from + i));
+}

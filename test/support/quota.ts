@@ -4,14 +4,14 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { GatewayEvents, UpstreamAttempt } from '../../src/observability/events';
-import type { Resource } from '../../src/partner-center/client';
+import type { Resource } from '../../src/partner-center/types';
 import { TOKEN } from './gateway';
+import { unsignedJwt } from './tokens';
 import type { RecordedCall, UpstreamHandler } from './upstream';
 
 /** An unsigned JWT carrying `claims` (a Partner Center token as the gateway reads it, without verifying). */
 export function jwt(claims: Record<string, unknown>): string {
-  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  return `Bearer ${part({ alg: 'RS256', typ: 'JWT' })}.${part({ scp: 'user_impersonation', ...claims })}.c2lnbmF0dXJl`;
+  return unsignedJwt({ scp: 'user_impersonation', ...claims }, { alg: 'RS256', typ: 'JWT' });
 }
 
 export const TENANT_A = '11111111-1111-4111-8111-111111111111';

@@ -1,0 +1,70 @@
+// Owns the shapes the Partner Center client shares with its callers (the
+// request context, the loaders, the quota machinery, observability): what a
+// call carries, what a request spent, the resources' names and the client's
+// interface. Types only, so no module imports the client for its types.
+
+import type { Context as TraceContext } from '@opentelemetry/api';
+import type { Config } from '../config/config';
+import type { Logger } from '../observability/logger';
+import type { TokenIdentity } from '../quota/partner-key';
+import type { ListCustomersRequest, WireCustomer, WireCustomerPage } from './customers';
+import type { NewQualificationBody, WireQualification } from './qualifications';
+
+/** What one GraphQL request lends to each of its upstream calls. */
+export interface CallContext {
+  /** The caller's Authorization header, forwarded unchanged; undefined means no token. */
+  readonly authorization: string | undefined;
+  /**
+   * The token's digest and partner key, worked out once per request rather than for every call and attempt
+   * (bench/README.md, "Speed"); worked out from `authorization` where absent.
+   */
+  readonly token?: TokenIdentity;
+  readonly correlationId: string;
+  /** Epoch ms after which no attempt starts and every wait gives up (the request budget). */
+  readonly deadline: number;
+  /** Sent as X-Locale; the configured default when undefined. */
+  readonly locale?: string;
+  /** Aborted when the caller goes away: queued calls are dropped and GETs in flight aborted. */
+  readonly signal?: AbortSignal;
+  /** What this request spent upstream, for its log line; the client and the loaders count into it. */
+  readonly stats: RequestStats;
+  /** The request's logger (carries the correlation id); the client's own logger when absent. */
+  readonly log?: Logger;
+  /** The request's operation span when tracing is on: parent of each call's span. */
+  readonly trace?: TraceContext;
+}
+
+/** Per-request counters, written by the client and the loaders, read once when the request ends. */
+export interface RequestStats {
+  upstreamCalls: number;
+  cacheHits: number;
+  retries: number;
+}
+
+/** The Partner Center resources, named as in metrics labels (SPEC.md, "Operations"). */
+export type Resource = 'qualifications' | 'mca_status' | 'customer' | 'customer_list';
+
+export interface PartnerCenterClient {
+  getQualifications(customerId: string, call: CallContext): Promise<WireQualification[]>;
+  getMcaDirectlySigned(customerId: string, call: CallContext): Promise<boolean>;
+  addQualification(customerId: string, body: NewQualificationBody, call: CallContext): Promise<WireQualification>;
+  /** GET /customers/{id}: the customer's profile (404 is NOT_FOUND). */
+  getCustomer(customerId: string, call: CallContext): Promise<WireCustomer>;
+  /** GET /customers: one page, filtered by company name, or the page after a continuation token. */
+  listCustomers(request: ListCustomersRequest, call: CallContext): Promise<WireCustomerPage>;
+  close(): Promise<void>;
+}
+
+export type ClientConfig = Pick<
+  Config,
+  | 'baseUrl'
+  | 'applicationName'
+  | 'locale'
+  | 'attemptTimeoutMs'
+  | 'maxAttempts'
+  | 'maxConcurrencyPerToken'
+  | 'poolConnections'
+  | 'httpsProxy'
+  | 'httpProxy'
+  | 'noProxy'
+>;
