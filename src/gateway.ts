@@ -25,11 +25,13 @@ import {
   createRequestLoggers,
   useWorkEndsWithAnswer,
 } from './request/context';
+import { createGuardedClient } from './request/guarded-client';
 import { schema } from './schema/index';
 import { useBodySizeLimit } from './server/body-size';
 import { createGraphiQLRenderer } from './server/graphiql';
 import { createLimitPlugins } from './server/limits';
 import { createPersistedDocumentPlugins } from './server/persisted-documents';
+import { createSignIn, type SignIn, type SignInDeps } from './sign-in/sign-in';
 
 export interface GatewayDeps {
   /** undici dispatcher for upstream calls; defaults to a keep-alive Agent sized by config.poolConnections. */
@@ -49,6 +51,8 @@ export interface GatewayDeps {
   processMetrics?: boolean;
   /** Not settings: the quota benchmark compresses time; tests shorten Redis's bounds. */
   quota?: QuotaTuning;
+  /** The gateway-held modes: where token requests go, and shorter waits for tests. */
+  signIn?: Pick<SignInDeps, 'dispatcher' | 'refusedRetryMs' | 'retryBaseMs'>;
 }
 
 export type Gateway = YogaServerInstance<Record<string, unknown>, Context> & {
@@ -73,8 +77,10 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const listeners = [metrics?.events, deps.events].filter((events) => events !== undefined);
   const events = listeners.length > 0 ? combineEvents(...listeners) : ignoredEvents;
   const quota = createQuota(config, { logger, events, tuning: deps.quota });
+  const signIn = createSignIn(config, { logger, events, redis: quota.redis, ...deps.signIn });
+  signIn?.token.start();
   // Requests share answers (cache, coalescing) above the client; every attempt is let through by the admission.
-  const client: PartnerCenterClient = createSharedClient(
+  const shared: PartnerCenterClient = createSharedClient(
     createPartnerCenterClient(config, {
       dispatcher: deps.dispatcher,
       logger,
@@ -86,11 +92,13 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     }),
     quota.shared,
   );
+  // A gateway that signs in itself checks its caller before every read and write, cached answers included.
+  const client = signIn ? createGuardedClient(shared) : shared;
   let draining = false;
 
   let closed: Promise<void> | undefined;
   const closeUpstreams = () => {
-    closed ??= Promise.all([client.close(), quota.dispose()]).then(() => undefined);
+    closed ??= Promise.all([client.close(), signIn?.close(), quota.dispose()]).then(() => undefined);
     return closed;
   };
 
@@ -98,7 +106,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     schema,
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
-    context: createContextFactory(config, client, { loggerFor, tracing: deps.tracing }),
+    context: createContextFactory(config, client, { loggerFor, tracing: deps.tracing, signIn, events }),
     maskedErrors: { maskError },
     graphiql: config.graphiql
       ? {
@@ -119,7 +127,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       useRequestLog(logger, loggerFor, { answered: metrics?.answered }),
       ...(deps.tracing ? [deps.tracing.plugin] : []),
       ...(metrics ? [metrics.plugin] : []),
-      readiness(() => draining),
+      readiness(() => draining, signIn),
       refuseUnsafePosts(),
       // Before the limits, so that they measure the document a documentId names.
       ...(config.persistedDocuments
@@ -149,14 +157,26 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
 }
 
 /**
- * GET /ready: 200 while serving, 503 while draining. yoga's useReadinessCheck
- * does the same but matches every request against a URLPattern, which showed
- * in the per-request cost (bench/observability.ts); a path comparison suffices.
+ * GET /ready: 200 while serving; 503 while draining, and while Entra refuses the gateway's own credentials, with a
+ * JSON body naming the reason and what to do. yoga's useReadinessCheck does the same but matches every request
+ * against a URLPattern, which showed in the per-request cost (bench/observability.ts); a path comparison suffices.
  */
-function readiness(draining: () => boolean): Plugin {
+function readiness(draining: () => boolean, signIn: SignIn | undefined): Plugin {
   return {
     onRequest({ url, endResponse, fetchAPI }) {
-      if (url.pathname === '/ready') endResponse(new fetchAPI.Response(null, { status: draining() ? 503 : 200 }));
+      if (url.pathname !== '/ready') return;
+      if (draining()) return endResponse(new fetchAPI.Response(null, { status: 503 }));
+      const status = signIn?.token.status();
+      if (status && !status.ready) {
+        const { reason, error, aadsts, action } = status;
+        return endResponse(
+          new fetchAPI.Response(JSON.stringify({ ready: false, reason, error, aadsts, action }), {
+            status: 503,
+            headers: { 'content-type': 'application/json' },
+          }),
+        );
+      }
+      endResponse(new fetchAPI.Response(null, { status: 200 }));
     },
   };
 }

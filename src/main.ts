@@ -5,6 +5,7 @@
 
 import { createServer } from 'node:http';
 import { ConfigError, createConfig, loadConfig } from './config/config';
+import { SecretSetting, type SignInSettings } from './config/sign-in-settings';
 import { createGateway } from './gateway';
 import { createLogger } from './observability/logger';
 import { startTracing } from './observability/tracing';
@@ -25,11 +26,17 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     // Loaded only here: a gateway with a Partner Center configured never builds the simulator's roster.
-    const { SAMPLE_CUSTOMERS, startSimulator } = await import('./simulator/simulator');
+    const { SAMPLE_CUSTOMERS, SIMULATED_SIGN_IN, startSimulator } = await import('./simulator/simulator');
     sampleCustomers = SAMPLE_CUSTOMERS;
     const simulator = await startSimulator({ maxRecorded: 1_000 });
     closeSimulator = simulator.close;
-    config = createConfig({ ...config, baseUrl: simulator.url, simulator: true });
+    config = createConfig({
+      ...config,
+      baseUrl: simulator.url,
+      simulator: true,
+      // A gateway that signs in itself signs in to the simulator's Entra, with its development credentials.
+      signIn: simulatedSignIn(config.signIn, simulator.url, SIMULATED_SIGN_IN),
+    });
   }
 
   // The OpenTelemetry SDK is loaded only here, only when an OTLP endpoint is configured.
@@ -57,6 +64,9 @@ async function main(): Promise<void> {
         '!! SIMULATED DATA: no Partner Center is configured, so the built-in simulator',
         `!! answers at ${config.baseUrl}. Requests without a token are served as a`,
         '!! development user. Set PARTNER_CENTER_BASE_URL or PARTNER_CENTER_CLOUD for real data.',
+        ...(config.signIn.mode === 'forward'
+          ? []
+          : [`!! PARTNER_CENTER_AUTH=${config.signIn.mode}: the gateway signs in to the simulator's Entra itself.`]),
         banner,
         `GraphiQL: ${url}`,
         'Sample customers:',
@@ -96,6 +106,23 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** The sign-in settings for the simulator: what the operator set, the simulator's credentials for what is missing. */
+function simulatedSignIn(
+  settings: SignInSettings,
+  url: string,
+  credentials: { tenantId: string; clientId: string; clientSecret: string; refreshToken: string },
+): SignInSettings {
+  if (settings.mode === 'forward') return settings;
+  return {
+    ...settings,
+    tenantId: credentials.tenantId,
+    clientId: credentials.clientId,
+    clientSecret: new SecretSetting(credentials.clientSecret),
+    refreshToken: settings.mode === 'app-user' ? new SecretSetting(credentials.refreshToken) : undefined,
+    authorityHost: url,
+  };
 }
 
 main().catch((error: unknown) => {

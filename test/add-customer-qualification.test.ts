@@ -292,7 +292,19 @@ describe('addCustomerQualification', () => {
       await logged.close();
     }
     const post = upstream.calls.find((c) => c.method === 'POST');
-    const added = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.qualification);
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const added = entries.filter((line) => line.msg === 'partner center added a qualification');
+    expect(entries.filter((line) => line.msg === 'qualification change')).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        // An opaque forwarded token names nobody; a gateway that signs in itself names the verified caller.
+        caller: null,
+        customerId: CUSTOMER,
+        qualification: 'STATE_OWNED_ENTITY',
+        outcome: 'added',
+        correlationId: post?.headers['ms-correlationid'],
+      }),
+    ]);
     expect(added).toEqual([
       expect.objectContaining({
         level: 'info',

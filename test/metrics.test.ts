@@ -106,6 +106,8 @@ describe('Partner Center attempts', () => {
       upstreamAttempt: (attempt: UpstreamAttempt) => heard.push(attempt),
       cacheLookup() {},
       throttled() {},
+      tokenRequest() {},
+      callerAuth() {},
     };
     const first = await gatewayWith({}, { events: listener });
     const second = await gatewayWith({});

@@ -12,6 +12,7 @@ import {
   normalizeBaseUrl,
   redactUrl,
 } from './setting-urls';
+import { defaultSignInSettings, readSignInSettings, type SignInSettings, signInProblems } from './sign-in-settings';
 
 export type Cloud = 'public' | 'usgov' | 'china';
 
@@ -87,6 +88,8 @@ export interface Config {
   readonly ratePerMinute: number;
   /** `redis://` or `rediss://` URL shared by every replica for cache, windows and pacing; undefined keeps them local. */
   readonly redisUrl: string | undefined;
+  /** Who signs in to Partner Center (PARTNER_CENTER_AUTH) and how callers are verified when the gateway does. */
+  readonly signIn: SignInSettings;
 }
 
 export class ConfigError extends Error {
@@ -137,6 +140,7 @@ export const defaultConfig: Config = Object.freeze({
   cacheMaxEntries: 10_000,
   ratePerMinute: 0,
   redisUrl: undefined,
+  signIn: defaultSignInSettings,
 });
 
 /** The numeric settings: where each comes from in the environment and the range it must fall in. */
@@ -192,6 +196,14 @@ export function createConfig(overrides: Partial<Config> = {}): Config {
   if (config.redisUrl !== undefined && !isRedisUrl(config.redisUrl)) {
     problems.push(`redisUrl must be a redis:// or rediss:// URL, got "${redactUrl(config.redisUrl)}"`);
   }
+  problems.push(
+    ...signInProblems(config.signIn, {
+      production: config.production,
+      // No Partner Center configured (main.ts starts the simulator) or the simulator itself: it plays Entra too.
+      simulated: config.simulator || config.baseUrl === undefined,
+      redis: config.redisUrl !== undefined,
+    }),
+  );
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }
@@ -296,9 +308,11 @@ export function loadConfig(env: Env): Config {
       `REDIS_URL must be a redis:// or rediss:// URL (e.g. redis://127.0.0.1:6379), got "${redactUrl(redisUrl)}"`,
     );
   }
+  const signIn = readSignInSettings(read, cloud, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return createConfig({
     ...numbers,
+    signIn,
     production,
     cloud,
     baseUrl,

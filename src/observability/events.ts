@@ -22,12 +22,18 @@ export interface GatewayEvents {
   cacheLookup(resource: Resource, result: 'hit' | 'miss' | 'coalesced'): void;
   /** One per call held back without reaching Partner Center. */
   throttled(reason: 'window' | 'pacing'): void;
+  /** One per request to Entra's token endpoint (the gateway-held modes). */
+  tokenRequest(grant: 'refresh_token' | 'client_credentials', result: 'ok' | 'refused' | 'error'): void;
+  /** One per caller's token checked (once per request), and one more when a verified caller lacks the role. */
+  callerAuth(result: 'ok' | 'missing' | 'invalid' | 'expired' | 'forbidden'): void;
 }
 
 export const ignoredEvents: GatewayEvents = Object.freeze({
   upstreamAttempt() {},
   cacheLookup() {},
   throttled() {},
+  tokenRequest() {},
+  callerAuth() {},
 });
 
 /** One GatewayEvents that tells each of `all` in turn (metrics and a caller's own listener). */
@@ -42,6 +48,12 @@ export function combineEvents(...all: GatewayEvents[]): GatewayEvents {
     },
     throttled: (reason) => {
       for (const events of all) events.throttled(reason);
+    },
+    tokenRequest: (grant, result) => {
+      for (const events of all) events.tokenRequest(grant, result);
+    },
+    callerAuth: (result) => {
+      for (const events of all) events.callerAuth(result);
     },
   };
 }

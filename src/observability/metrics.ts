@@ -57,6 +57,18 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
   });
   // Both reasons exist from the start, so rate() and alerts see a 0 rather than no series.
   for (const reason of ['window', 'pacing'] as const) throttled.inc({ reason }, 0);
+  const tokenRequests = new Counter({
+    name: 'gateway_token_requests_total',
+    help: "Requests to Entra's token endpoint for the gateway's own Partner Center token, by grant (refresh_token, client_credentials) and result (ok, refused, error).",
+    labelNames: ['grant', 'result'] as const,
+    registers: [registry],
+  });
+  const callerAuth = new Counter({
+    name: 'gateway_caller_auth_total',
+    help: "Callers' bearer tokens checked by a gateway that signs in itself, by result (ok, missing, invalid, expired, forbidden: verified but without the role).",
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
 
   const events: GatewayEvents = {
     upstreamAttempt({ resource, method, status, durationSeconds }) {
@@ -68,6 +80,12 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
     },
     throttled(reason) {
       throttled.inc({ reason });
+    },
+    tokenRequest(grant, result) {
+      tokenRequests.inc({ grant, result });
+    },
+    callerAuth(result) {
+      callerAuth.inc({ result });
     },
   };
 

@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
 import type { AttemptStatus, GatewayEvents } from '../observability/events';
-import { codeForStatus, type ErrorCode, parseErrorBody, UpstreamError } from './errors';
+import { codeForStatus, type ErrorCode, type ParsedErrorBody, parseErrorBody, UpstreamError } from './errors';
 import { retryAfterSeconds } from './retry-timing';
 import { BodyTooLargeError, readText } from './transport';
 import type { Resource } from './types';
@@ -132,12 +132,20 @@ export function createAttempt({ dispatcher, origin, pathPrefix, attemptTimeoutMs
       const parsed = parseErrorBody(text, headers.authorization);
       const detail = parsed.description ? `: ${parsed.description}` : '.';
       const code: ErrorCode = codeForStatus(status);
-      const error = new UpstreamError(
-        code,
-        `Partner Center answered ${status}${detail}`,
-        { ...info, code: parsed.code },
-        status === 429 ? { retryAfterSeconds: retryAfterSeconds(response.headers['retry-after'], text) } : {},
-      );
+      const error =
+        status === 401 && mfaRequired(parsed)
+          ? new UpstreamError(
+              'UNAUTHENTICATED',
+              MFA_MESSAGE,
+              { ...info, code: parsed.code },
+              { reason: 'MFA_REQUIRED' },
+            )
+          : new UpstreamError(
+              code,
+              `Partner Center answered ${status}${detail}`,
+              { ...info, code: parsed.code },
+              status === 429 ? { retryAfterSeconds: retryAfterSeconds(response.headers['retry-after'], text) } : {},
+            );
       if (status === 429) {
         return { kind: 'throttled', error, retryAfterMs: (error.extensions.retryAfterSeconds as number) * 1000 };
       }
@@ -165,6 +173,18 @@ export function createAttempt({ dispatcher, origin, pathPrefix, attemptTimeoutMs
       signal?.removeEventListener('abort', cancel);
     }
   };
+}
+
+/** Partner Center's code for an App+User token whose sign-in did not use multi-factor authentication. */
+const MFA_CODE = 900421;
+
+const MFA_MESSAGE =
+  'Partner Center needs an App+User token from a sign-in with multi-factor authentication (MFA): sign in again with MFA and send the new token (a gateway that signs in itself: consent again with MFA and set the new refresh token).';
+
+/** A 401 that says MFA is missing: code 900421, or text that says multi-factor authentication is required. */
+function mfaRequired(parsed: ParsedErrorBody): boolean {
+  if (Number(parsed.code) === MFA_CODE) return true;
+  return /multi-?factor|\bMFA\b/i.test(parsed.description ?? '');
 }
 
 function timeoutError(upstream: object, why: string): UpstreamError {

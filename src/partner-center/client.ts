@@ -86,7 +86,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
     extraHeaders: Record<string, string>,
     span?: UpstreamSpan,
   ): Promise<{ body: unknown; upstream: UpstreamInfo }> {
-    const authorization = ctx.authorization;
+    const authorization = ctx.signIn ? await ctx.signIn(ctx.deadline) : ctx.authorization;
     if (!authorization) throw new UnauthenticatedError();
     // The request's child logger is only made when a line is written: the happy path writes none here.
     const log = () => ctx.log ?? logger.child({ correlationId: ctx.correlationId });
@@ -94,7 +94,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
     const requestId = randomUUID();
     const upstream = { requestId, correlationId: ctx.correlationId };
     const headers: Record<string, string> = {
-      authorization: ctx.authorization,
+      authorization,
       accept: 'application/json',
       'ms-correlationid': ctx.correlationId,
       'ms-requestid': requestId,

@@ -10,10 +10,23 @@ import type { TokenIdentity } from '../quota/partner-key';
 import type { ListCustomersRequest, WireCustomer, WireCustomerPage } from './customers';
 import type { NewQualificationBody, WireQualification } from './qualifications';
 
+/** What a request must be allowed before its calls are made or its answers served (src/request/access.ts). */
+export interface CallGuard {
+  read(): Promise<void>;
+  write(): Promise<void>;
+}
+
 /** What one GraphQL request lends to each of its upstream calls. */
 export interface CallContext {
-  /** The caller's Authorization header, forwarded unchanged; undefined means no token. */
+  /** The caller's Authorization header, forwarded unchanged; undefined means no token (forward mode). */
   readonly authorization: string | undefined;
+  /**
+   * The gateway-held modes: the Authorization header of the gateway's own token, renewed as needed; used instead of
+   * `authorization`, which then is never sent upstream.
+   */
+  readonly signIn?: (deadline: number) => Promise<string>;
+  /** Checked before every read and write, cached answers included; absent in forward mode. */
+  readonly guard?: CallGuard;
   /**
    * The token's digest and partner key, worked out once per request rather than for every call and attempt
    * (bench/README.md, "Speed"); worked out from `authorization` where absent.

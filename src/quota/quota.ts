@@ -28,6 +28,8 @@ export interface QuotaTuning {
 export interface Quota {
   readonly admission: Admission;
   readonly shared: SharedCalls;
+  /** The one Redis connection (REDIS_URL), which the sign-in shares too; undefined without one. */
+  readonly redis: SharedRedis | undefined;
   dispose(): Promise<void>;
 }
 
@@ -56,5 +58,5 @@ export function createQuota(
     leaseMs: config.attemptTimeoutMs + 1_000,
   });
   const shared = createSharedCalls({ cache, events: deps.events });
-  return { admission, shared, dispose: async () => redis?.close() };
+  return { admission, shared, redis, dispose: async () => redis?.close() };
 }

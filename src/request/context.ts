@@ -1,16 +1,20 @@
-// Owns the per-request Context: the caller's token, the correlation id, the
-// caller's language, the request budget, fresh loaders, and the signal that
-// ends the request's upstream work, built once for each GraphQL request.
+// Owns the per-request Context: the caller's token (forwarded, or verified
+// when the gateway signs in itself), the correlation id, the caller's
+// language, the request budget, fresh loaders, and the signal that ends the
+// request's upstream work, built once for each GraphQL request.
 
 import { randomUUID } from 'node:crypto';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config/config';
+import { type GatewayEvents, ignoredEvents } from '../observability/events';
 import type { Logger } from '../observability/logger';
 import type { Tracing } from '../observability/tracing';
 import { matchGuid } from '../partner-center/guid';
 import { createLoaders, type Loaders } from '../partner-center/loaders';
 import type { CallContext, PartnerCenterClient, RequestStats } from '../partner-center/types';
 import { identifyToken, type TokenIdentity } from '../quota/partner-key';
+import type { SignIn } from '../sign-in/sign-in';
+import { type Access, forwardAccess, gatewayAccess } from './access';
 import { unverifiedClaims } from './token-claims';
 
 export type TokenKind = 'app-only' | 'app-user' | 'unknown';
@@ -21,6 +25,8 @@ export interface Context {
   readonly call: CallContext;
   readonly loaders: Loaders;
   readonly tokenKind: TokenKind;
+  /** What the caller may do (verified in the gateway-held modes) and who it is, for the audit line. */
+  readonly access: Access;
   /** Ends the request's upstream work: its queued calls are dropped, its backoffs cut short, its GETs in flight aborted. */
   readonly endWork: () => void;
 }
@@ -58,15 +64,27 @@ export interface ContextDeps {
   loggerFor(request: Request): Logger;
   /** When tracing is on: the request's operation span, parent of its upstream calls. */
   tracing?: Tracing;
+  /** The gateway-held modes (PARTNER_CENTER_AUTH app-user or app); undefined in forward mode. */
+  signIn?: SignIn;
+  events?: GatewayEvents;
 }
 
 export function createContextFactory(config: Config, client: PartnerCenterClient, deps: ContextDeps) {
+  const signIn = deps.signIn;
+  const events = deps.events ?? ignoredEvents;
+  // The gateway's own token kind in the gateway-held modes: app-only tokens cannot read MCA status or add qualifications.
+  const heldKind: TokenKind | undefined = signIn ? (config.signIn.mode === 'app' ? 'app-only' : 'app-user') : undefined;
   return ({ request }: { request: Request }): Context => {
-    const authorization = authorizationFor(request, config);
-    let token: TokenIdentity | undefined;
+    // The caller's token never goes upstream when the gateway signs in itself.
+    const authorization = signIn ? undefined : authorizationFor(request, config);
+    let token: TokenIdentity | undefined = signIn?.identity;
+    const access = signIn
+      ? gatewayAccess(config, request, { verifier: signIn.verifier, token: signIn.token, events })
+      : forwardAccess(authorization);
     let work: AbortController | undefined;
     const call: CallContext = {
       authorization,
+      ...(signIn ? { signIn: signIn.token.authorization, guard: access } : {}),
       // Worked out on first use, so a request that calls nobody (introspection, a refused operation) pays nothing.
       get token() {
         if (token === undefined && authorization !== undefined) token = identifyToken(authorization);
@@ -98,7 +116,8 @@ export function createContextFactory(config: Config, client: PartnerCenterClient
       client,
       call,
       loaders: createLoaders(client, call),
-      tokenKind: tokenKindOf(authorization),
+      tokenKind: heldKind ?? tokenKindOf(authorization),
+      access,
       endWork,
     };
   };

@@ -1,8 +1,10 @@
 // Owns the addCustomerQualification mutation: its input, its payload, the
 // checks made before any upstream call and the POST in Partner Center's spelling.
 
-import { BadUserInputError, ForbiddenError } from '../partner-center/errors';
+import { BadUserInputError, ForbiddenError, GatewayError } from '../partner-center/errors';
+import { canonicalCustomerId } from '../partner-center/guid';
 import type { NewQualificationBody, WireQualification } from '../partner-center/qualifications';
+import type { Context } from '../request/context';
 import { builder } from './builder';
 import { type CustomerParent, CustomerRef, parseCustomerId } from './customer';
 import { EducationSegment, QualificationKind, QualificationRef } from './qualification';
@@ -74,18 +76,53 @@ builder.mutationField('addCustomerQualification', (t) =>
       }),
     },
     resolve: async (_root, { input }, ctx) => {
-      const customerId = parseCustomerId(input.customerId, 'input.customerId');
-      const body = newQualificationBody(input);
-      if (ctx.tokenKind === 'app-only') {
-        throw new ForbiddenError('addCustomerQualification needs an App+User token; the token sent is app-only.');
+      let outcome = 'added';
+      try {
+        await ctx.access.write();
+        const customerId = parseCustomerId(input.customerId, 'input.customerId');
+        const body = newQualificationBody(input);
+        if (ctx.tokenKind === 'app-only') {
+          throw new ForbiddenError(
+            ctx.config.signIn.mode === 'app'
+              ? 'addCustomerQualification needs an App+User token; this gateway signs in app-only (PARTNER_CENTER_AUTH=app).'
+              : 'addCustomerQualification needs an App+User token; the token sent is app-only.',
+          );
+        }
+        const qualification = await ctx.client.addQualification(customerId, body, ctx.call);
+        // The cached list no longer holds; the payload's customer reads it afresh.
+        ctx.loaders.qualifications.clear(customerId);
+        return { customer: { id: customerId }, qualification };
+      } catch (error) {
+        outcome = error instanceof GatewayError ? error.code : 'INTERNAL_SERVER_ERROR';
+        throw error;
+      } finally {
+        await audit(ctx, input, outcome);
       }
-      const qualification = await ctx.client.addQualification(customerId, body, ctx.call);
-      // The cached list no longer holds; the payload's customer reads it afresh.
-      ctx.loaders.qualifications.clear(customerId);
-      return { customer: { id: customerId }, qualification };
     },
   }),
 );
+
+/**
+ * The audit line of every addCustomerQualification, added or refused: who asked (verified when the gateway signs in
+ * itself), which customer and qualification, and how it ended; the request's logger adds the correlation id.
+ */
+async function audit(ctx: Context, input: { customerId: string | number; qualification: string }, outcome: string) {
+  const caller = await ctx.access.caller();
+  const who = caller && {
+    ...(caller.oid ? { oid: caller.oid } : caller.sub ? { sub: caller.sub } : {}),
+    ...(caller.tid ? { tid: caller.tid } : {}),
+    ...(caller.name ? { [caller.name.claim]: caller.name.value } : {}),
+  };
+  ctx.call.log?.info(
+    {
+      caller: who ?? null,
+      customerId: canonicalCustomerId(String(input.customerId)) ?? String(input.customerId).slice(0, 100),
+      qualification: input.qualification,
+      outcome,
+    },
+    'qualification change',
+  );
+}
 
 /** The POST body in Partner Center's spelling, or BAD_USER_INPUT saying what is missing. */
 function newQualificationBody(input: {

@@ -30,14 +30,20 @@ export const CustomerRef = builder.objectRef<CustomerParent>('Customer').impleme
       nullable: true,
       description:
         'Whether the customer directly signed (accepted) the Microsoft Customer Agreement. Null, with an error, when it cannot be known: FORBIDDEN without an active reseller relationship or with an app-only token (Partner Center needs App+User), NOT_SUPPORTED_IN_CLOUD in the 21Vianet and US Government clouds.',
-      resolve: (customer, _args, ctx) => {
+      resolve: async (customer, _args, ctx) => {
         if (ctx.config.cloud !== 'public') {
           throw new NotSupportedInCloudError(
             `mcaDirectlySigned is available in the public cloud only; this gateway serves the ${ctx.config.cloud} cloud.`,
           );
         }
         if (ctx.tokenKind === 'app-only') {
-          throw new ForbiddenError('mcaDirectlySigned needs an App+User token; the token sent is app-only.');
+          // Who asks comes first: an unverified caller of a gateway signed in app-only is UNAUTHENTICATED.
+          await ctx.access.read();
+          throw new ForbiddenError(
+            ctx.config.signIn.mode === 'app'
+              ? 'mcaDirectlySigned needs an App+User token; this gateway signs in app-only (PARTNER_CENTER_AUTH=app).'
+              : 'mcaDirectlySigned needs an App+User token; the token sent is app-only.',
+          );
         }
         return ctx.loaders.mcaDirectlySigned.load(customer.id);
       },

@@ -3,15 +3,18 @@
 // show every case (their profiles and the roster of a few hundred customers,
 // paged with continuation tokens, are simulator/roster.ts's), and
 // deterministic data for any other GUID. Qualifications added through POST are
-// kept in memory until it stops.
+// kept in memory until it stops. It plays Entra's token endpoint too
+// (simulator/entra.ts) for a gateway that signs in itself.
 
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { canonicalCustomerId } from '../partner-center/guid';
 import { badRequest, methodNotAllowed, notFound, send } from './answers';
+import { createSimulatedEntra } from './entra';
 import { answerCustomer, answerCustomerList, SAMPLE_CUSTOMERS } from './roster';
 
+export { SIMULATED_SIGN_IN } from './entra';
 export { SAMPLE_CUSTOMERS, SIMULATED_ROSTER, SIMULATED_ROSTER_SIZE } from './roster';
 
 type Item = Record<string, string>;
@@ -132,16 +135,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const requests: SimulatedRequest[] = [];
   // Qualifications added through POST, per customer, for the life of this simulator.
   const added = new Map<string, Item[]>();
+  const answerEntra = createSimulatedEntra();
 
   const server = createServer(async (req, res) => {
     try {
       const body = await readBody(req);
       const url = new URL(req.url ?? '/', 'http://simulator');
       const path = url.pathname;
-      requests.push({ method: req.method ?? 'GET', path, search: url.search, headers: req.headers, body });
+      // A token request's body holds the client secret and the refresh token: it is never kept.
+      const kept = path.includes('/oauth2/') ? '' : body;
+      requests.push({ method: req.method ?? 'GET', path, search: url.search, headers: req.headers, body: kept });
       if (requests.length > (options.maxRecorded ?? Number.POSITIVE_INFINITY)) requests.shift();
       if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
-      answer(req, res, url, body, added);
+      if (!answerEntra(req.method ?? 'GET', path, body, res)) answer(req, res, url, body, added);
     } catch {
       // The caller went away mid-request (e.g. a gateway timeout): nothing to answer.
       res.destroy();

@@ -45,16 +45,24 @@ export interface RecordedEvents extends GatewayEvents {
   readonly lookups: Array<{ resource: Resource; result: 'hit' | 'miss' | 'coalesced' }>;
   readonly throttles: Array<'window' | 'pacing'>;
   readonly attempts: UpstreamAttempt[];
+  readonly tokenRequests: Array<{ grant: string; result: string }>;
+  readonly callerAuths: string[];
 }
 
 export function recordEvents(): RecordedEvents {
   const lookups: RecordedEvents['lookups'] = [];
   const throttles: RecordedEvents['throttles'] = [];
   const attempts: UpstreamAttempt[] = [];
+  const tokenRequests: RecordedEvents['tokenRequests'] = [];
+  const callerAuths: string[] = [];
   return {
     lookups,
     throttles,
     attempts,
+    tokenRequests,
+    callerAuths,
+    tokenRequest: (grant, result) => tokenRequests.push({ grant, result }),
+    callerAuth: (result) => callerAuths.push(result),
     upstreamAttempt: (attempt) => attempts.push(attempt),
     cacheLookup: (resource, result) => lookups.push({ resource, result }),
     throttled: (reason) => throttles.push(reason),
