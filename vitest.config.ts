@@ -9,8 +9,10 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
-    // `npm run build`, once: the compiled-build, OTLP and shutdown tests start dist/main.js.
-    globalSetup: ['test/support/build.ts'],
+    // A throwaway CA and server certificate first: it sets NODE_EXTRA_CA_CERTS, which Node reads at process start,
+    // so the forked workers trust the https stand-ins without any test passing a CA.
+    // Then `npm run build`, once: the compiled-build, OTLP and shutdown tests start dist/main.js.
+    globalSetup: ['test/support/tls.ts', 'test/support/build.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Tests start loopback servers on port 0; files run in parallel on the two cores.
