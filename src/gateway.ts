@@ -52,7 +52,7 @@ export interface GatewayDeps {
   /** Not settings: the quota benchmark compresses time; tests shorten Redis's bounds. */
   quota?: QuotaTuning;
   /** The gateway-held modes: where token requests go, and shorter waits for tests. */
-  signIn?: Pick<SignInDeps, 'dispatcher' | 'refusedRetryMs' | 'retryBaseMs'>;
+  signIn?: Pick<SignInDeps, 'dispatcher' | 'refusedRetryMs' | 'retryBaseMs' | 'keysCooldownMs'>;
 }
 
 export type Gateway = YogaServerInstance<Record<string, unknown>, Context> & {

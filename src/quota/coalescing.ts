@@ -113,9 +113,11 @@ export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
 
   return {
     async load(resource, customer, call, fetch) {
-      // No token: the client refuses before any call; there is nothing to share.
-      if (!call.authorization) return fetch(call);
-      const digest = call.token?.digest ?? tokenDigest(call.authorization);
+      // No token: the client refuses before any call; there is nothing to share. A gateway that signs in itself
+      // always has one: its calls are shared under the partner's identity.
+      const authorization = call.authorization;
+      if (!authorization && !call.signIn) return fetch(call);
+      const digest = call.token?.digest ?? tokenDigest(authorization ?? '');
       const answerKey = { resource, customer, digest };
       const lookup = await cache.get(answerKey);
       if (lookup.hit) {
@@ -192,6 +194,8 @@ export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
 function withSignal(call: CallContext, signal: AbortSignal): CallContext {
   return {
     authorization: call.authorization,
+    signIn: call.signIn,
+    guard: call.guard,
     get token() {
       return call.token;
     },

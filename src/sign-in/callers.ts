@@ -83,12 +83,17 @@ const NOTHING_VERIFIES: CallerVerifier = {
   },
 };
 
-export function createCallerVerifier(settings: CallerSettings): CallerVerifier {
+export interface CallerVerifierOptions {
+  /** Shortest time between two fetches of the keys (default 60 s); tests shorten it. */
+  readonly keysCooldownMs?: number;
+}
+
+export function createCallerVerifier(settings: CallerSettings, options: CallerVerifierOptions = {}): CallerVerifier {
   const { jwksUrl, issuer, audiences } = settings;
   if (jwksUrl === undefined || issuer === undefined || audiences.length === 0) return NOTHING_VERIFIES;
   // Keys are cached; a token naming a kid the set lacks (a key rotation) fetches it again, at most once a minute.
   const keys = createRemoteJWKSet(new URL(jwksUrl), {
-    cooldownDuration: 60_000,
+    cooldownDuration: options.keysCooldownMs ?? 60_000,
     cacheMaxAge: 10 * 60_000,
     timeoutDuration: 5_000,
   });

@@ -35,6 +35,8 @@ export interface SignInDeps {
   /** Tests shorten the waits: the refused retry (60 s) and the first backoff step (500 ms). */
   readonly refusedRetryMs?: number;
   readonly retryBaseMs?: number;
+  /** Shortest time between two fetches of the callers' keys (60 s). */
+  readonly keysCooldownMs?: number;
 }
 
 /** Undefined in forward mode, where callers' tokens go to Partner Center as they are. */
@@ -77,7 +79,7 @@ export function createSignIn(config: Config, deps: SignInDeps): SignIn | undefin
   });
   return {
     token,
-    verifier: createCallerVerifier(settings.callers),
+    verifier: createCallerVerifier(settings.callers, { keysCooldownMs: deps.keysCooldownMs }),
     identity: { digest: tokenDigest(`partner:${tenant}:${clientId}`), partner: `tenant:${tenant}` },
     async close() {
       token.close();

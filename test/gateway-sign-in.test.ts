@@ -1,0 +1,265 @@
+// A gateway that signs in itself, against an https Entra stand-in: one token
+// for every request, one token request for concurrent cold requests, renewal
+// before expiry with the rotated refresh token, transient failures retried
+// while a valid token serves, refusals as GATEWAY_CREDENTIALS with /ready 503
+// and recovery from a replaced _FILE, app-only mode, answers shared by the
+// partner, and no secret in the log at trace level.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { SecretSetting } from '../src/config/sign-in-settings';
+import { DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, type EntraStandIn, startEntra } from './support/entra';
+import { customerId, type RunningGateway } from './support/gateway';
+import { captureLogs } from './support/logs';
+import { sampleValue, scrape } from './support/prometheus';
+import { bearer, signInSettings, startSignedInGateway } from './support/sign-in';
+import { startUpstream, type Upstream } from './support/upstream';
+
+const QUALIFICATIONS = 'query ($id: ID!) { customer(id: $id) { qualifications { kind } } }';
+const BOTH = 'query ($id: ID!) { customer(id: $id) { qualifications { kind } mcaDirectlySigned } }';
+
+let entra: EntraStandIn;
+let upstream: Upstream;
+let gateways: RunningGateway[] = [];
+let caller: string;
+const dir = mkdtempSync(join(tmpdir(), 'gateway-sign-in-'));
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+});
+afterAll(async () => {
+  await upstream.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  entra = await startEntra();
+  upstream.calls.length = 0;
+  caller = await entra.signCallerToken({ roles: ['PartnerCenter.Write'] });
+});
+afterEach(async () => {
+  for (const gw of gateways) await gw.close();
+  gateways = [];
+  await entra.close();
+});
+
+async function gateway(
+  ...args: Parameters<typeof startSignedInGateway> extends [string, ...infer Rest] ? Rest : never
+) {
+  const gw = await startSignedInGateway(upstream.url, ...args);
+  gateways.push(gw);
+  return gw;
+}
+
+describe('the gateway signing in itself (app-user)', () => {
+  it('makes one token request for 20 concurrent cold requests, and none for later ones', async () => {
+    const release = entra.hold();
+    const gw = await gateway(signInSettings(entra));
+    const answers = Promise.all(
+      Array.from({ length: 20 }, (_, n) => gw.query(QUALIFICATIONS, { id: customerId(n + 1) }, bearer(caller))),
+    );
+    await entra.untilTokenRequests(1);
+    release();
+    for (const { body } of await answers) expect(body.errors).toBeUndefined();
+    for (let n = 0; n < 5; n++) await gw.query(QUALIFICATIONS, { id: customerId(100 + n) }, bearer(caller));
+
+    expect(entra.tokenRequests).toHaveLength(1);
+    expect(entra.tokenRequests[0]).toMatchObject({
+      grant: 'refresh_token',
+      refreshToken: DEFAULT_REFRESH_TOKEN,
+      secretOk: true,
+      scope: 'https://api.partnercenter.microsoft.com/.default offline_access',
+    });
+    // Partner Center sees the gateway's token on all 25 calls, never the caller's.
+    expect(upstream.calls).toHaveLength(25);
+    expect(new Set(upstream.calls.map((call) => call.headers.authorization))).toEqual(
+      new Set([`Bearer ${entra.accessTokens[0]}`]),
+    );
+    expect(JSON.stringify(upstream.calls.map((call) => call.headers))).not.toContain(caller);
+  });
+
+  it('renews once less than half the life of a short token remains, redeeming the rotated refresh token', async () => {
+    entra.setExpiresIn(2);
+    const gw = await gateway(signInSettings(entra));
+    await gw.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller));
+    expect(entra.tokenRequests).toHaveLength(1);
+    // After 1 s of a 2 s token: due (half its life left), still valid, so it serves while one renewal runs.
+    await sleep(1_100);
+    const due = await gw.query(QUALIFICATIONS, { id: customerId(2) }, bearer(caller));
+    expect(due.body.errors).toBeUndefined();
+    expect(upstream.calls.at(-1)?.headers.authorization).toBe(`Bearer ${entra.accessTokens[0]}`);
+    await entra.untilTokenRequests(2);
+    await gw.query(QUALIFICATIONS, { id: customerId(3) }, bearer(caller));
+
+    expect(entra.tokenRequests.map((request) => request.refreshToken)).toEqual([
+      DEFAULT_REFRESH_TOKEN,
+      'refresh-token-1',
+    ]);
+    expect(upstream.calls.at(-1)?.headers.authorization).toBe(`Bearer ${entra.accessTokens[1]}`);
+  });
+
+  it('keeps serving with the valid token while Entra fails, and renews once it answers', async () => {
+    entra.setExpiresIn(2);
+    const gw = await gateway(signInSettings(entra));
+    await gw.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller));
+    entra.failNext(503, 1);
+    entra.failNext('reset', 1);
+    await sleep(1_100);
+    const during = await gw.query(QUALIFICATIONS, { id: customerId(2) }, bearer(caller));
+    expect(during.body.errors).toBeUndefined();
+    await entra.untilTokenRequests(4);
+    await gw.query(QUALIFICATIONS, { id: customerId(3) }, bearer(caller));
+
+    expect(entra.tokenRequests.map((request) => request.answer)).toEqual([200, 503, 'reset', 200]);
+    // The failed tries redeemed nothing: the retry still presents the rotated token.
+    expect(entra.tokenRequests[3]?.refreshToken).toBe('refresh-token-1');
+    expect(upstream.calls.at(-1)?.headers.authorization).toBe(`Bearer ${entra.accessTokens[1]}`);
+    const samples = await scrape(gw);
+    expect(sampleValue(samples, 'gateway_token_requests_total', { grant: 'refresh_token', result: 'ok' })).toBe(2);
+    expect(sampleValue(samples, 'gateway_token_requests_total', { grant: 'refresh_token', result: 'error' })).toBe(2);
+  });
+
+  it('fails fields with GATEWAY_CREDENTIALS and no Partner Center call while Entra refuses, says why on /ready and logs it once', async () => {
+    entra.refuseAll('invalid_grant', 700082, 'AADSTS700082: The refresh token has expired due to inactivity.');
+    const logs = captureLogs('trace');
+    const gw = await gateway(signInSettings(entra), {}, { logger: logs.logger });
+    await entra.untilTokenRequests(1);
+    await sleep(50);
+    for (let n = 0; n < 3; n++) {
+      const { body } = await gw.query(BOTH, { id: customerId(1) }, bearer(caller));
+      expect(body.data).toEqual({ customer: null });
+      expect(body.errors?.map((error) => error.extensions)).toEqual([
+        { code: 'UNAUTHENTICATED', reason: 'GATEWAY_CREDENTIALS' },
+        { code: 'UNAUTHENTICATED', reason: 'GATEWAY_CREDENTIALS' },
+      ]);
+    }
+    expect(upstream.calls).toHaveLength(0);
+    const ready = await fetch(gw.url.replace('/graphql', '/ready'));
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toEqual({
+      ready: false,
+      reason: 'GATEWAY_CREDENTIALS',
+      error: 'invalid_grant',
+      aadsts: 'AADSTS700082',
+      action: expect.stringContaining('consent again with multi-factor authentication'),
+    });
+    // The retry a minute (300 ms here) keeps meeting the same refusal: still one error line.
+    await entra.untilTokenRequests(3);
+    const errors = logs.records().filter((record) => record.level === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.msg).toContain('AADSTS700082');
+    expect(errors[0]?.msg).toContain('PARTNER_CENTER_REFRESH_TOKEN');
+  });
+
+  it('recovers without a restart when the refresh token in its file is replaced, and /ready turns 200', async () => {
+    const tokenFile = join(dir, 'refresh-token');
+    writeFileSync(tokenFile, 'an-expired-refresh-token\n');
+    const logs = captureLogs('trace');
+    const gw = await gateway(
+      signInSettings(entra, 'app-user', { refreshToken: new SecretSetting('an-expired-refresh-token', tokenFile) }),
+      {},
+      { logger: logs.logger },
+    );
+    await entra.untilTokenRequests(1);
+    await sleep(50);
+    expect((await fetch(gw.url.replace('/graphql', '/ready'))).status).toBe(503);
+
+    // The operator consents again and replaces the file; the next retry (at most once a minute) reads it.
+    entra.setRefreshToken('a-new-consent');
+    writeFileSync(tokenFile, 'a-new-consent\n');
+    await entra.untilTokenRequests(2);
+    await sleep(50);
+
+    expect(entra.tokenRequests.map((request) => request.refreshToken)).toEqual([
+      'an-expired-refresh-token',
+      'a-new-consent',
+    ]);
+    expect((await fetch(gw.url.replace('/graphql', '/ready'))).status).toBe(200);
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller));
+    expect(body.errors).toBeUndefined();
+    expect(logs.withMessage("Entra accepts the gateway's credentials again")).toHaveLength(1);
+  });
+
+  it('names a wrong client secret as invalid_client with AADSTS7000215 and what to do', async () => {
+    const logs = captureLogs('info');
+    const gw = await gateway(
+      signInSettings(entra, 'app-user', { clientSecret: new SecretSetting('not-the-secret') }),
+      {},
+      { logger: logs.logger },
+    );
+    await entra.untilTokenRequests(1);
+    await sleep(50);
+    const ready = await fetch(gw.url.replace('/graphql', '/ready'));
+    expect(await ready.json()).toMatchObject({ error: 'invalid_client', aadsts: 'AADSTS7000215' });
+    const [line] = logs.records().filter((record) => record.level === 'error');
+    expect(line?.msg).toContain('PARTNER_CENTER_CLIENT_SECRET');
+  });
+
+  it('shares one upstream call and one cache entry between two callers of the same customer', async () => {
+    const gw = await gateway(signInSettings(entra), { cacheTtlSeconds: 60 });
+    const other = await entra.signCallerToken({ oid: '44444444-4444-4444-8444-444444444444', sub: 'another-caller' });
+    const [first, second] = await Promise.all([
+      gw.query(QUALIFICATIONS, { id: customerId(7) }, bearer(caller)),
+      gw.query(QUALIFICATIONS, { id: customerId(7) }, bearer(other)),
+    ]);
+    const later = await gw.query(QUALIFICATIONS, { id: customerId(7) }, bearer(other));
+    for (const answer of [first, second, later]) expect(answer.body.errors).toBeUndefined();
+    expect(upstream.callsTo('qualifications', customerId(7))).toHaveLength(1);
+  });
+
+  it('writes no secret, refresh token or access token to the log at trace level', async () => {
+    const logs = captureLogs('trace');
+    const gw = await gateway(signInSettings(entra), {}, { logger: logs.logger });
+    await gw.query(BOTH, { id: customerId(1) }, bearer(caller));
+    entra.refuseAll(
+      'invalid_grant',
+      50076,
+      'AADSTS50076: Due to a configuration change you must use multi-factor authentication.',
+    );
+    entra.setExpiresIn(1);
+    const refused = await gateway(signInSettings(entra), {}, { logger: logs.logger });
+    await refused.query(BOTH, { id: customerId(2) }, bearer(caller));
+    await sleep(50);
+
+    const text = logs.lines.join('\n');
+    expect(logs.lines.length).toBeGreaterThan(3);
+    for (const secret of [
+      DEFAULT_CLIENT_SECRET,
+      DEFAULT_REFRESH_TOKEN,
+      'refresh-token-1',
+      caller,
+      ...entra.accessTokens,
+    ]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(text).toContain('AADSTS50076');
+  });
+});
+
+describe('the gateway signing in itself (app)', () => {
+  it('asks for client credentials, reads qualifications, and refuses MCA status and mutations with no upstream call', async () => {
+    const gw = await gateway(signInSettings(entra, 'app'));
+    const { body } = await gw.query(BOTH, { id: customerId(1) }, bearer(caller));
+    expect(body.data).toEqual({ customer: { qualifications: [{ kind: 'EDUCATION' }], mcaDirectlySigned: null } });
+    expect(body.errors?.map((error) => [error.path, error.extensions])).toEqual([
+      [['customer', 'mcaDirectlySigned'], { code: 'FORBIDDEN' }],
+    ]);
+    const mutation = await gw.query(
+      'mutation { addCustomerQualification(input: { customerId: "' +
+        customerId(1) +
+        '", qualification: STATE_OWNED_ENTITY }) { qualification { kind } } }',
+      undefined,
+      bearer(caller),
+    );
+    expect(mutation.body.errors?.[0]?.extensions).toEqual({ code: 'FORBIDDEN' });
+    expect(upstream.calls.map((call) => `${call.method} ${call.resource}`)).toEqual(['GET qualifications']);
+    expect(entra.tokenRequests).toEqual([
+      expect.objectContaining({
+        grant: 'client_credentials',
+        scope: 'https://api.partnercenter.microsoft.com/.default',
+      }),
+    ]);
+  });
+});
