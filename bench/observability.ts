@@ -57,7 +57,7 @@ const TWIN = process.env.BENCH_TWIN === '1';
  * All systems loaded at once, sharing CPU 1, rather than one after the other: the machine's neighbours slow whole
  * stretches of seconds, by as much as is measured here, and at once they slow every system alike. The scheduler
  * gives each busy process an equal share of the core, so the ratio of their throughputs is the inverse ratio of
- * their CPU per request. BENCH_TOGETHER=0: one after the other, as before session 5.
+ * their CPU per request. BENCH_TOGETHER=0: one after the other.
  */
 const TOGETHER = process.env.BENCH_TOGETHER !== '0';
 /** BENCH_WORKLOAD=ten: only the workloads whose name starts so. */

@@ -5,7 +5,7 @@
 // followed at most once a minute; the audit line names the verified caller.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CALLER, DEFAULT_TENANT, type EntraStandIn, startEntra } from './support/entra';
 import { customerId, type RunningGateway } from './support/gateway';
 import { captureLogs } from './support/logs';

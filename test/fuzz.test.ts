@@ -10,7 +10,7 @@ import { useGateway } from './support/fixtures';
 import { customerId, type GraphQLResponse } from './support/gateway';
 import { json, type RecordedCall } from './support/upstream';
 
-/** SPEC.md's codes plus the request-level codes of yoga and graphql-js. INTERNAL_SERVER_ERROR is not here: it means a bug. */
+/** The documented error codes plus the request-level codes of yoga and graphql-js. INTERNAL_SERVER_ERROR is not here: it means a bug. */
 const KNOWN_CODES = new Set([
   'BAD_USER_INPUT',
   'UNAUTHENTICATED',
@@ -174,7 +174,7 @@ describe('mutation inputs', () => {
     { requiredKeys: [] },
   );
 
-  /** Whether the gateway must post this input, per SPEC.md: a settable kind with what it requires, all well typed. */
+  /** Whether the gateway must post this input, as documented: a settable kind with what it requires, all well typed. */
   function shouldPost(value: Record<string, unknown>): boolean {
     const { customerId: id, qualification, educationSegment, website, validationCode } = value;
     if (typeof id !== 'string' || !isGuid(id)) return false;

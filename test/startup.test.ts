@@ -52,6 +52,35 @@ describe('starting src/main.ts', () => {
     );
   });
 
+  it('signs in to the simulated Entra with PARTNER_CENTER_AUTH=app-user and serves the development user', async () => {
+    const gateway = start({ PORT: '0', PARTNER_CENTER_AUTH: 'app-user' });
+    const [, port] = await gateway.waitForOutput(/GraphiQL: http:\/\/localhost:(\d+)\/graphql/);
+    expect(gateway.stdout()).toContain(
+      "PARTNER_CENTER_AUTH=app-user: the gateway signs in to the simulator's Entra itself.",
+    );
+    const ask = (headers: Record<string, string> = {}) =>
+      fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({
+          query: `{ customer(id: "${SAMPLE_CUSTOMERS.approvedEducation}") { mcaDirectlySigned } }`,
+        }),
+      }).then((response) => response.json());
+
+    expect(await ask()).toEqual({ data: { customer: { mcaDirectlySigned: true } } });
+    // A token that is sent must verify, and without AUTH_* settings none can.
+    const refused = (await ask({ authorization: 'Bearer not-verifiable' })) as {
+      errors: Array<{ extensions: unknown }>;
+    };
+    expect(refused.errors[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toContain('gateway_token_requests_total{grant="refresh_token",result="ok"} 1');
+    expect(metrics).toContain('gateway_caller_auth_total{result="ok"} 1');
+    expect(metrics).toContain('gateway_caller_auth_total{result="invalid"} 1');
+    expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
+    expect(await stop(gateway.child)).toBe(0);
+  });
+
   it('starts the simulator with nothing configured, says so loudly and serves a tokenless query', async () => {
     const gateway = start({ PORT: '0' });
 

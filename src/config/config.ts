@@ -102,7 +102,7 @@ export class ConfigError extends Error {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** Defaults of SPEC.md; tests start from these and override what they need. */
+/** The documented defaults (README "Configuration"); tests start from these and override what they need. */
 export const defaultConfig: Config = Object.freeze({
   port: 4000,
   production: false,

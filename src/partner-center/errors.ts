@@ -78,7 +78,7 @@ export function badResponse(upstream: UpstreamInfo, expected: string): UpstreamE
   return new UpstreamError('UPSTREAM_BAD_RESPONSE', `Partner Center sent an unexpected body: ${expected}.`, upstream);
 }
 
-/** Which code a Partner Center HTTP status maps to (SPEC.md, "Errors"). */
+/** Which code a Partner Center HTTP status maps to (README "Errors clients see"). */
 export function codeForStatus(status: number): ErrorCode {
   if (status === 400) return 'BAD_USER_INPUT';
   if (status === 401) return 'UNAUTHENTICATED';

@@ -54,7 +54,7 @@ export interface RequestStats {
   retries: number;
 }
 
-/** The Partner Center resources, named as in metrics labels (SPEC.md, "Operations"). */
+/** The Partner Center resources, named as in metrics labels (docs/operations.md, "Metrics"). */
 export type Resource = 'qualifications' | 'mca_status' | 'customer' | 'customer_list';
 
 export interface PartnerCenterClient {

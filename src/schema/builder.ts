@@ -7,7 +7,7 @@ import type { Context } from '../request/context';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
-  // Fields are non-null unless they say otherwise, so the SDL matches SPEC.md's contract.
+  // Fields are non-null unless they say otherwise, so the SDL matches the fixed contract (schema/schema.graphql).
   DefaultFieldNullability: false;
   Scalars: {
     DateTime: { Input: Date; Output: Date };

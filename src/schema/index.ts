@@ -9,7 +9,7 @@ import './customer';
 import './customer-list';
 import './add-customer-qualification';
 
-/** The executable schema: the contract of SPEC.md plus federation's _service and _entities. */
+/** The executable schema: the fixed contract plus federation's _service and _entities. */
 export const schema = builder.toSubGraphSchema({
   linkUrl: 'https://specs.apollo.dev/federation/v2.6',
   federationDirectives: ['@key'],

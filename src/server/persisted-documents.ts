@@ -1,4 +1,4 @@
-// Owns persisted documents (SPEC.md, "Frontends"): requests that send a
+// Owns persisted documents (docs/operations.md): requests that send a
 // `documentId` from the manifest instead of `query`, and, with
 // ALLOW_ARBITRARY_DOCUMENTS=false, the refusal of query text. Both refusals
 // happen before parsing, so they never reach Partner Center. Also reads the
