@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CustomerListPageDocument } from '../schema/generated/graphql';
-import { ConfigError, loadConfig } from '../src/config/config';
+import { loadConfig } from '../src/config/config';
 import { readPersistedDocuments } from '../src/server/persisted-documents';
+import { configProblems } from './support/config';
 import { useUpstream } from './support/fixtures';
 import { customerId, type RunningGateway, TOKEN } from './support/gateway';
 
@@ -135,15 +136,7 @@ describe('PERSISTED_DOCUMENTS and ALLOW_ARBITRARY_DOCUMENTS', () => {
     return path;
   };
 
-  function problems(env: Record<string, string>): string[] {
-    try {
-      loadConfig(env);
-    } catch (error) {
-      if (error instanceof ConfigError) return [...error.problems];
-      throw error;
-    }
-    throw new Error('loadConfig accepted the environment');
-  }
+  const problems = configProblems;
 
   it('loads the manifest named by PERSISTED_DOCUMENTS and refuses query text with ALLOW_ARBITRARY_DOCUMENTS=false', () => {
     const config = loadConfig({ PERSISTED_DOCUMENTS: MANIFEST, ALLOW_ARBITRARY_DOCUMENTS: 'false' });

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config/config';
+import { loadConfig } from '../src/config/config';
+import { configProblems } from './support/config';
 
 const dir = mkdtempSync(join(tmpdir(), 'sign-in-settings-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,15 +32,7 @@ const APP_USER = {
   AUTH_AUDIENCE: 'api://gateway, api://gateway-two',
 };
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return [...error.problems];
-    throw error;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('sign-in settings', () => {
   it('forwards callers tokens by default, with the default roles and the public authority', () => {
