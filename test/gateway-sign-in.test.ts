@@ -61,6 +61,12 @@ describe('the gateway signing in itself (app-user)', () => {
       Array.from({ length: 20 }, (_, n) => gw.query(QUALIFICATIONS, { id: customerId(n + 1) }, bearer(caller))),
     );
     await entra.untilTokenRequests(1);
+    // Every caller verified (the metric says so) while the one token request is held: all 20 wait for it.
+    for (let tries = 0; tries < 200; tries++) {
+      if (sampleValue(await scrape(gw), 'gateway_caller_auth_total', { result: 'ok' }) === 20) break;
+      await sleep(10);
+    }
+    await sleep(50);
     release();
     for (const { body } of await answers) expect(body.errors).toBeUndefined();
     for (let n = 0; n < 5; n++) await gw.query(QUALIFICATIONS, { id: customerId(100 + n) }, bearer(caller));
