@@ -13,6 +13,15 @@ import { exampleQuery } from './server/graphiql';
 import { shutdown } from './server/shutdown';
 
 async function main(): Promise<void> {
+  // Handlers from the first line: until a process has one, the kernel's default action ends it at once, so a signal
+  // that arrives while the gateway starts (a supervisor's, or one right after the start-up line) would kill it
+  // half-started. One that arrives now is kept and acted on once the gateway serves.
+  let startupSignal: NodeJS.Signals | undefined;
+  let onSignal = (signal: NodeJS.Signals) => {
+    startupSignal ??= signal;
+  };
+  process.on('SIGINT', (signal) => onSignal(signal));
+  process.on('SIGTERM', (signal) => onSignal(signal));
   let config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel });
 
@@ -104,8 +113,8 @@ async function main(): Promise<void> {
     });
     void stopping.done.finally(() => process.exit(0));
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  onSignal = stop;
+  if (startupSignal) stop(startupSignal);
 }
 
 /** The sign-in settings for the simulator: what the operator set, the simulator's credentials for what is missing. */
