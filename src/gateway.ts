@@ -8,6 +8,8 @@ import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Dispatcher } from 'undici';
 import type { Config } from './config/config';
+import { createCustomerStore } from './customer-base/store';
+import { createCustomerBaseSync } from './customer-base/sync';
 import { combineEvents, type GatewayEvents, ignoredEvents } from './observability/events';
 import { type Logger, silentLogger, yogaLogger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
@@ -18,6 +20,7 @@ import { maskError } from './partner-center/errors';
 import type { PartnerCenterClient } from './partner-center/types';
 import { createQuota, type QuotaTuning } from './quota/quota';
 import { createSharedClient } from './quota/shared-client';
+import type { CustomerBase } from './request/context';
 import {
   type Context,
   correlationIdFor,
@@ -94,11 +97,19 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   );
   // A gateway that signs in itself checks its caller before every read and write, cached answers included.
   const client = signIn ? createGuardedClient(shared) : shared;
+  // The background sync reads through the shared client (its answers fill the cache), as the gateway itself.
+  const customerBase =
+    signIn && config.syncRatePerMinute > 0 ? createCustomerBase(config, shared, signIn, logger, events) : undefined;
+  if (customerBase) metrics?.watchSync(customerBase.sync.status);
+  customerBase?.sync.start();
   let draining = false;
 
   let closed: Promise<void> | undefined;
   const closeUpstreams = () => {
-    closed ??= Promise.all([client.close(), signIn?.close(), quota.dispose()]).then(() => undefined);
+    // The sync stops first, so it makes no call on a closing pool and writes its snapshot.
+    closed ??= (customerBase?.sync.close() ?? Promise.resolve())
+      .then(() => Promise.all([client.close(), signIn?.close(), quota.dispose()]))
+      .then(() => undefined);
     return closed;
   };
 
@@ -106,7 +117,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     schema,
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
-    context: createContextFactory(config, client, { loggerFor, tracing: deps.tracing, signIn, events }),
+    context: createContextFactory(config, client, { loggerFor, tracing: deps.tracing, signIn, events, customerBase }),
     maskedErrors: { maskError },
     graphiql: config.graphiql
       ? {
@@ -154,6 +165,27 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     },
     draining: { get: () => draining, configurable: true },
   }) as Gateway;
+}
+
+/** The snapshot (in memory, or in SNAPSHOT_PATH) and the sync that keeps it fresh. */
+function createCustomerBase(
+  config: Config,
+  client: PartnerCenterClient,
+  signIn: SignIn,
+  logger: Logger,
+  events: GatewayEvents,
+): CustomerBase {
+  const store = createCustomerStore(config.snapshotPath);
+  const sync = createCustomerBaseSync({
+    config,
+    client,
+    store,
+    identity: signIn.identity,
+    signIn: signIn.token.authorization,
+    logger,
+    events,
+  });
+  return { store, sync };
 }
 
 /**

@@ -108,6 +108,7 @@ describe('Partner Center attempts', () => {
       throttled() {},
       tokenRequest() {},
       callerAuth() {},
+      syncCall() {},
     };
     const first = await gatewayWith({}, { events: listener });
     const second = await gatewayWith({});

@@ -90,6 +90,12 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** Who signs in to Partner Center (PARTNER_CENTER_AUTH) and how callers are verified when the gateway does. */
   readonly signIn: SignInSettings;
+  /** Most upstream calls the background sync of the customer base makes in any 60 s; 0 turns the sync off. */
+  readonly syncRatePerMinute: number;
+  /** A synced customer's data is read again once it is older than this. */
+  readonly syncMaxAgeMinutes: number;
+  /** The file the customer-base snapshot is kept in (it then survives a restart); undefined keeps it in memory. */
+  readonly snapshotPath: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -141,6 +147,9 @@ export const defaultConfig: Config = Object.freeze({
   ratePerMinute: 0,
   redisUrl: undefined,
   signIn: defaultSignInSettings,
+  syncRatePerMinute: 0,
+  syncMaxAgeMinutes: 60,
+  snapshotPath: undefined,
 });
 
 /** The numeric settings: where each comes from in the environment and the range it must fall in. */
@@ -161,6 +170,8 @@ const NUMBERS = {
   cacheTtlSeconds: { env: 'CACHE_TTL_SECONDS', min: 0, max: 604_800 },
   cacheMaxEntries: { env: 'CACHE_MAX_ENTRIES', min: 1, max: 10_000_000 },
   ratePerMinute: { env: 'PARTNER_CENTER_RATE_PER_MINUTE', min: 0, max: 1_000_000 },
+  syncRatePerMinute: { env: 'SYNC_RATE_PER_MINUTE', min: 0, max: 1_000_000 },
+  syncMaxAgeMinutes: { env: 'SYNC_MAX_AGE_MINUTES', min: 1, max: 525_600 },
 } as const satisfies Partial<Record<keyof Config, { env: string; min: number; max: number }>>;
 
 type NumberSetting = keyof typeof NUMBERS;
@@ -204,6 +215,16 @@ export function createConfig(overrides: Partial<Config> = {}): Config {
       redis: config.redisUrl !== undefined,
     }),
   );
+  if (config.syncRatePerMinute > 0 && config.signIn.mode === 'forward') {
+    problems.push(
+      'SYNC_RATE_PER_MINUTE needs a gateway that signs in itself (PARTNER_CENTER_AUTH=app-user or app): in forward mode there is no token to sync with',
+    );
+  }
+  if (config.syncRatePerMinute > 0 && config.ratePerMinute <= config.syncRatePerMinute) {
+    problems.push(
+      `SYNC_RATE_PER_MINUTE=${config.syncRatePerMinute} needs PARTNER_CENTER_RATE_PER_MINUTE set larger (got ${config.ratePerMinute}): the sync's calls count toward it, and requests need the rest`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }
@@ -313,6 +334,7 @@ export function loadConfig(env: Env): Config {
   return createConfig({
     ...numbers,
     signIn,
+    snapshotPath: read('SNAPSHOT_PATH'),
     production,
     cloud,
     baseUrl,

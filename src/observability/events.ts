@@ -26,6 +26,8 @@ export interface GatewayEvents {
   tokenRequest(grant: 'refresh_token' | 'client_credentials', result: 'ok' | 'refused' | 'error'): void;
   /** One per caller's token checked (once per request), and one more when a verified caller lacks the role. */
   callerAuth(result: 'ok' | 'missing' | 'invalid' | 'expired' | 'forbidden'): void;
+  /** One per upstream attempt of the customer-base sync, by resource and HTTP status (or timeout, network). */
+  syncCall(resource: Resource, status: string): void;
 }
 
 export const ignoredEvents: GatewayEvents = Object.freeze({
@@ -34,6 +36,7 @@ export const ignoredEvents: GatewayEvents = Object.freeze({
   throttled() {},
   tokenRequest() {},
   callerAuth() {},
+  syncCall() {},
 });
 
 /** One GatewayEvents that tells each of `all` in turn (metrics and a caller's own listener). */
@@ -54,6 +57,9 @@ export function combineEvents(...all: GatewayEvents[]): GatewayEvents {
     },
     callerAuth: (result) => {
       for (const events of all) events.callerAuth(result);
+    },
+    syncCall: (resource, status) => {
+      for (const events of all) events.syncCall(resource, status);
     },
   };
 }

@@ -4,13 +4,15 @@
 // values) fed by the request log's record, and the /metrics endpoint.
 
 import type { Plugin } from 'graphql-yoga';
-import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { GatewayEvents } from './events';
 import type { AnsweredRequest } from './request-log';
 import { createHistogramTally, createTally } from './tally';
 
 export interface Metrics {
   readonly registry: Registry;
+  /** Serves gateway_sync_customers from the sync's status at each scrape (the sync is made after the metrics). */
+  watchSync(status: () => { known: number; synced: number }): void;
   /** Counts what the client and the quota machinery report. */
   readonly events: GatewayEvents;
   /** Serves the registry at /metrics. */
@@ -70,6 +72,26 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
     registers: [registry],
   });
 
+  const syncCalls = new Counter({
+    name: 'gateway_sync_calls_total',
+    help: 'Upstream attempts of the background sync of the customer base, by resource and HTTP status (or timeout, network).',
+    labelNames: ['resource', 'status'] as const,
+    registers: [registry],
+  });
+  let syncStatus: (() => { known: number; synced: number }) | undefined;
+  new Gauge({
+    name: 'gateway_sync_customers',
+    help: 'Customers of the customer-base snapshot: known (in the latest list read) and synced (with data no older than SYNC_MAX_AGE_MINUTES).',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      if (!syncStatus) return;
+      const { known, synced } = syncStatus();
+      this.set({ state: 'known' }, known);
+      this.set({ state: 'synced' }, synced);
+    },
+  });
+
   const events: GatewayEvents = {
     upstreamAttempt({ resource, method, status, durationSeconds }) {
       requests.inc({ resource, method, status: String(status) });
@@ -86,6 +108,9 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
     },
     callerAuth(result) {
       callerAuth.inc({ result });
+    },
+    syncCall(resource, status) {
+      syncCalls.inc({ resource, status });
     },
   };
 
@@ -139,5 +164,13 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
       });
     },
   };
-  return { registry, events, plugin, answered };
+  return {
+    registry,
+    events,
+    plugin,
+    answered,
+    watchSync: (status) => {
+      syncStatus = status;
+    },
+  };
 }

@@ -109,7 +109,8 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
     if (logger.isLevelEnabled('trace')) log().trace({ method, path, resource, headers }, 'partner center call');
 
     let last: UpstreamError | undefined;
-    for (let attempt = 1; attempt <= config.maxAttempts; attempt++) {
+    const maxAttempts = ctx.background ? 1 : config.maxAttempts;
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       // After a 429 the window itself is the wait (admission.enter below), so no backoff is added.
       if (attempt > 1 && last?.code !== 'UPSTREAM_THROTTLED') {
         // Exponential backoff with jitter, never past the budget: Partner Center asks callers not to retry at once.
@@ -128,6 +129,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
         deadline: ctx.deadline,
         signal: ctx.signal,
         upstream,
+        background: ctx.background === true,
       });
       ctx.stats.upstreamCalls++;
       if (attempt > 1) ctx.stats.retries++;

@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_BAD_RESPONSE'
-  | 'NOT_SUPPORTED_IN_CLOUD';
+  | 'NOT_SUPPORTED_IN_CLOUD'
+  | 'SYNC_NOT_ENABLED';
 
 /** What is known of the upstream call behind an error; never the raw body or a token. */
 export interface UpstreamInfo {

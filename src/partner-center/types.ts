@@ -28,6 +28,11 @@ export interface CallContext {
   /** Checked before every read and write, cached answers included; absent in forward mode. */
   readonly guard?: CallGuard;
   /**
+   * The background sync of the customer base: one attempt per call (every attempt counts toward its rate), a pacing
+   * turn only when one is free now (requests come first), and no waiting out throttle windows.
+   */
+  readonly background?: boolean;
+  /**
    * The token's digest and partner key, worked out once per request rather than for every call and attempt
    * (bench/README.md, "Speed"); worked out from `authorization` where absent.
    */

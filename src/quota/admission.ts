@@ -21,6 +21,8 @@ export interface AdmissionRequest {
   /** Aborted when every caller waiting for this call went away: the call leaves any queue at once. */
   readonly signal: AbortSignal | undefined;
   readonly upstream: UpstreamInfo;
+  /** The background sync: it takes a pacing turn only when one is free now, and never waits out a window. */
+  readonly background?: boolean;
 }
 
 export interface Admitted {
@@ -57,7 +59,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
     for (;;) {
       const left = await windows.remainingMs(partner, scope);
       if (left <= 0) return waited;
-      if (Date.now() + left >= request.deadline) {
+      if (request.background || Date.now() + left >= request.deadline) {
         events.throttled('window');
         throw new UpstreamError(
           'UPSTREAM_THROTTLED',
@@ -74,7 +76,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
   /** Takes the partner's next pacing turn and waits for it, or fails at once when it comes after the budget. */
   async function takeTurn(partner: string, request: AdmissionRequest): Promise<Turn | undefined> {
     if (!pacer) return undefined;
-    const reservation = await pacer.reserve(partner, request.deadline - Date.now() - 1);
+    // A background call never queues for a turn: a turn in the future is one a waiting request could use.
+    const reservation = await pacer.reserve(partner, request.background ? 0 : request.deadline - Date.now() - 1);
     if ('refusedMs' in reservation) {
       events.throttled('pacing');
       throw new UpstreamError(

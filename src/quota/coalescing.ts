@@ -196,6 +196,7 @@ function withSignal(call: CallContext, signal: AbortSignal): CallContext {
     authorization: call.authorization,
     signIn: call.signIn,
     guard: call.guard,
+    background: call.background,
     get token() {
       return call.token;
     },

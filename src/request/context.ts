@@ -6,6 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config/config';
+import type { CustomerStore } from '../customer-base/store';
+import type { CustomerBaseSync } from '../customer-base/sync';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
 import type { Logger } from '../observability/logger';
 import type { Tracing } from '../observability/tracing';
@@ -19,6 +21,12 @@ import { unverifiedClaims } from './token-claims';
 
 export type TokenKind = 'app-only' | 'app-user' | 'unknown';
 
+/** The background sync of the customer base and the snapshot it keeps. */
+export interface CustomerBase {
+  readonly store: CustomerStore;
+  readonly sync: CustomerBaseSync;
+}
+
 export interface Context {
   readonly config: Config;
   readonly client: PartnerCenterClient;
@@ -27,6 +35,8 @@ export interface Context {
   readonly tokenKind: TokenKind;
   /** What the caller may do (verified in the gateway-held modes) and who it is, for the audit line. */
   readonly access: Access;
+  /** The snapshot of the whole customer base and its sync; undefined while the sync is off. */
+  readonly customerBase?: CustomerBase;
   /** Ends the request's upstream work: its queued calls are dropped, its backoffs cut short, its GETs in flight aborted. */
   readonly endWork: () => void;
 }
@@ -67,6 +77,7 @@ export interface ContextDeps {
   /** The gateway-held modes (PARTNER_CENTER_AUTH app-user or app); undefined in forward mode. */
   signIn?: SignIn;
   events?: GatewayEvents;
+  customerBase?: CustomerBase;
 }
 
 export function createContextFactory(config: Config, client: PartnerCenterClient, deps: ContextDeps) {
@@ -118,6 +129,7 @@ export function createContextFactory(config: Config, client: PartnerCenterClient
       loaders: createLoaders(client, call),
       tokenKind: heldKind ?? tokenKindOf(authorization),
       access,
+      ...(deps.customerBase ? { customerBase: deps.customerBase } : {}),
       endWork,
     };
   };

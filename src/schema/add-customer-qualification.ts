@@ -91,6 +91,12 @@ builder.mutationField('addCustomerQualification', (t) =>
         const qualification = await ctx.client.addQualification(customerId, body, ctx.call);
         // The cached list no longer holds; the payload's customer reads it afresh.
         ctx.loaders.qualifications.clear(customerId);
+        // The snapshot of the customer base shows it at once.
+        const stored = ctx.customerBase?.store.get(customerId);
+        if (stored)
+          ctx.customerBase?.store.update(customerId, {
+            qualifications: [...(stored.qualifications ?? []), qualification],
+          });
         return { customer: { id: customerId }, qualification };
       } catch (error) {
         outcome = error instanceof GatewayError ? error.code : 'INTERNAL_SERVER_ERROR';

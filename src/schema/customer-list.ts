@@ -31,7 +31,7 @@ interface CursorState {
   readonly position: Position;
 }
 
-interface CustomerPage {
+export interface CustomerPage {
   readonly edges: ReadonlyArray<{ readonly cursor: string; readonly node: CustomerParent }>;
   readonly hasNextPage: boolean;
   readonly endCursor: string | null;
@@ -115,7 +115,7 @@ const CustomerEdgeRef = builder.objectRef<CustomerPage['edges'][number]>('Custom
   }),
 });
 
-const CustomerConnectionRef = builder.objectRef<CustomerPage>('CustomerConnection').implement({
+export const CustomerConnectionRef = builder.objectRef<CustomerPage>('CustomerConnection').implement({
   description:
     "A page of the partner's customers, in Partner Center's order (Relay connection). Each page costs one Partner Center call.",
   fields: (t) => ({

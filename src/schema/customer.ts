@@ -2,15 +2,18 @@
 // that return it. Customer fields load lazily through the per-request loaders,
 // so a field that is not selected costs no upstream call.
 
+import { type StoredCustomer, syncedAtOf } from '../customer-base/store';
 import { BadUserInputError, ForbiddenError, NotSupportedInCloudError } from '../partner-center/errors';
 import { canonicalCustomerId } from '../partner-center/guid';
 import { builder } from './builder';
-import { QualificationRef } from './qualification';
+import { DateTimeScalar, QualificationRef } from './qualification';
 import { RelationshipToPartner, relationshipOf } from './relationship-to-partner';
 
 export interface CustomerParent {
   /** Canonical customer tenant id: lower case, no braces. */
   readonly id: string;
+  /** A customer of customerBase: every field comes from the snapshot, with no upstream call. */
+  readonly snapshot?: StoredCustomer;
 }
 
 export const CustomerRef = builder.objectRef<CustomerParent>('Customer').implement({
@@ -24,13 +27,18 @@ export const CustomerRef = builder.objectRef<CustomerParent>('Customer').impleme
       type: [QualificationRef],
       description:
         'Qualifications the customer holds or has applied for (Education, Nonprofit, Government Community Cloud, State Owned Entity, and any new ones), with their vetting. Empty when it has none. A customer that does not exist fails here with NOT_FOUND.',
-      resolve: (customer, _args, ctx) => ctx.loaders.qualifications.load(customer.id),
+      resolve: (customer, _args, ctx) =>
+        customer.snapshot
+          ? [...(customer.snapshot.qualifications ?? [])]
+          : ctx.loaders.qualifications.load(customer.id),
     }),
     mcaDirectlySigned: t.boolean({
       nullable: true,
       description:
         'Whether the customer directly signed (accepted) the Microsoft Customer Agreement. Null, with an error, when it cannot be known: FORBIDDEN without an active reseller relationship or with an app-only token (Partner Center needs App+User), NOT_SUPPORTED_IN_CLOUD in the 21Vianet and US Government clouds.',
       resolve: async (customer, _args, ctx) => {
+        // From the snapshot: null, with no error, while unknown.
+        if (customer.snapshot) return customer.snapshot.mca ?? null;
         if (ctx.config.cloud !== 'public') {
           throw new NotSupportedInCloudError(
             `mcaDirectlySigned is available in the public cloud only; this gateway serves the ${ctx.config.cloud} cloud.`,
@@ -52,13 +60,15 @@ export const CustomerRef = builder.objectRef<CustomerParent>('Customer').impleme
       nullable: true,
       description:
         "The customer's company name (companyProfile.companyName); null when Partner Center sends none. Free for customers read from customerList; otherwise one GET /customers/{id} per customer per request, shared with domain and relationshipToPartner.",
-      resolve: async (customer, _args, ctx) => (await ctx.loaders.customer.load(customer.id)).companyName,
+      resolve: async (customer, _args, ctx) =>
+        (customer.snapshot ?? (await ctx.loaders.customer.load(customer.id))).companyName,
     }),
     domain: t.string({
       nullable: true,
       description:
         "The customer's domain (companyProfile.domain), e.g. contoso.onmicrosoft.com; null when Partner Center sends none. Costs like companyName.",
-      resolve: async (customer, _args, ctx) => (await ctx.loaders.customer.load(customer.id)).domain,
+      resolve: async (customer, _args, ctx) =>
+        (customer.snapshot ?? (await ctx.loaders.customer.load(customer.id))).domain,
     }),
     relationshipToPartner: t.field({
       type: RelationshipToPartner,
@@ -66,7 +76,17 @@ export const CustomerRef = builder.objectRef<CustomerParent>('Customer').impleme
       description:
         'How the customer is related to the calling partner; UNKNOWN for a value this gateway does not know yet, null when Partner Center sends none. Costs like companyName.',
       resolve: async (customer, _args, ctx) =>
-        relationshipOf((await ctx.loaders.customer.load(customer.id)).relationshipToPartner),
+        relationshipOf((customer.snapshot ?? (await ctx.loaders.customer.load(customer.id))).relationshipToPartner),
+    }),
+    syncedAt: t.field({
+      type: DateTimeScalar,
+      nullable: true,
+      description:
+        'When its data was read by the background sync: the older of its qualifications and MCA status reads. Null outside customerBase, and for a customer not synced yet.',
+      resolve: (customer) => {
+        const at = customer.snapshot && syncedAtOf(customer.snapshot);
+        return at === undefined ? null : new Date(at);
+      },
     }),
   }),
 });

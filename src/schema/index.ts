@@ -8,6 +8,7 @@ import './qualification';
 import './customer';
 import './customer-list';
 import './add-customer-qualification';
+import './customer-base';
 
 /** The executable schema: the fixed contract plus federation's _service and _entities. */
 export const schema = builder.toSubGraphSchema({

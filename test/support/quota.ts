@@ -63,6 +63,7 @@ export function recordEvents(): RecordedEvents {
     callerAuths,
     tokenRequest: (grant, result) => tokenRequests.push({ grant, result }),
     callerAuth: (result) => callerAuths.push(result),
+    syncCall: () => undefined,
     upstreamAttempt: (attempt) => attempts.push(attempt),
     cacheLookup: (resource, result) => lookups.push({ resource, result }),
     throttled: (reason) => throttles.push(reason),

@@ -1,0 +1,162 @@
+// Owns the questions asked of the snapshot: the filter (MCA status,
+// qualification kind and vetting status, company-name prefix, relationship),
+// the order (lower-cased company name in code-point order, then id; no name
+// last), the summary counts, and the opaque cursors tied to their filter.
+
+import { createHash } from 'node:crypto';
+import { BadUserInputError } from '../partner-center/errors';
+import { kindOf, vettingStatusOf } from '../schema/qualification';
+import { relationshipOf } from '../schema/relationship-to-partner';
+import type { StoredCustomer } from './store';
+
+export const KINDS = ['EDUCATION', 'NONPROFIT', 'GOVERNMENT_COMMUNITY_CLOUD', 'STATE_OWNED_ENTITY', 'OTHER'] as const;
+export const STATUSES = ['APPROVED', 'IN_REVIEW', 'DENIED', 'UNKNOWN'] as const;
+export const RELATIONSHIPS = ['NONE', 'RESELLER', 'ADVISOR', 'SYNDICATION', 'MICROSOFT_SUPPORT', 'UNKNOWN'] as const;
+export type Kind = (typeof KINDS)[number];
+export type Status = (typeof STATUSES)[number];
+export type Relationship = (typeof RELATIONSHIPS)[number];
+
+export interface CustomerFilter {
+  readonly mcaDirectlySigned?: boolean | null;
+  readonly qualification?: Kind | null;
+  readonly vettingStatus?: Status | null;
+  readonly companyNameStartsWith?: string | null;
+  readonly relationshipToPartner?: Relationship | null;
+}
+
+export function matches(customer: StoredCustomer, filter: CustomerFilter): boolean {
+  if (filter.mcaDirectlySigned !== undefined && filter.mcaDirectlySigned !== null) {
+    // Unknown (not read yet, refused, not supported) matches neither true nor false.
+    if (customer.mca !== filter.mcaDirectlySigned) return false;
+  }
+  const { qualification, vettingStatus } = filter;
+  if ((qualification ?? null) !== null || (vettingStatus ?? null) !== null) {
+    const held = (customer.qualifications ?? []).some(
+      (item) =>
+        (qualification == null || kindOf(item.qualification) === qualification) &&
+        (vettingStatus == null || vettingStatusOf(item.vettingStatus) === vettingStatus),
+    );
+    if (!held) return false;
+  }
+  const prefix = filter.companyNameStartsWith;
+  if (prefix) {
+    if (customer.companyName === null || !customer.companyName.toLowerCase().startsWith(prefix.toLowerCase())) {
+      return false;
+    }
+  }
+  if (
+    filter.relationshipToPartner != null &&
+    relationshipOf(customer.relationshipToPartner) !== filter.relationshipToPartner
+  ) {
+    return false;
+  }
+  return true;
+}
+
+/** Where a customer stands in the order: named customers by lower-cased name then id, then the unnamed by id. */
+export type OrderKey = readonly [named: 0 | 1, name: string, id: string];
+
+export const orderKeyOf = (customer: StoredCustomer): OrderKey =>
+  customer.companyName === null ? [1, '', customer.id] : [0, customer.companyName.toLowerCase(), customer.id];
+
+/** Code-point order (not locale order), so every replica and every run sorts alike. */
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export function compareKeys(a: OrderKey, b: OrderKey): number {
+  return a[0] - b[0] || compareText(a[1], b[1]) || compareText(a[2], b[2]);
+}
+
+export interface QualificationCount {
+  readonly kind: Kind;
+  readonly vettingStatus: Status | null;
+  readonly count: number;
+}
+
+export interface Summary {
+  readonly customers: number;
+  readonly mcaSigned: number;
+  readonly mcaNotSigned: number;
+  readonly mcaUnknown: number;
+  readonly qualifications: readonly QualificationCount[];
+}
+
+export function summarise(customers: Iterable<StoredCustomer>, filter: CustomerFilter): Summary {
+  let count = 0;
+  let signed = 0;
+  let notSigned = 0;
+  const tally = new Map<string, number>();
+  for (const customer of customers) {
+    if (!matches(customer, filter)) continue;
+    count++;
+    if (customer.mca === true) signed++;
+    else if (customer.mca === false) notSigned++;
+    for (const item of customer.qualifications ?? []) {
+      const key = `${kindOf(item.qualification)}|${vettingStatusOf(item.vettingStatus) ?? ''}`;
+      tally.set(key, (tally.get(key) ?? 0) + 1);
+    }
+  }
+  const qualifications: QualificationCount[] = [];
+  // The enums' order, a null status first.
+  for (const kind of KINDS) {
+    for (const vettingStatus of [null, ...STATUSES]) {
+      const value = tally.get(`${kind}|${vettingStatus ?? ''}`);
+      if (value) qualifications.push({ kind, vettingStatus, count: value });
+    }
+  }
+  return {
+    customers: count,
+    mcaSigned: signed,
+    mcaNotSigned: notSigned,
+    mcaUnknown: count - signed - notSigned,
+    qualifications,
+  };
+}
+
+/** The customers matching `filter`, in order, after `after` (an order key) when given. */
+export function ordered(customers: Iterable<StoredCustomer>, filter: CustomerFilter): StoredCustomer[] {
+  const list = [...customers].filter((customer) => matches(customer, filter));
+  return list.sort((a, b) => compareKeys(orderKeyOf(a), orderKeyOf(b)));
+}
+
+const filterDigest = (filter: CustomerFilter) =>
+  createHash('sha256')
+    .update(
+      JSON.stringify([
+        filter.mcaDirectlySigned ?? null,
+        filter.qualification ?? null,
+        filter.vettingStatus ?? null,
+        filter.companyNameStartsWith?.toLowerCase() ?? null,
+        filter.relationshipToPartner ?? null,
+      ]),
+    )
+    .digest('base64url')
+    .slice(0, 16);
+
+const check = (json: string) =>
+  createHash('sha256').update(`customerBase cursor:${json}`).digest('base64url').slice(0, 16);
+
+/** `base64url(JSON).check`: the order key of the customer it follows, and the filter it belongs to. */
+export function encodeBaseCursor(key: OrderKey, filter: CustomerFilter): string {
+  const json = JSON.stringify({ v: 1, f: filterDigest(filter), k: key });
+  return `${Buffer.from(json, 'utf8').toString('base64url')}.${check(json)}`;
+}
+
+export function decodeBaseCursor(cursor: string, filter: CustomerFilter): OrderKey {
+  const refuse = (why: string) =>
+    new BadUserInputError(
+      `after: not a cursor from customerBase.customers (${why}); pass a cursor this field returned.`,
+    );
+  if (cursor.length > 2_000) throw refuse('too long');
+  const match = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{16})$/.exec(cursor);
+  if (!match?.[1]) throw refuse('malformed');
+  const json = Buffer.from(match[1], 'base64url').toString('utf8');
+  if (check(json) !== match[2]) throw refuse('it was altered or made up');
+  const state = JSON.parse(json) as { v?: unknown; f?: unknown; k?: unknown };
+  if (state.v !== 1 || !Array.isArray(state.k) || state.k.length !== 3) throw refuse('unknown version');
+  if (state.f !== filterDigest(filter)) {
+    throw new BadUserInputError(
+      'after: this cursor belongs to another filter; page with the `where` it was made with.',
+    );
+  }
+  return state.k as unknown as OrderKey;
+}

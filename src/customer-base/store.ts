@@ -1,0 +1,123 @@
+// Owns the snapshot of the whole customer base: each listed customer's
+// profile, qualifications and MCA status with the time each was read, the
+// latest list, and when the last pass ended. In memory, or in the file
+// SNAPSHOT_PATH (written whole to a temporary file, then renamed, so a crash
+// never leaves half a snapshot), read back at start.
+
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { WireCustomer } from '../partner-center/customers';
+import type { WireQualification } from '../partner-center/qualifications';
+
+/** MCA status as stored: signed or not, or unknown (403: no reseller relationship; not supported in the cloud). */
+export type StoredMca = boolean | null;
+
+export interface StoredCustomer extends WireCustomer {
+  readonly qualifications?: readonly WireQualification[];
+  /** Epoch ms of the qualifications read. */
+  readonly qualificationsAt?: number;
+  readonly mca?: StoredMca;
+  /** Epoch ms of the MCA status read. */
+  readonly mcaAt?: number;
+}
+
+/** A customer's syncedAt: the older of its reads, once both are there. */
+export function syncedAtOf(customer: StoredCustomer): number | undefined {
+  if (customer.qualificationsAt === undefined || customer.mcaAt === undefined) return undefined;
+  return Math.min(customer.qualificationsAt, customer.mcaAt);
+}
+
+export interface SnapshotState {
+  /** Epoch ms when the list was last read whole. */
+  readonly listedAt?: number;
+  readonly lastPassCompletedAt?: number;
+}
+
+export interface CustomerStore {
+  /** The listed customers, in no particular order. */
+  all(): readonly StoredCustomer[];
+  get(id: string): StoredCustomer | undefined;
+  state(): SnapshotState;
+  /** The list just read: customers no longer listed are dropped, the others keep what was read of them. */
+  replaceList(items: readonly WireCustomer[], at: number): void;
+  update(id: string, change: Partial<Omit<StoredCustomer, 'id'>>): void;
+  passCompleted(at: number): void;
+  /** Writes the file now (SNAPSHOT_PATH); a no-op in memory. */
+  flush(): void;
+  close(): void;
+}
+
+interface SnapshotFile {
+  readonly version: 1;
+  readonly state: SnapshotState;
+  readonly customers: readonly StoredCustomer[];
+}
+
+/** How long changes wait before the file is written, so a pass writes it a few times a second at most. */
+const WRITE_DELAY_MS = 1_000;
+
+export function createCustomerStore(path?: string): CustomerStore {
+  const customers = new Map<string, StoredCustomer>();
+  let state: SnapshotState = {};
+  if (path !== undefined) {
+    const loaded = readSnapshot(path);
+    state = loaded.state;
+    for (const customer of loaded.customers) customers.set(customer.id, customer);
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    if (path === undefined) return;
+    const file: SnapshotFile = { version: 1, state, customers: [...customers.values()] };
+    mkdirSync(dirname(path), { recursive: true });
+    const temporary = `${path}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(file));
+    renameSync(temporary, path);
+  };
+  const changed = () => {
+    if (path === undefined || timer) return;
+    timer = setTimeout(flush, WRITE_DELAY_MS);
+    timer.unref();
+  };
+  return {
+    all: () => [...customers.values()],
+    get: (id) => customers.get(id),
+    state: () => state,
+    replaceList(items, at) {
+      const listed = new Set(items.map((item) => item.id));
+      for (const id of customers.keys()) if (!listed.has(id)) customers.delete(id);
+      for (const item of items) customers.set(item.id, { ...customers.get(item.id), ...item });
+      state = { ...state, listedAt: at };
+      changed();
+    },
+    update(id, change) {
+      const current = customers.get(id);
+      if (current === undefined) return;
+      customers.set(id, { ...current, ...change });
+      changed();
+    },
+    passCompleted(at) {
+      state = { ...state, lastPassCompletedAt: at };
+      changed();
+    },
+    flush,
+    close: flush,
+  };
+}
+
+/** The snapshot in `path`, or an empty one when there is none yet; a file that cannot be read is an error. */
+function readSnapshot(path: string): { state: SnapshotState; customers: readonly StoredCustomer[] } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: {}, customers: [] };
+    throw new Error(`SNAPSHOT_PATH: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const file = JSON.parse(text) as Partial<SnapshotFile>;
+  if (file.version !== 1 || !Array.isArray(file.customers)) {
+    throw new Error(`SNAPSHOT_PATH: ${path} is not a customer-base snapshot of this gateway`);
+  }
+  return { state: file.state ?? {}, customers: file.customers };
+}

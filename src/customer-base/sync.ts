@@ -1,0 +1,255 @@
+// Owns the background sync of the whole customer base: passes that read the
+// customer list (500 a page, continuation tokens), then each customer whose
+// data is missing or older than SYNC_MAX_AGE_MINUTES, at most
+// SYNC_RATE_PER_MINUTE calls in any 60 s, spread evenly, behind every waiting
+// request (src/quota/admission.ts), after a 429 nothing before Retry-After.
+// A failed customer is left for the next pass; an interrupted pass goes on
+// where it stopped.
+
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../config/config';
+import type { GatewayEvents } from '../observability/events';
+import type { Logger } from '../observability/logger';
+import type { WireCustomer, WireCustomerPage } from '../partner-center/customers';
+import { GatewayError, UpstreamError } from '../partner-center/errors';
+import type { CallContext, PartnerCenterClient, Resource } from '../partner-center/types';
+import type { TokenIdentity } from '../quota/partner-key';
+import { type CustomerStore, type StoredCustomer, syncedAtOf } from './store';
+
+/** Partner Center's largest page of GET /customers. */
+export const SYNC_PAGE_SIZE = 500;
+
+export interface SyncStatus {
+  readonly known: number;
+  readonly synced: number;
+  readonly lastPassCompletedAt: number | undefined;
+  readonly oldestSyncedAt: number | undefined;
+}
+
+export interface CustomerBaseSync {
+  status(): SyncStatus;
+  /** Starts the passes in the background. */
+  start(): void;
+  /** Stops after the call in flight; resolves once the loop has ended and the store is written. */
+  close(): Promise<void>;
+}
+
+export interface SyncDeps {
+  readonly config: Config;
+  readonly client: PartnerCenterClient;
+  readonly store: CustomerStore;
+  readonly identity: TokenIdentity;
+  readonly signIn: (deadline: number) => Promise<string>;
+  readonly logger: Logger;
+  readonly events: GatewayEvents;
+}
+
+/** Whether the MCA status is read at all: App+User tokens only, and the public cloud only. */
+const readsMca = (config: Config) => config.signIn.mode === 'app-user' && config.cloud === 'public';
+
+export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
+  const { config, client, store, logger, events } = deps;
+  const maxAgeMs = config.syncMaxAgeMinutes * 60_000;
+  const spacingMs = 60_000 / config.syncRatePerMinute;
+  const stop = new AbortController();
+  let lastCallAt = Number.NEGATIVE_INFINITY;
+  /** Calls sent, for the pass's log line. */
+  let callCount = 0;
+  let loop: Promise<void> | undefined;
+
+  const fresh = (at: number | undefined, now: number) => at !== undefined && now - at <= maxAgeMs;
+  const due = (customer: StoredCustomer, now: number) =>
+    !fresh(customer.qualificationsAt, now) || !fresh(customer.mcaAt, now);
+
+  const status = (): SyncStatus => {
+    const now = Date.now();
+    let synced = 0;
+    let oldest: number | undefined;
+    const all = store.all();
+    for (const customer of all) {
+      const at = syncedAtOf(customer);
+      if (at === undefined || now - at > maxAgeMs) continue;
+      synced++;
+      oldest = oldest === undefined ? at : Math.min(oldest, at);
+    }
+    return {
+      known: all.length,
+      synced,
+      lastPassCompletedAt: store.state().lastPassCompletedAt,
+      oldestSyncedAt: oldest,
+    };
+  };
+
+  const context = (correlationId: string): CallContext => ({
+    authorization: undefined,
+    signIn: deps.signIn,
+    token: deps.identity,
+    correlationId,
+    deadline: Date.now() + config.attemptTimeoutMs + 1_000,
+    signal: stop.signal,
+    stats: { upstreamCalls: 0, cacheHits: 0, retries: 0 },
+    log: logger,
+    background: true,
+  });
+
+  /**
+   * One call at the sync's pace: not before its even spacing allows, never while a throttle window is open or while
+   * requests wait for pacing turns (it waits and tries again, without a call). A failure with an answer counts.
+   */
+  async function paced<T>(
+    resource: Resource,
+    correlationId: string,
+    call: (ctx: CallContext) => Promise<T>,
+  ): Promise<{ value: T } | { error: GatewayError }> {
+    for (;;) {
+      const wait = lastCallAt + spacingMs - Date.now();
+      if (wait > 0) await sleep(wait, undefined, { signal: stop.signal });
+      const ctx = context(correlationId);
+      try {
+        const value = await call(ctx);
+        if (ctx.stats.upstreamCalls > 0) {
+          lastCallAt = Date.now();
+          callCount++;
+          events.syncCall(resource, '200');
+        }
+        return { value };
+      } catch (error) {
+        if (stop.signal.aborted) throw error;
+        if (!(error instanceof GatewayError)) throw error;
+        const sent = ctx.stats.upstreamCalls > 0;
+        // A failure without a call (the gateway's credentials refused) still takes the turn: the loop never spins.
+        lastCallAt = Date.now();
+        if (sent) {
+          callCount++;
+          events.syncCall(resource, attemptStatusOf(error));
+        }
+        if (error.code === 'UPSTREAM_THROTTLED') {
+          // A 429, an open window, or pacing turns that requests wait for: nothing before the wait is over.
+          const seconds = Number(error.extensions.retryAfterSeconds);
+          await sleep(Math.max(100, (Number.isFinite(seconds) ? seconds : 1) * 1000), undefined, {
+            signal: stop.signal,
+          });
+          if (!sent) continue;
+        }
+        return { error };
+      }
+    }
+  }
+
+  async function readList(correlationId: string): Promise<boolean> {
+    const items: WireCustomer[] = [];
+    let continuationToken: string | null = null;
+    for (let page = 0; page < 10_000; page++) {
+      const token: string | null = continuationToken;
+      const outcome: { value: WireCustomerPage } | { error: GatewayError } = await paced(
+        'customer_list',
+        correlationId,
+        (ctx) => client.listCustomers({ size: SYNC_PAGE_SIZE, ...(token ? { continuationToken: token } : {}) }, ctx),
+      );
+      if ('error' in outcome) {
+        logger.warn(
+          { code: outcome.error.code },
+          'customer-base sync: the customer list could not be read; trying again',
+        );
+        return false;
+      }
+      items.push(...outcome.value.items);
+      continuationToken = outcome.value.continuationToken;
+      if (continuationToken === null) break;
+    }
+    store.replaceList(items, Date.now());
+    return true;
+  }
+
+  async function readCustomer(customer: StoredCustomer, correlationId: string): Promise<void> {
+    const now = Date.now();
+    if (!fresh(customer.qualificationsAt, now)) {
+      const outcome = await paced('qualifications', correlationId, (ctx) => client.getQualifications(customer.id, ctx));
+      if ('error' in outcome) {
+        // A customer gone since the list was read is dropped with the next list; other failures wait for the next pass.
+        return;
+      }
+      store.update(customer.id, { qualifications: outcome.value, qualificationsAt: Date.now() });
+    }
+    if (!fresh(customer.mcaAt, now)) {
+      if (!readsMca(config)) {
+        // App-only tokens cannot read it and other clouds do not have it: an answer (unknown), kept like any other.
+        store.update(customer.id, { mca: null, mcaAt: Date.now() });
+        return;
+      }
+      const outcome = await paced('mca_status', correlationId, (ctx) => client.getMcaDirectlySigned(customer.id, ctx));
+      if ('error' in outcome) {
+        if (outcome.error.code === 'FORBIDDEN') store.update(customer.id, { mca: null, mcaAt: Date.now() });
+        return;
+      }
+      store.update(customer.id, { mca: outcome.value, mcaAt: Date.now() });
+    }
+  }
+
+  /** One pass; false when the list could not be read (the next pass waits a little). */
+  async function pass(): Promise<boolean> {
+    const started = Date.now();
+    const correlationId = randomUUID();
+    const state = store.state();
+    // An interrupted pass (restart, crash) goes on with the list it read, when that list is still fresh.
+    const resuming =
+      state.listedAt !== undefined &&
+      (state.lastPassCompletedAt === undefined || state.lastPassCompletedAt < state.listedAt) &&
+      fresh(state.listedAt, started);
+    const before = callCount;
+    if (!resuming && !(await readList(correlationId))) return false;
+    for (const customer of store.all()) {
+      if (stop.signal.aborted) return false;
+      if (due(customer, Date.now())) await readCustomer(customer, correlationId);
+    }
+    store.passCompleted(Date.now());
+    store.flush();
+    logger.info(
+      { customers: store.all().length, calls: callCount - before, durationMs: Date.now() - started, correlationId },
+      'customer-base sync pass completed',
+    );
+    return true;
+  }
+
+  async function run(): Promise<void> {
+    while (!stop.signal.aborted) {
+      try {
+        if (!(await pass())) {
+          await sleep(Math.max(spacingMs, 5_000), undefined, { signal: stop.signal });
+          continue;
+        }
+        // A new pass when some data is due; else sleep until the first customer falls due.
+        const now = Date.now();
+        const nextDue = Math.min(
+          ...store.all().map((customer) => Math.min(customer.qualificationsAt ?? 0, customer.mcaAt ?? 0) + maxAgeMs),
+          (store.state().listedAt ?? 0) + maxAgeMs,
+        );
+        if (nextDue > now) await sleep(nextDue - now, undefined, { signal: stop.signal });
+        else if (Date.now() - lastCallAt < spacingMs) await sleep(spacingMs, undefined, { signal: stop.signal });
+      } catch (error) {
+        if (stop.signal.aborted) return;
+        logger.error({ err: error instanceof Error ? error.message : String(error) }, 'customer-base sync pass failed');
+        await sleep(spacingMs, undefined, { signal: stop.signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  return {
+    status,
+    start() {
+      loop ??= run().catch(() => undefined);
+    },
+    async close() {
+      stop.abort();
+      await loop;
+      store.close();
+    },
+  };
+}
+
+/** The attempt's HTTP status, or `timeout` / `network`, as the metric labels it. */
+function attemptStatusOf(error: GatewayError): string {
+  if (error instanceof UpstreamError && error.upstream.status !== undefined) return String(error.upstream.status);
+  return error.code === 'UPSTREAM_TIMEOUT' ? 'timeout' : 'network';
+}

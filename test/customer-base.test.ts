@@ -1,0 +1,344 @@
+// The whole customer base: a gateway that signs in itself syncs a stand-in's
+// roster of 600 customers in the background (the list at 500 a page, then
+// each customer once), answers customerBase from the snapshot with no upstream
+// call (summary, filters, ordered pages), keeps it in SNAPSHOT_PATH across a
+// restart, shows a mutation at once, and waits out a 429.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_REFRESH_TOKEN, type EntraStandIn, startEntra } from './support/entra';
+import { customerId, type RunningGateway } from './support/gateway';
+import { bearer, signInSettings, startSignedInGateway } from './support/sign-in';
+import {
+  type CustomerItem,
+  customerListHandler,
+  json,
+  type RecordedCall,
+  startUpstream,
+  type Upstream,
+} from './support/upstream';
+
+const SIZE = 600;
+const NAMES = ['contoso', 'Fabrikam', 'Northwind', 'adatum', 'Contoso Labs', 'Woodgrove', 'Ćeska'];
+/** Customer n: a name of NAMES (every 13th none), a relationship, a qualification and an MCA status by n. */
+const nameOf = (n: number) => (n % 13 === 0 ? null : `${NAMES[n % NAMES.length]} ${n}`);
+const relationshipOf = (n: number) => (n % 5 === 0 ? 'advisor' : 'reseller');
+const qualificationsOf = (n: number) =>
+  n % 3 === 0
+    ? [{ qualification: 'StateOwnedEntity' }]
+    : n % 3 === 1
+      ? [
+          {
+            qualification: 'Education',
+            vettingStatus: n % 2 ? 'InReview' : 'Approved',
+            vettingCreateDate: '2020-12-04T20:54:24Z',
+          },
+        ]
+      : [];
+/** true, false, or 403 (no reseller relationship). */
+const mcaOf = (n: number): boolean | 'forbidden' => (n % 7 === 0 ? 'forbidden' : n % 2 === 0);
+
+const ROSTER: CustomerItem[] = Array.from({ length: SIZE }, (_, index) => {
+  const n = index + 1;
+  const id = customerId(n);
+  return {
+    id,
+    companyProfile: {
+      tenantId: id,
+      domain: `c${n}.onmicrosoft.com`,
+      ...(nameOf(n) === null ? {} : { companyName: nameOf(n) }),
+    },
+    relationshipToPartner: relationshipOf(n),
+    attributes: { objectType: 'Customer' },
+  };
+});
+const numberOf = (id: string) => Number.parseInt(id.slice(-12), 16);
+
+const list = customerListHandler(ROSTER);
+let throttleNext = false;
+function handler(call: RecordedCall, res: ServerResponse) {
+  if (call.resource === 'customers') return list(call, res, 1);
+  const n = numberOf(call.customerId ?? '');
+  if (call.resource === 'qualifications' && call.method === 'GET') {
+    if (throttleNext) {
+      throttleNext = false;
+      return json(
+        res,
+        429,
+        { statusCode: 429, message: 'Rate limit is exceeded. Try again in 1 seconds.' },
+        { 'retry-after': '1' },
+      );
+    }
+    return json(res, 200, qualificationsOf(n));
+  }
+  if (call.resource === 'qualifications' && call.method === 'POST') {
+    return json(res, 201, { qualification: 'StateOwnedEntity' });
+  }
+  if (call.resource === 'directSignedMicrosoftCustomerAgreementStatus') {
+    const mca = mcaOf(n);
+    return mca === 'forbidden'
+      ? json(res, 403, {
+          code: 20002,
+          description: 'No relationship between caller and account.',
+          data: [],
+          source: 'PartnerFD',
+        })
+      : json(res, 200, { isSigned: mca });
+  }
+  return json(res, 404, { code: 600008, description: 'Not found' });
+}
+
+let entra: EntraStandIn;
+let upstream: Upstream;
+let caller: string;
+let running: RunningGateway[] = [];
+const dir = mkdtempSync(join(tmpdir(), 'customer-base-'));
+
+beforeAll(async () => {
+  upstream = await startUpstream(handler);
+  entra = await startEntra();
+  caller = await entra.signCallerToken();
+});
+afterAll(async () => {
+  await entra.close();
+  await upstream.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  upstream.calls.length = 0;
+  throttleNext = false;
+  // Each gateway begins from the configured refresh token, which the stand-in refuses once it has rotated.
+  entra.setRefreshToken(DEFAULT_REFRESH_TOKEN);
+});
+afterEach(async () => {
+  for (const gw of running) await gw.close();
+  running = [];
+});
+
+async function syncing(overrides: Record<string, unknown> = {}) {
+  const gw = await startSignedInGateway(upstream.url, signInSettings(entra), {
+    ratePerMinute: 600_000,
+    syncRatePerMinute: 300_000,
+    ...overrides,
+  });
+  running.push(gw);
+  return gw;
+}
+
+const ask = async <T = Record<string, unknown>>(
+  gw: RunningGateway,
+  query: string,
+  variables?: Record<string, unknown>,
+) => {
+  const { body } = await gw.query<T>(query, variables, bearer(caller));
+  expect(body.errors).toBeUndefined();
+  return body.data as T;
+};
+
+/** Waits (bounded) until the first pass has ended, as customerBase.sync says. */
+async function passEnded(gw: RunningGateway): Promise<void> {
+  for (let tries = 0; tries < 600; tries++) {
+    const data = await ask<{ customerBase: { sync: { lastPassCompletedAt: string | null } } }>(
+      gw,
+      '{ customerBase { sync { lastPassCompletedAt } } }',
+    );
+    if (data.customerBase.sync.lastPassCompletedAt !== null) return;
+    await sleep(50);
+  }
+  throw new Error('the first pass never ended');
+}
+
+const callsBy = (resource: string) =>
+  upstream.calls.filter((call) => call.resource === resource && call.method === 'GET');
+
+describe('the customer base', () => {
+  it('reads the list at 500 a page, then each customer once per resource, in one pass', async () => {
+    const gw = await syncing();
+    await passEnded(gw);
+
+    expect(callsBy('customers').map((call) => call.query.get('size'))).toEqual(['500', '500']);
+    const qualifications = callsBy('qualifications').map((call) => call.customerId);
+    const mca = callsBy('directSignedMicrosoftCustomerAgreementStatus').map((call) => call.customerId);
+    expect(qualifications).toHaveLength(SIZE);
+    expect(new Set(qualifications).size).toBe(SIZE);
+    expect(mca).toHaveLength(SIZE);
+    expect(new Set(mca).size).toBe(SIZE);
+    const data = await ask<{ customerBase: { sync: Record<string, unknown> } }>(
+      gw,
+      '{ customerBase { sync { enabled customersKnown customersSynced } } }',
+    );
+    expect(data.customerBase.sync).toEqual({ enabled: true, customersKnown: SIZE, customersSynced: SIZE });
+  });
+
+  it('answers the summary, every filter and ordered pages from the snapshot, with no upstream call', async () => {
+    const gw = await syncing();
+    await passEnded(gw);
+    const before = upstream.calls.length;
+    const numbers = Array.from({ length: SIZE }, (_, index) => index + 1);
+
+    const summary = await ask<{ customerBase: { summary: Record<string, unknown> } }>(
+      gw,
+      '{ customerBase { summary { customers mcaSigned mcaNotSigned mcaUnknown qualifications { kind vettingStatus count } } } }',
+    );
+    const count = (test: (n: number) => boolean) => numbers.filter(test).length;
+    expect(summary.customerBase.summary).toEqual({
+      customers: SIZE,
+      mcaSigned: count((n) => mcaOf(n) === true),
+      mcaNotSigned: count((n) => mcaOf(n) === false),
+      mcaUnknown: count((n) => mcaOf(n) === 'forbidden'),
+      qualifications: [
+        { kind: 'EDUCATION', vettingStatus: 'APPROVED', count: count((n) => n % 3 === 1 && n % 2 === 0) },
+        { kind: 'EDUCATION', vettingStatus: 'IN_REVIEW', count: count((n) => n % 3 === 1 && n % 2 === 1) },
+        { kind: 'STATE_OWNED_ENTITY', vettingStatus: null, count: count((n) => n % 3 === 0) },
+      ],
+    });
+
+    const walk = async (where: Record<string, unknown>) => {
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (let page = 0; page < 200; page++) {
+        const data: {
+          customerBase: {
+            customers: { nodes: Array<{ id: string }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+          };
+        } = await ask(
+          gw,
+          'query ($where: CustomerFilter, $after: String) { customerBase { customers(first: 37, after: $after, where: $where) { nodes { id } pageInfo { hasNextPage endCursor } } } }',
+          { where, after },
+        );
+        seen.push(...data.customerBase.customers.nodes.map((node) => node.id));
+        if (!data.customerBase.customers.pageInfo.hasNextPage) break;
+        after = data.customerBase.customers.pageInfo.endCursor;
+      }
+      return seen;
+    };
+    /** The expected order: lower-cased names in code-point order, then id; no name last, by id. */
+    const expected = (test: (n: number) => boolean) =>
+      numbers
+        .filter(test)
+        .sort((a, b) => {
+          const [x, y] = [nameOf(a)?.toLowerCase(), nameOf(b)?.toLowerCase()];
+          if (x === undefined || y === undefined) return x === y ? a - b : x === undefined ? 1 : -1;
+          return x < y ? -1 : x > y ? 1 : a - b;
+        })
+        .map(customerId);
+
+    expect(await walk({})).toEqual(expected(() => true));
+    expect(await walk({ mcaDirectlySigned: false })).toEqual(expected((n) => mcaOf(n) === false));
+    expect(await walk({ qualification: 'EDUCATION', vettingStatus: 'IN_REVIEW' })).toEqual(
+      expected((n) => n % 3 === 1 && n % 2 === 1),
+    );
+    expect(await walk({ vettingStatus: 'APPROVED' })).toEqual(expected((n) => n % 3 === 1 && n % 2 === 0));
+    expect(await walk({ companyNameStartsWith: 'CONTOSO' })).toEqual(
+      expected((n) => nameOf(n)?.toLowerCase().startsWith('contoso') ?? false),
+    );
+    expect(await walk({ relationshipToPartner: 'ADVISOR', mcaDirectlySigned: true })).toEqual(
+      expected((n) => n % 5 === 0 && mcaOf(n) === true),
+    );
+
+    const node = await ask<{ customerBase: { customers: { nodes: Array<Record<string, unknown>> } } }>(
+      gw,
+      `{ customerBase { customers(first: 1, where: { companyNameStartsWith: "northwind 2" }) { nodes { id companyName domain relationshipToPartner mcaDirectlySigned qualifications { kind vettingStatus } syncedAt } } } }`,
+    );
+    expect(node.customerBase.customers.nodes[0]).toMatchObject({
+      companyName: 'Northwind 2',
+      domain: 'c2.onmicrosoft.com',
+      relationshipToPartner: 'RESELLER',
+      mcaDirectlySigned: true,
+      qualifications: [],
+      syncedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+    });
+    expect(upstream.calls.length).toBe(before);
+  });
+
+  it('refuses a cursor of another filter and first outside 1 to 100 with BAD_USER_INPUT', async () => {
+    const gw = await syncing();
+    await passEnded(gw);
+    const first = await ask<{ customerBase: { customers: { pageInfo: { endCursor: string } } } }>(
+      gw,
+      '{ customerBase { customers(first: 2) { pageInfo { endCursor } } } }',
+    );
+    const { body } = await gw.query(
+      'query ($after: String) { customerBase { customers(first: 2, after: $after, where: { mcaDirectlySigned: true }) { nodes { id } } } }',
+      { after: first.customerBase.customers.pageInfo.endCursor },
+      bearer(caller),
+    );
+    expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(body.errors?.[0]?.message).toContain('another filter');
+    const tooMany = await gw.query(
+      '{ customerBase { customers(first: 101) { nodes { id } } } }',
+      undefined,
+      bearer(caller),
+    );
+    expect(tooMany.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('keeps the snapshot in SNAPSHOT_PATH: a restarted gateway reads no customer again', async () => {
+    const snapshotPath = join(dir, 'snapshot.json');
+    const first = await syncing({ snapshotPath });
+    await passEnded(first);
+    await first.close();
+    running = [];
+    upstream.calls.length = 0;
+    entra.setRefreshToken(DEFAULT_REFRESH_TOKEN);
+
+    const restarted = await syncing({ snapshotPath });
+    const data = await ask<{ customerBase: { sync: Record<string, unknown> } }>(
+      restarted,
+      '{ customerBase { sync { customersKnown customersSynced } } }',
+    );
+    expect(data.customerBase.sync).toEqual({ customersKnown: SIZE, customersSynced: SIZE });
+    await sleep(300);
+    expect(callsBy('qualifications')).toHaveLength(0);
+    expect(callsBy('directSignedMicrosoftCustomerAgreementStatus')).toHaveLength(0);
+  });
+
+  it('shows a qualification added through the gateway in customerBase at once', async () => {
+    const gw = await syncing();
+    await passEnded(gw);
+    const writer = await entra.signCallerToken({ roles: ['PartnerCenter.Write'] });
+    const id = customerId(2);
+    const added = await gw.query(
+      `mutation { addCustomerQualification(input: { customerId: "${id}", qualification: STATE_OWNED_ENTITY }) { qualification { kind } } }`,
+      undefined,
+      bearer(writer),
+    );
+    expect(added.body.errors).toBeUndefined();
+    const data = await ask<{
+      customerBase: { customers: { nodes: Array<{ id: string; qualifications: unknown[] }> } };
+    }>(
+      gw,
+      '{ customerBase { customers(first: 1, where: { companyNameStartsWith: "northwind 2", qualification: STATE_OWNED_ENTITY }) { nodes { id qualifications { kind } } } } }',
+    );
+    expect(data.customerBase.customers.nodes).toEqual([{ id, qualifications: [{ kind: 'STATE_OWNED_ENTITY' }] }]);
+  });
+
+  it('makes no call before Retry-After after a 429, and reads the throttled customer on the next pass', async () => {
+    throttleNext = true;
+    const gw = await syncing();
+    await passEnded(gw);
+    const throttled = upstream.calls.find((call) => call.resource === 'qualifications');
+    const next = upstream.calls[upstream.calls.indexOf(throttled as RecordedCall) + 1];
+    expect((next?.at ?? 0) - (throttled?.at ?? 0)).toBeGreaterThanOrEqual(950);
+    // The first pass left it; it is read again (a new pass starts while data is due).
+    for (
+      let tries = 0;
+      tries < 200 && callsBy('qualifications').filter((call) => call.customerId === throttled?.customerId).length < 2;
+      tries++
+    ) {
+      await sleep(25);
+    }
+    expect(callsBy('qualifications').filter((call) => call.customerId === throttled?.customerId)).toHaveLength(2);
+  });
+
+  it('fails customerBase with SYNC_NOT_ENABLED while the sync is off', async () => {
+    const gw = await startSignedInGateway(upstream.url, signInSettings(entra), {});
+    running.push(gw);
+    const { body } = await gw.query('{ customerBase { sync { enabled } } }', undefined, bearer(caller));
+    expect(body.errors?.[0]?.extensions).toEqual({ code: 'SYNC_NOT_ENABLED' });
+  });
+});
