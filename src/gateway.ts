@@ -8,6 +8,7 @@ import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Dispatcher } from 'undici';
 import type { Config } from './config/config';
+import { useStaleExtensions } from './customer-base/stale';
 import { createCustomerStore } from './customer-base/store';
 import { createCustomerBaseSync } from './customer-base/sync';
 import { combineEvents, type GatewayEvents, ignoredEvents } from './observability/events';
@@ -20,6 +21,7 @@ import { maskError } from './partner-center/errors';
 import type { PartnerCenterClient } from './partner-center/types';
 import { createQuota, type QuotaTuning } from './quota/quota';
 import { createSharedClient } from './quota/shared-client';
+import { forwardAccess, gatewayAccess } from './request/access';
 import type { CustomerBase } from './request/context';
 import {
   type Context,
@@ -31,6 +33,7 @@ import {
 import { createGuardedClient } from './request/guarded-client';
 import { schema } from './schema/index';
 import { useBodySizeLimit } from './server/body-size';
+import { useCustomerExport } from './server/export-csv';
 import { createGraphiQLRenderer } from './server/graphiql';
 import { createLimitPlugins } from './server/limits';
 import { createPersistedDocumentPlugins } from './server/persisted-documents';
@@ -139,6 +142,13 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       ...(deps.tracing ? [deps.tracing.plugin] : []),
       ...(metrics ? [metrics.plugin] : []),
       readiness(() => draining, signIn),
+      useCustomerExport({
+        customerBase,
+        accessFor: (request) =>
+          signIn
+            ? gatewayAccess(config, request, { verifier: signIn.verifier, token: signIn.token, events })
+            : forwardAccess(undefined),
+      }),
       refuseUnsafePosts(),
       // Before the limits, so that they measure the document a documentId names.
       ...(config.persistedDocuments
@@ -146,6 +156,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         : []),
       ...createLimitPlugins(config),
       useDeferStream(),
+      useStaleExtensions(),
       useWorkEndsWithAnswer(),
       echoCorrelationId(),
       closeConnectionsWhile(() => draining),

@@ -60,8 +60,11 @@ const numberOf = (id: string) => Number.parseInt(id.slice(-12), 16);
 
 const list = customerListHandler(ROSTER);
 let throttleNext = false;
+/** A status every customer read answers with (the sync's included), when set. */
+let failWith: number | undefined;
 function handler(call: RecordedCall, res: ServerResponse) {
   if (call.resource === 'customers') return list(call, res, 1);
+  if (failWith !== undefined) return json(res, failWith, { code: failWith, description: 'Failing on purpose.' });
   const n = numberOf(call.customerId ?? '');
   if (call.resource === 'qualifications' && call.method === 'GET') {
     if (throttleNext) {
@@ -111,6 +114,7 @@ afterAll(async () => {
 beforeEach(() => {
   upstream.calls.length = 0;
   throttleNext = false;
+  failWith = undefined;
   // Each gateway begins from the configured refresh token, which the stand-in refuses once it has rotated.
   entra.setRefreshToken(DEFAULT_REFRESH_TOKEN);
 });
@@ -333,6 +337,34 @@ describe('the customer base', () => {
       await sleep(25);
     }
     expect(callsBy('qualifications').filter((call) => call.customerId === throttled?.customerId)).toHaveLength(2);
+  });
+
+  it('serves the snapshot for a read Partner Center fails with 503, listed in extensions.stale; never for a 404', async () => {
+    const gw = await syncing({ staleIfErrorSeconds: 3_600, maxAttempts: 1 });
+    await passEnded(gw);
+    failWith = 503;
+    const id = customerId(2);
+    const { body } = await gw.query(
+      `{ customer(id: "${id}") { qualifications { kind } mcaDirectlySigned } }`,
+      undefined,
+      bearer(caller),
+    );
+    expect(body.errors).toBeUndefined();
+    expect(body.data).toEqual({ customer: { qualifications: [], mcaDirectlySigned: true } });
+    expect((body as { extensions?: unknown }).extensions).toEqual({
+      stale: [
+        { path: ['customer', 'qualifications'], syncedAt: expect.stringMatching(/Z$/) },
+        { path: ['customer', 'mcaDirectlySigned'], syncedAt: expect.stringMatching(/Z$/) },
+      ],
+    });
+    failWith = 404;
+    const missing = await gw.query(
+      `{ customer(id: "${customerId(4)}") { qualifications { kind } } }`,
+      undefined,
+      bearer(caller),
+    );
+    expect(missing.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect((missing.body as { extensions?: unknown }).extensions).toBeUndefined();
   });
 
   it('fails customerBase with SYNC_NOT_ENABLED while the sync is off', async () => {

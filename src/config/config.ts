@@ -96,6 +96,8 @@ export interface Config {
   readonly syncMaxAgeMinutes: number;
   /** The file the customer-base snapshot is kept in (it then survives a restart); undefined keeps it in memory. */
   readonly snapshotPath: string | undefined;
+  /** How old a stored answer may be to stand in for a read that Partner Center throttled or failed; 0 turns it off. */
+  readonly staleIfErrorSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -150,6 +152,7 @@ export const defaultConfig: Config = Object.freeze({
   syncRatePerMinute: 0,
   syncMaxAgeMinutes: 60,
   snapshotPath: undefined,
+  staleIfErrorSeconds: 0,
 });
 
 /** The numeric settings: where each comes from in the environment and the range it must fall in. */
@@ -172,6 +175,7 @@ const NUMBERS = {
   ratePerMinute: { env: 'PARTNER_CENTER_RATE_PER_MINUTE', min: 0, max: 1_000_000 },
   syncRatePerMinute: { env: 'SYNC_RATE_PER_MINUTE', min: 0, max: 1_000_000 },
   syncMaxAgeMinutes: { env: 'SYNC_MAX_AGE_MINUTES', min: 1, max: 525_600 },
+  staleIfErrorSeconds: { env: 'STALE_IF_ERROR_SECONDS', min: 0, max: 31_536_000 },
 } as const satisfies Partial<Record<keyof Config, { env: string; min: number; max: number }>>;
 
 type NumberSetting = keyof typeof NUMBERS;

@@ -16,6 +16,8 @@ export interface Access {
   read(): Promise<void>;
   /** Resolves when the caller may add qualifications; rejects like read() otherwise. */
   write(): Promise<void>;
+  /** Like read(), for the customer-base snapshot: it needs no Partner Center, so refused gateway credentials do not matter. */
+  readSnapshot(): Promise<void>;
   /** Who is asking, for the audit line: verified in the gateway-held modes, read unverified in forward mode. */
   caller(): Promise<Caller | undefined>;
 }
@@ -37,6 +39,7 @@ export function forwardAccess(authorization: string | undefined): Access {
   return {
     read: async () => undefined,
     write: async () => undefined,
+    readSnapshot: async () => undefined,
     caller: async () => {
       const claims = unverifiedClaims(authorization);
       return claims === undefined ? undefined : callerFromClaims(claims);
@@ -63,7 +66,7 @@ export function gatewayAccess(config: Config, request: Request, deps: AccessDeps
     })();
     return verified;
   };
-  const allow = async (roles: readonly string[], what: string) => {
+  const allow = async (roles: readonly string[], what: string, needsPartnerCenter = true) => {
     const caller = await verify();
     if (!holdsRole(caller, roles)) {
       if (!forbiddenCounted) deps.events.callerAuth('forbidden');
@@ -75,12 +78,13 @@ export function gatewayAccess(config: Config, request: Request, deps: AccessDeps
       throw error;
     }
     // Entra refuses the gateway's own credentials: nothing that needs Partner Center can be served.
-    if (!deps.token.status().ready) throw new GatewayCredentialsError();
+    if (needsPartnerCenter && !deps.token.status().ready) throw new GatewayCredentialsError();
   };
   const { readRoles, writeRoles } = config.signIn.callers;
   return {
     read: () => allow(readRoles, 'Reading customers'),
     write: () => allow(writeRoles, 'Adding a qualification'),
+    readSnapshot: () => allow(readRoles, 'Reading the customer base', false),
     caller: () => verify().catch(() => undefined),
   };
 }

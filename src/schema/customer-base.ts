@@ -189,7 +189,7 @@ builder.queryField('customerBase', (t) =>
       "Questions about every customer at once (who has not signed the MCA, which Education vettings are in review), answered from the background sync's snapshot. SYNC_NOT_ENABLED while the sync is off.",
     resolve: async (_root, _args, ctx) => {
       baseOf(ctx);
-      await ctx.access.read();
+      await ctx.access.readSnapshot();
       return {};
     },
   }),

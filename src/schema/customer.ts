@@ -2,6 +2,7 @@
 // that return it. Customer fields load lazily through the per-request loaders,
 // so a field that is not selected costs no upstream call.
 
+import { orStale } from '../customer-base/stale';
 import { type StoredCustomer, syncedAtOf } from '../customer-base/store';
 import { BadUserInputError, ForbiddenError, NotSupportedInCloudError } from '../partner-center/errors';
 import { canonicalCustomerId } from '../partner-center/guid';
@@ -27,16 +28,26 @@ export const CustomerRef = builder.objectRef<CustomerParent>('Customer').impleme
       type: [QualificationRef],
       description:
         'Qualifications the customer holds or has applied for (Education, Nonprofit, Government Community Cloud, State Owned Entity, and any new ones), with their vetting. Empty when it has none. A customer that does not exist fails here with NOT_FOUND.',
-      resolve: (customer, _args, ctx) =>
+      resolve: (customer, _args, ctx, info) =>
         customer.snapshot
           ? [...(customer.snapshot.qualifications ?? [])]
-          : ctx.loaders.qualifications.load(customer.id),
+          : orStale(() => ctx.loaders.qualifications.load(customer.id), {
+              store: ctx.customerBase?.store,
+              maxAgeSeconds: ctx.config.staleIfErrorSeconds,
+              id: customer.id,
+              pick: (stored) =>
+                stored.qualifications && stored.qualificationsAt !== undefined
+                  ? { value: [...stored.qualifications], at: stored.qualificationsAt }
+                  : undefined,
+              context: ctx,
+              info,
+            }),
     }),
     mcaDirectlySigned: t.boolean({
       nullable: true,
       description:
         'Whether the customer directly signed (accepted) the Microsoft Customer Agreement. Null, with an error, when it cannot be known: FORBIDDEN without an active reseller relationship or with an app-only token (Partner Center needs App+User), NOT_SUPPORTED_IN_CLOUD in the 21Vianet and US Government clouds.',
-      resolve: async (customer, _args, ctx) => {
+      resolve: async (customer, _args, ctx, info) => {
         // From the snapshot: null, with no error, while unknown.
         if (customer.snapshot) return customer.snapshot.mca ?? null;
         if (ctx.config.cloud !== 'public') {
@@ -53,7 +64,17 @@ export const CustomerRef = builder.objectRef<CustomerParent>('Customer').impleme
               : 'mcaDirectlySigned needs an App+User token; the token sent is app-only.',
           );
         }
-        return ctx.loaders.mcaDirectlySigned.load(customer.id);
+        return orStale(() => ctx.loaders.mcaDirectlySigned.load(customer.id), {
+          store: ctx.customerBase?.store,
+          maxAgeSeconds: ctx.config.staleIfErrorSeconds,
+          id: customer.id,
+          pick: (stored) =>
+            typeof stored.mca === 'boolean' && stored.mcaAt !== undefined
+              ? { value: stored.mca, at: stored.mcaAt }
+              : undefined,
+          context: ctx,
+          info,
+        });
       },
     }),
     companyName: t.string({

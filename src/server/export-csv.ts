@@ -1,0 +1,157 @@
+// Owns GET /exports/customers.csv: the customer-base snapshot as CSV, with
+// the filter of customerBase as query parameters (a bad value is a 400 naming
+// it), the same authentication and read role as GraphQL, the order of
+// customerBase.customers, RFC 4180 quoting with CRLF line ends, cells that
+// would start a spreadsheet formula prefixed with ', streamed a chunk of rows
+// at a time so a large base is never built in memory whole.
+
+import type { Plugin } from 'graphql-yoga';
+import { type CustomerFilter, KINDS, ordered, RELATIONSHIPS, STATUSES } from '../customer-base/query';
+import { type StoredCustomer, syncedAtOf } from '../customer-base/store';
+import { GatewayError } from '../partner-center/errors';
+import type { Access } from '../request/access';
+import type { CustomerBase } from '../request/context';
+import { vettingStatusOf } from '../schema/qualification';
+import { relationshipOf } from '../schema/relationship-to-partner';
+
+export const EXPORT_PATH = '/exports/customers.csv';
+export const CSV_HEADER = 'id,companyName,domain,relationshipToPartner,mcaDirectlySigned,qualifications,syncedAt';
+/** Rows per chunk of the stream. */
+const ROWS_PER_CHUNK = 500;
+
+/** RFC 4180: quoted when it holds a comma, quote, CR or LF (quotes doubled); a formula's first character defused. */
+export function csvCell(value: string): string {
+  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+export function csvRow(customer: StoredCustomer): string {
+  const syncedAt = syncedAtOf(customer);
+  const cells = [
+    customer.id,
+    customer.companyName ?? '',
+    customer.domain ?? '',
+    relationshipOf(customer.relationshipToPartner) ?? '',
+    customer.mca === true ? 'true' : customer.mca === false ? 'false' : '',
+    (customer.qualifications ?? [])
+      .map((item) => `${item.qualification}:${vettingStatusOf(item.vettingStatus) ?? ''}`)
+      .join(';'),
+    syncedAt === undefined ? '' : new Date(syncedAt).toISOString(),
+  ];
+  return `${cells.map(csvCell).join(',')}\r\n`;
+}
+
+class BadExportParameterError extends GatewayError {
+  constructor(message: string) {
+    super('BAD_USER_INPUT', message);
+  }
+}
+
+/** The filter from the query string, or a 400 naming the parameter whose value is not one it takes. */
+export function filterFromQuery(params: URLSearchParams): CustomerFilter {
+  const known = [
+    'mcaDirectlySigned',
+    'qualification',
+    'vettingStatus',
+    'companyNameStartsWith',
+    'relationshipToPartner',
+  ];
+  for (const name of params.keys()) {
+    if (!known.includes(name))
+      throw new BadExportParameterError(`${name} is not a filter; the filters are ${known.join(', ')}.`);
+  }
+  const oneOf = <T extends string>(name: string, values: readonly T[]): T | undefined => {
+    const raw = params.get(name);
+    if (raw === null) return undefined;
+    if (!(values as readonly string[]).includes(raw)) {
+      throw new BadExportParameterError(`${name} must be one of ${values.join(', ')}, got "${raw.slice(0, 100)}".`);
+    }
+    return raw as T;
+  };
+  const mca = oneOf('mcaDirectlySigned', ['true', 'false'] as const);
+  const prefix = params.get('companyNameStartsWith');
+  if (prefix !== null && prefix.length > 256) {
+    throw new BadExportParameterError('companyNameStartsWith must be at most 256 characters.');
+  }
+  const qualification = oneOf('qualification', KINDS);
+  const vettingStatus = oneOf('vettingStatus', STATUSES);
+  const relationshipToPartner = oneOf('relationshipToPartner', RELATIONSHIPS);
+  return {
+    ...(mca === undefined ? {} : { mcaDirectlySigned: mca === 'true' }),
+    ...(qualification ? { qualification } : {}),
+    ...(vettingStatus ? { vettingStatus } : {}),
+    ...(prefix ? { companyNameStartsWith: prefix } : {}),
+    ...(relationshipToPartner ? { relationshipToPartner } : {}),
+  };
+}
+
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  BAD_USER_INPUT: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  SYNC_NOT_ENABLED: 404,
+};
+
+export function useCustomerExport(options: {
+  customerBase: CustomerBase | undefined;
+  accessFor(request: Request): Access;
+}): Plugin {
+  return {
+    onRequest({ request, url, endResponse, fetchAPI }) {
+      if (url.pathname !== EXPORT_PATH) return;
+      const refuse = (error: GatewayError) =>
+        endResponse(
+          new fetchAPI.Response(
+            JSON.stringify({ errors: [{ message: error.message, extensions: error.extensions }] }),
+            {
+              status: STATUS_BY_CODE[error.code] ?? 500,
+              headers: { 'content-type': 'application/json' },
+            },
+          ),
+        );
+      if (request.method !== 'GET') {
+        return endResponse(new fetchAPI.Response(null, { status: 405, headers: { allow: 'GET' } }));
+      }
+      const base = options.customerBase;
+      return (async () => {
+        try {
+          if (!base) {
+            throw new GatewayError(
+              'SYNC_NOT_ENABLED',
+              'The export needs the background sync: set SYNC_RATE_PER_MINUTE (with PARTNER_CENTER_AUTH=app-user or app).',
+            );
+          }
+          await options.accessFor(request).readSnapshot();
+          const filter = filterFromQuery(url.searchParams);
+          const rows = ordered(base.store.all(), filter);
+          let next = 0;
+          const encoder = new TextEncoder();
+          const body = new fetchAPI.ReadableStream<Uint8Array>({
+            start(controller) {
+              controller.enqueue(encoder.encode(`${CSV_HEADER}\r\n`));
+            },
+            pull(controller) {
+              const chunk = rows.slice(next, next + ROWS_PER_CHUNK);
+              next += chunk.length;
+              if (chunk.length === 0) return controller.close();
+              controller.enqueue(encoder.encode(chunk.map(csvRow).join('')));
+            },
+          });
+          endResponse(
+            new fetchAPI.Response(body, {
+              status: 200,
+              headers: {
+                'content-type': 'text/csv; charset=utf-8',
+                'content-disposition': 'attachment; filename="customers.csv"',
+                'cache-control': 'no-store',
+              },
+            }),
+          );
+        } catch (error) {
+          if (error instanceof GatewayError) return refuse(error);
+          throw error;
+        }
+      })();
+    },
+  };
+}
