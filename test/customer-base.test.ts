@@ -367,6 +367,19 @@ describe('the customer base', () => {
     expect((missing.body as { extensions?: unknown }).extensions).toBeUndefined();
   });
 
+  it('spreads its calls evenly: one every 60 / SYNC_RATE_PER_MINUTE seconds, never two closer', async () => {
+    // 1,200 a minute: one call every 50 ms; 40 calls are two seconds of the sync's life.
+    const gw = await syncing({ syncRatePerMinute: 1_200 });
+    for (let tries = 0; tries < 400 && upstream.calls.length < 40; tries++) await sleep(25);
+    await gw.close();
+    running = [];
+    const arrivals = upstream.calls.slice(0, 40).map((call) => call.at);
+    const gaps = arrivals.slice(1).map((at, index) => at - (arrivals[index] as number));
+    expect(arrivals).toHaveLength(40);
+    // Each call is sent 50 ms after the previous one's answer arrived, so no two arrive closer than that.
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(49);
+  });
+
   it('fails customerBase with SYNC_NOT_ENABLED while the sync is off', async () => {
     const gw = await startSignedInGateway(upstream.url, signInSettings(entra), {});
     running.push(gw);
