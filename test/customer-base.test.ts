@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { firstPassEnded } from './support/customer-base';
 import { DEFAULT_REFRESH_TOKEN, type EntraStandIn, startEntra } from './support/entra';
 import { customerId, type RunningGateway } from './support/gateway';
 import { bearer, signInSettings, startSignedInGateway } from './support/sign-in';
@@ -143,18 +144,7 @@ const ask = async <T = Record<string, unknown>>(
   return body.data as T;
 };
 
-/** Waits (bounded) until the first pass has ended, as customerBase.sync says. */
-async function passEnded(gw: RunningGateway): Promise<void> {
-  for (let tries = 0; tries < 600; tries++) {
-    const data = await ask<{ customerBase: { sync: { lastPassCompletedAt: string | null } } }>(
-      gw,
-      '{ customerBase { sync { lastPassCompletedAt } } }',
-    );
-    if (data.customerBase.sync.lastPassCompletedAt !== null) return;
-    await sleep(50);
-  }
-  throw new Error('the first pass never ended');
-}
+const passEnded = (gw: RunningGateway) => firstPassEnded(gw, bearer(caller));
 
 const callsBy = (resource: string) =>
   upstream.calls.filter((call) => call.resource === resource && call.method === 'GET');

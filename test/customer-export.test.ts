@@ -4,9 +4,9 @@
 // ISO dates), RFC 4180 quoting with CRLF, and formula-like cells defused.
 
 import type { ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csvCell } from '../src/server/export-csv';
+import { firstPassEnded } from './support/customer-base';
 import { type EntraStandIn, startEntra } from './support/entra';
 import { customerId, type RunningGateway } from './support/gateway';
 import { bearer, signInSettings, startSignedInGateway } from './support/sign-in';
@@ -71,15 +71,7 @@ beforeAll(async () => {
     ratePerMinute: 600_000,
     syncRatePerMinute: 300_000,
   });
-  for (let tries = 0; tries < 400; tries++) {
-    const { body } = await gw.query<{ customerBase: { sync: { lastPassCompletedAt: string | null } } }>(
-      '{ customerBase { sync { lastPassCompletedAt } } }',
-      undefined,
-      bearer(reader),
-    );
-    if (body.data?.customerBase.sync.lastPassCompletedAt) break;
-    await sleep(25);
-  }
+  await firstPassEnded(gw, bearer(reader));
 });
 afterAll(async () => {
   await gw.close();

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { BadUserInputError } from '../partner-center/errors';
 import { kindOf, vettingStatusOf } from '../schema/qualification';
 import { relationshipOf } from '../schema/relationship-to-partner';
-import type { StoredCustomer } from './store';
+import type { CustomerStore, StoredCustomer } from './store';
 
 export const KINDS = ['EDUCATION', 'NONPROFIT', 'GOVERNMENT_COMMUNITY_CLOUD', 'STATE_OWNED_ENTITY', 'OTHER'] as const;
 export const STATUSES = ['APPROVED', 'IN_REVIEW', 'DENIED', 'UNKNOWN'] as const;
@@ -112,10 +112,40 @@ export function summarise(customers: Iterable<StoredCustomer>, filter: CustomerF
   };
 }
 
-/** The customers matching `filter`, in order, after `after` (an order key) when given. */
+/** The customers matching `filter`, in order; each order key is made once, not once per comparison. */
 export function ordered(customers: Iterable<StoredCustomer>, filter: CustomerFilter): StoredCustomer[] {
-  const list = [...customers].filter((customer) => matches(customer, filter));
-  return list.sort((a, b) => compareKeys(orderKeyOf(a), orderKeyOf(b)));
+  const keyed: Array<{ key: OrderKey; customer: StoredCustomer }> = [];
+  for (const customer of customers) if (matches(customer, filter)) keyed.push({ key: orderKeyOf(customer), customer });
+  keyed.sort((a, b) => compareKeys(a.key, b.key));
+  return keyed.map((entry) => entry.customer);
+}
+
+/**
+ * The store's order, and each filter's matches in it, kept until the store changes: a dashboard paging through one
+ * filter pays the sort and the filter once, not once per page.
+ */
+const memoByStore = new WeakMap<
+  CustomerStore,
+  { version: number; sorted: StoredCustomer[]; byFilter: Map<string, StoredCustomer[]> }
+>();
+/** Filters remembered per version of the store, the oldest forgotten first. */
+const MAX_FILTERS = 64;
+
+/** The store's customers matching `filter`, in order. */
+export function orderedIn(store: CustomerStore, filter: CustomerFilter): StoredCustomer[] {
+  let memo = memoByStore.get(store);
+  if (memo?.version !== store.version()) {
+    memo = { version: store.version(), sorted: ordered(store.all(), {}), byFilter: new Map() };
+    memoByStore.set(store, memo);
+  }
+  const key = filterDigest(filter);
+  let matching = memo.byFilter.get(key);
+  if (matching === undefined) {
+    matching = memo.sorted.filter((customer) => matches(customer, filter));
+    if (memo.byFilter.size >= MAX_FILTERS) memo.byFilter.delete(memo.byFilter.keys().next().value as string);
+    memo.byFilter.set(key, matching);
+  }
+  return matching;
 }
 
 const filterDigest = (filter: CustomerFilter) =>

@@ -36,6 +36,8 @@ export interface SnapshotState {
 export interface CustomerStore {
   /** The listed customers, in no particular order. */
   all(): readonly StoredCustomer[];
+  /** Changes with every change of the snapshot: what is worked out from all() may be kept until it moves. */
+  version(): number;
   get(id: string): StoredCustomer | undefined;
   state(): SnapshotState;
   /** The list just read: customers no longer listed are dropped, the others keep what was read of them. */
@@ -65,6 +67,7 @@ export function createCustomerStore(path?: string): CustomerStore {
     for (const customer of loaded.customers) customers.set(customer.id, customer);
   }
   let timer: NodeJS.Timeout | undefined;
+  let version = 0;
   const flush = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
@@ -76,12 +79,14 @@ export function createCustomerStore(path?: string): CustomerStore {
     renameSync(temporary, path);
   };
   const changed = () => {
+    version++;
     if (path === undefined || timer) return;
     timer = setTimeout(flush, WRITE_DELAY_MS);
     timer.unref();
   };
   return {
     all: () => [...customers.values()],
+    version: () => version,
     get: (id) => customers.get(id),
     state: () => state,
     replaceList(items, at) {

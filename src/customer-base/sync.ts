@@ -221,10 +221,11 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
         }
         // A new pass when some data is due; else sleep until the first customer falls due.
         const now = Date.now();
-        const nextDue = Math.min(
-          ...store.all().map((customer) => Math.min(customer.qualificationsAt ?? 0, customer.mcaAt ?? 0) + maxAgeMs),
-          (store.state().listedAt ?? 0) + maxAgeMs,
-        );
+        // A loop, not Math.min(...all): tens of thousands of arguments would overflow the stack.
+        let nextDue = (store.state().listedAt ?? 0) + maxAgeMs;
+        for (const customer of store.all()) {
+          nextDue = Math.min(nextDue, Math.min(customer.qualificationsAt ?? 0, customer.mcaAt ?? 0) + maxAgeMs);
+        }
         if (nextDue > now) await sleep(nextDue - now, undefined, { signal: stop.signal });
         else if (Date.now() - lastCallAt < spacingMs) await sleep(spacingMs, undefined, { signal: stop.signal });
       } catch (error) {

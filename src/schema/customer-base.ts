@@ -7,7 +7,7 @@ import {
   compareKeys,
   decodeBaseCursor,
   encodeBaseCursor,
-  ordered,
+  orderedIn,
   orderKeyOf,
   type Summary,
   summarise,
@@ -159,7 +159,7 @@ const CustomerBaseRef = builder.objectRef<CustomerBaseParent>('CustomerBase').im
         }
         const filter = (args.where ?? {}) as CustomerFilter;
         const after = args.after ? decodeBaseCursor(args.after, filter) : undefined;
-        const matching = ordered(baseOf(ctx).store.all(), filter);
+        const matching = orderedIn(baseOf(ctx).store, filter);
         const start = after ? matching.findIndex((customer) => compareKeys(orderKeyOf(customer), after) > 0) : 0;
         const from = start === -1 ? matching.length : start;
         const taken = matching.slice(from, from + first);

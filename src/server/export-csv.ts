@@ -6,7 +6,7 @@
 // at a time so a large base is never built in memory whole.
 
 import type { Plugin } from 'graphql-yoga';
-import { type CustomerFilter, KINDS, ordered, RELATIONSHIPS, STATUSES } from '../customer-base/query';
+import { type CustomerFilter, KINDS, orderedIn, RELATIONSHIPS, STATUSES } from '../customer-base/query';
 import { type StoredCustomer, syncedAtOf } from '../customer-base/store';
 import { GatewayError } from '../partner-center/errors';
 import type { Access } from '../request/access';
@@ -123,7 +123,7 @@ export function useCustomerExport(options: {
           }
           await options.accessFor(request).readSnapshot();
           const filter = filterFromQuery(url.searchParams);
-          const rows = ordered(base.store.all(), filter);
+          const rows = orderedIn(base.store, filter);
           let next = 0;
           const encoder = new TextEncoder();
           const body = new fetchAPI.ReadableStream<Uint8Array>({
