@@ -4,6 +4,7 @@
 // so a bad one stops the start.
 
 import { readPersistedDocuments } from '../server/persisted-documents';
+import { syncProblems } from './customer-base-settings';
 import {
   corsOriginProblem,
   insecureBaseUrl,
@@ -219,16 +220,7 @@ export function createConfig(overrides: Partial<Config> = {}): Config {
       redis: config.redisUrl !== undefined,
     }),
   );
-  if (config.syncRatePerMinute > 0 && config.signIn.mode === 'forward') {
-    problems.push(
-      'SYNC_RATE_PER_MINUTE needs a gateway that signs in itself (PARTNER_CENTER_AUTH=app-user or app): in forward mode there is no token to sync with',
-    );
-  }
-  if (config.syncRatePerMinute > 0 && config.ratePerMinute <= config.syncRatePerMinute) {
-    problems.push(
-      `SYNC_RATE_PER_MINUTE=${config.syncRatePerMinute} needs PARTNER_CENTER_RATE_PER_MINUTE set larger (got ${config.ratePerMinute}): the sync's calls count toward it, and requests need the rest`,
-    );
-  }
+  problems.push(...syncProblems(config));
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }
