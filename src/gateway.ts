@@ -1,5 +1,8 @@
-// Owns the yoga instance: schema, per-request context, error masking, CORS,
-// browser safety, persisted documents, limits, @defer, GraphiQL, the request
+// Owns the yoga instance and its assembly: the Partner Center client over the
+// quota machinery, the sign-in and the guard on every call when the gateway
+// signs in itself, the customer-base sync and its CSV export, and the
+// plugins: schema, per-request context, error masking, CORS, browser safety,
+// persisted documents, limits, @defer, stale answers, GraphiQL, the request
 // log line, metrics, tracing, /health, /ready and draining, and the
 // MS-CorrelationId echo. It never listens; main.ts does, and tests call
 // gateway.fetch() or serve it.
