@@ -5,6 +5,7 @@
 
 import { readPersistedDocuments } from '../server/persisted-documents';
 import { syncProblems } from './customer-base-settings';
+import { readProxies, readTracing } from './outbound-settings';
 import {
   corsOriginProblem,
   insecureBaseUrl,
@@ -293,32 +294,8 @@ export function loadConfig(env: Env): Config {
   if (logLevel === undefined) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevelRaw}"`);
   const metrics = flag('METRICS', true);
 
-  // Standard OpenTelemetry variables: the endpoint switches tracing on; the exporter reads the rest itself.
-  const tracesDisabled =
-    read('OTEL_SDK_DISABLED')?.toLowerCase() === 'true' || read('OTEL_TRACES_EXPORTER')?.toLowerCase() === 'none';
-  const tracing =
-    !tracesDisabled &&
-    (read('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT') !== undefined || read('OTEL_EXPORTER_OTLP_ENDPOINT') !== undefined);
-  for (const name of ['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
-    const protocol = read(name);
-    // The gateway ships the OTLP/HTTP JSON exporter; a collector expecting protobuf or gRPC would drop every span.
-    if (protocol !== undefined && protocol !== 'http/json') {
-      problems.push(`${name} must be http/json (the OTLP/HTTP JSON exporter is built in), got "${protocol}"`);
-    }
-  }
-
-  // Proxies the way curl and undici read them: lower case first.
-  const proxy = (name: string): string | undefined => {
-    const value = read(name.toLowerCase()) ?? read(name);
-    if (value !== undefined && !(URL.canParse(value) && /^https?:$/.test(new URL(value).protocol))) {
-      problems.push(`${name} must be an http(s) proxy URL, got "${value}"`);
-      return undefined;
-    }
-    return value;
-  };
-  const httpsProxy = proxy('HTTPS_PROXY');
-  const httpProxy = proxy('HTTP_PROXY');
-  const noProxy = read('no_proxy') ?? read('NO_PROXY');
+  const tracing = readTracing(read, problems);
+  const { httpsProxy, httpProxy, noProxy } = readProxies(read, problems);
   const redisUrl = read('REDIS_URL');
   if (redisUrl !== undefined && !isRedisUrl(redisUrl)) {
     problems.push(
