@@ -11,6 +11,8 @@ import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Dispatcher } from 'undici';
 import type { Config } from './config/config';
+import { createSyncLease, type LeaseOptions } from './customer-base/lease';
+import { createSharedCustomerStore, type SharedStoreOptions } from './customer-base/shared-store';
 import { useStaleExtensions } from './customer-base/stale';
 import { createCustomerStore } from './customer-base/store';
 import { createCustomerBaseSync } from './customer-base/sync';
@@ -23,6 +25,7 @@ import { createPartnerCenterClient } from './partner-center/client';
 import { maskError } from './partner-center/errors';
 import type { PartnerCenterClient } from './partner-center/types';
 import { createQuota, type QuotaTuning } from './quota/quota';
+import type { SharedRedis } from './quota/redis';
 import { createSharedClient } from './quota/shared-client';
 import { forwardAccess, gatewayAccess } from './request/access';
 import type { CustomerBase } from './request/context';
@@ -60,6 +63,8 @@ export interface GatewayDeps {
   processMetrics?: boolean;
   /** Not settings: the quota benchmark compresses time; tests shorten Redis's bounds. */
   quota?: QuotaTuning;
+  /** Not settings: tests shorten how often replicas read each other's snapshot changes and the sync lease's life. */
+  customerBase?: SharedStoreOptions & LeaseOptions;
   /** The gateway-held modes: where token requests go, and shorter waits for tests. */
   signIn?: Pick<SignInDeps, 'dispatcher' | 'refusedRetryMs' | 'retryBaseMs' | 'keysCooldownMs'>;
 }
@@ -105,7 +110,17 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   const client = signIn ? createGuardedClient(shared) : shared;
   // The background sync reads through the shared client (its answers fill the cache), as the gateway itself.
   const customerBase =
-    signIn && config.syncRatePerMinute > 0 ? createCustomerBase(config, shared, signIn, logger, events) : undefined;
+    signIn && config.syncRatePerMinute > 0
+      ? createCustomerBase(config, {
+          client: shared,
+          signIn,
+          logger,
+          events,
+          redis: quota.redis,
+          tuning: deps.customerBase,
+          minuteMs: deps.quota?.pacingWindowMs,
+        })
+      : undefined;
   if (customerBase) metrics?.watchSync(customerBase.sync.status);
   customerBase?.sync.start();
   let draining = false;
@@ -181,23 +196,34 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   }) as Gateway;
 }
 
-/** The snapshot (in memory, or in SNAPSHOT_PATH) and the sync that keeps it fresh. */
+/** The snapshot (in memory, in SNAPSHOT_PATH, shared through Redis) and the sync that keeps it fresh. */
 function createCustomerBase(
   config: Config,
-  client: PartnerCenterClient,
-  signIn: SignIn,
-  logger: Logger,
-  events: GatewayEvents,
+  deps: {
+    client: PartnerCenterClient;
+    signIn: SignIn;
+    logger: Logger;
+    events: GatewayEvents;
+    redis: SharedRedis | undefined;
+    tuning: (SharedStoreOptions & LeaseOptions) | undefined;
+    minuteMs: number | undefined;
+  },
 ): CustomerBase {
-  const store = createCustomerStore(config.snapshotPath);
+  const { signIn, logger, redis, tuning } = deps;
+  const local = createCustomerStore(config.snapshotPath);
+  const digest = signIn.identity.digest;
+  const shared = redis ? createSharedCustomerStore(local, redis, digest, logger, tuning) : undefined;
+  const store = shared ?? local;
   const sync = createCustomerBaseSync({
     config,
-    client,
+    client: deps.client,
     store,
     identity: signIn.identity,
     signIn: signIn.token.authorization,
     logger,
-    events,
+    events: deps.events,
+    minuteMs: deps.minuteMs,
+    lease: redis && shared ? createSyncLease(redis, digest, shared.loaded, logger, tuning) : undefined,
   });
   return { store, sync };
 }

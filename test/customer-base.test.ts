@@ -370,6 +370,42 @@ describe('the customer base', () => {
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(49);
   });
 
+  it('never takes a turn a waiting request could use, and stays within its rate in any minute', async () => {
+    // Time compressed: a minute of 1 s, 40 calls a minute for the partner, 10 of them for the sync (one every 100 ms).
+    const gw = await startSignedInGateway(
+      upstream.url,
+      signInSettings(entra),
+      { ratePerMinute: 40, syncRatePerMinute: 10, requestBudgetMs: 5_000 },
+      { quota: { pacingWindowMs: 1_000 } },
+    );
+    running.push(gw);
+    for (let tries = 0; tries < 400 && upstream.calls.length < 15; tries++) await sleep(25);
+    // 60 calls: 20 more than the minute leaves, so the request waits for turns, and the sync takes none.
+    const ids = Array.from({ length: 60 }, (_, index) => customerId(500 + index));
+    const startedAt = upstream.calls.length;
+    const { body } = await gw.query(
+      'query ($ids: [ID!]!) { customers(ids: $ids) { qualifications { kind } } }',
+      { ids },
+      { ...bearer(caller), 'ms-correlationid': '0f0e0d0c-0b0a-4909-8807-060504030201' },
+    );
+    expect(body.errors).toBeUndefined();
+    const during = upstream.calls.slice(startedAt);
+    const mine = (call: RecordedCall) => call.headers['ms-correlationid'] === '0f0e0d0c-0b0a-4909-8807-060504030201';
+    const lastOfMine = during.findLastIndex(mine);
+    expect(during.filter(mine)).toHaveLength(60);
+    // Between the request's first and last call, every call is the request's.
+    expect(during.slice(during.findIndex(mine), lastOfMine + 1).filter((call) => !mine(call))).toEqual([]);
+
+    for (let tries = 0; tries < 100 && upstream.calls.length < startedAt + 60 + 20; tries++) await sleep(25);
+    await gw.close();
+    running = [];
+    // The sync's own calls: at most 10 in any second (the compressed minute).
+    const syncAt = upstream.calls.filter((call) => !mine(call)).map((call) => call.at);
+    const busiest = Math.max(...syncAt.map((at) => syncAt.filter((other) => other >= at && other < at + 1_000).length));
+    expect(busiest).toBeLessThanOrEqual(10);
+    expect(syncAt.length).toBeGreaterThanOrEqual(30);
+  });
+
   it('fails customerBase with SYNC_NOT_ENABLED while the sync is off', async () => {
     const gw = await startSignedInGateway(upstream.url, signInSettings(entra), {});
     running.push(gw);

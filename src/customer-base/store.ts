@@ -2,7 +2,8 @@
 // profile, qualifications and MCA status with the time each was read, the
 // latest list, and when the last pass ended. In memory, or in the file
 // SNAPSHOT_PATH (written whole to a temporary file, then renamed, so a crash
-// never leaves half a snapshot), read back at start.
+// never leaves half a snapshot), read back at start. Shared through Redis by
+// ./shared-store.ts.
 
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -44,9 +45,15 @@ export interface CustomerStore {
   replaceList(items: readonly WireCustomer[], at: number): void;
   update(id: string, change: Partial<Omit<StoredCustomer, 'id'>>): void;
   passCompleted(at: number): void;
-  /** Writes the file now (SNAPSHOT_PATH); a no-op in memory. */
+  /** Writes what changed now (SNAPSHOT_PATH, Redis); a no-op in memory. */
   flush(): void;
-  close(): void;
+  close(): Promise<void>;
+}
+
+/** A store in this process, which a shared store (./shared-store.ts) also fills with what other replicas wrote. */
+export interface LocalCustomerStore extends CustomerStore {
+  /** Puts customers as they are (replacing what is held of them), drops `removed`, and takes `state` when given. */
+  apply(customers: readonly StoredCustomer[], removed: readonly string[], state?: SnapshotState): void;
 }
 
 interface SnapshotFile {
@@ -58,7 +65,7 @@ interface SnapshotFile {
 /** How long changes wait before the file is written, so a pass writes it a few times a second at most. */
 const WRITE_DELAY_MS = 1_000;
 
-export function createCustomerStore(path?: string): CustomerStore {
+export function createCustomerStore(path?: string): LocalCustomerStore {
   const customers = new Map<string, StoredCustomer>();
   let state: SnapshotState = {};
   if (path !== undefined) {
@@ -106,8 +113,14 @@ export function createCustomerStore(path?: string): CustomerStore {
       state = { ...state, lastPassCompletedAt: at };
       changed();
     },
+    apply(items, removed, next) {
+      for (const id of removed) customers.delete(id);
+      for (const item of items) customers.set(item.id, item);
+      if (next) state = next;
+      changed();
+    },
     flush,
-    close: flush,
+    close: async () => flush(),
   };
 }
 

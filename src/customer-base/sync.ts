@@ -15,6 +15,7 @@ import type { WireCustomer, WireCustomerPage } from '../partner-center/customers
 import { GatewayError, UpstreamError } from '../partner-center/errors';
 import type { CallContext, PartnerCenterClient, Resource } from '../partner-center/types';
 import type { TokenIdentity } from '../quota/partner-key';
+import { heldAlways, type SyncLease } from './lease';
 import { type CustomerStore, type StoredCustomer, syncedAtOf } from './store';
 
 /** Partner Center's largest page of GET /customers. */
@@ -43,15 +44,23 @@ export interface SyncDeps {
   readonly signIn: (deadline: number) => Promise<string>;
   readonly logger: Logger;
   readonly events: GatewayEvents;
+  /** Which replica syncs, when replicas share the snapshot through Redis; this one always, by default. */
+  readonly lease?: SyncLease;
+  /** The minute the rate is spread over, 60 000 ms unless time is compressed (the pacing window's tuning). */
+  readonly minuteMs?: number;
 }
+
+/** How often a replica that does not hold the lease looks whether it does now. */
+const LEASE_CHECK_MS = 250;
 
 /** Whether the MCA status is read at all: App+User tokens only, and the public cloud only. */
 const readsMca = (config: Config) => config.signIn.mode === 'app-user' && config.cloud === 'public';
 
 export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
   const { config, client, store, logger, events } = deps;
+  const lease = deps.lease ?? heldAlways;
   const maxAgeMs = config.syncMaxAgeMinutes * 60_000;
-  const spacingMs = 60_000 / config.syncRatePerMinute;
+  const spacingMs = (deps.minuteMs ?? 60_000) / config.syncRatePerMinute;
   const stop = new AbortController();
   let lastCallAt = Number.NEGATIVE_INFINITY;
   /** Calls sent, for the pass's log line. */
@@ -141,6 +150,7 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
     const items: WireCustomer[] = [];
     let continuationToken: string | null = null;
     for (let page = 0; page < 10_000; page++) {
+      if (!lease.held()) return false;
       const token: string | null = continuationToken;
       const outcome: { value: WireCustomerPage } | { error: GatewayError } = await paced(
         'customer_list',
@@ -200,7 +210,8 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
     const before = callCount;
     if (!resuming && !(await readList(correlationId))) return false;
     for (const customer of store.all()) {
-      if (stop.signal.aborted) return false;
+      // A replica that lost the lease stops at once: the new holder goes on where it stopped.
+      if (stop.signal.aborted || !lease.held()) return false;
       if (due(customer, Date.now())) await readCustomer(customer, correlationId);
     }
     store.passCompleted(Date.now());
@@ -215,7 +226,12 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
   async function run(): Promise<void> {
     while (!stop.signal.aborted) {
       try {
+        if (!lease.held()) {
+          await sleep(LEASE_CHECK_MS, undefined, { signal: stop.signal });
+          continue;
+        }
         if (!(await pass())) {
+          if (!lease.held()) continue;
           await sleep(Math.max(spacingMs, 5_000), undefined, { signal: stop.signal });
           continue;
         }
@@ -244,7 +260,9 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
     async close() {
       stop.abort();
       await loop;
-      store.close();
+      // The last changes are written before the lease is given back, so the next holder reads them.
+      await store.close();
+      await lease.close();
     },
   };
 }

@@ -20,7 +20,7 @@ export type QuotaConfig = Pick<
 
 /** Knobs that are not settings: the quota benchmark compresses time; tests shorten Redis's bounds. */
 export interface QuotaTuning {
-  /** The pacing window, 60 000 ms unless time is compressed. */
+  /** The pacing window and the customer-base sync's minute, 60 000 ms unless time is compressed. */
   readonly pacingWindowMs?: number;
   readonly redis?: SharedRedisOptions;
 }

@@ -1,40 +1,59 @@
-// Owns the one Redis connection that replicas share quota state through: a
-// short bound on every command, no offline queue, reconnection by itself, one
-// warning per outage, and `undefined` instead of an error whenever Redis
-// cannot answer, so callers fall back to their local state.
+// Owns the one Redis connection that replicas share state through: a short
+// bound on each command a request waits for and a longer one for background
+// work, no offline queue, reconnection by itself, and `undefined` instead of
+// an error whenever Redis cannot answer, so callers go on with local state.
+// A slow or failed command affects only itself; Redis counts as unreachable
+// (one warning) only when the connection drops or commands keep failing for
+// more than a second, and as back (one info line) when a command succeeds.
 
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger';
 import { exportsOf } from '../runtime/interop';
 
+export interface RunOptions {
+  /** Work no request waits for (writing an answer back, releasing a lease): the longer bound, and no failure counted. */
+  readonly background?: boolean;
+}
+
 export interface SharedRedis {
   /**
-   * Runs `op`, or resolves `undefined` when Redis is down, slow or failing: no GraphQL request waits on Redis
-   * longer than the command timeout, and none fails because of it.
+   * Runs `op`, or resolves `undefined` when Redis is away, slow or failing: no GraphQL request waits on Redis
+   * longer than the command bound, and none fails because of it.
    */
-  run<T>(op: (redis: Redis) => Promise<T>): Promise<T | undefined>;
-  /** Called whenever the connection is (re)established, so local state kept during an outage can be dropped. */
+  run<T>(op: (redis: Redis) => Promise<T>, options?: RunOptions): Promise<T | undefined>;
+  /** Whether Redis answers now: false from a dropped connection, or a second of failures, until a command succeeds. */
+  reachable(): boolean;
+  /** Called on every (re)connection and when Redis answers again after it was unreachable: what was learned meanwhile can be written. */
   onReconnect(listener: () => void): void;
   close(): Promise<void>;
 }
 
 export interface SharedRedisOptions {
-  /** Longest a command may take before the caller goes on without Redis (default 50 ms). */
+  /** Longest a command a request waits for may take before it goes on without Redis (default 50 ms). */
   commandTimeoutMs?: number;
-  /** How long Redis is skipped after a command timed out, so a hung server costs one timeout, not one per call. */
-  pauseAfterTimeoutMs?: number;
+  /** Longest background work may take (default 2000 ms). */
+  backgroundTimeoutMs?: number;
+  /** How long commands must keep failing before Redis counts as unreachable (default 1000 ms). */
+  unreachableAfterMs?: number;
 }
 
 /** The key prefix of everything the gateway writes, so an operator can find (and flush) it. */
 export const KEY_PREFIX = 'pcgw:';
 
+const TIMED_OUT = Symbol('timed out');
+
 export function createSharedRedis(url: string, logger: Logger, options: SharedRedisOptions = {}): SharedRedis {
   const commandTimeoutMs = options.commandTimeoutMs ?? 50;
-  const pauseAfterTimeoutMs = options.pauseAfterTimeoutMs ?? 1_000;
+  const backgroundTimeoutMs = Math.max(commandTimeoutMs, options.backgroundTimeoutMs ?? 2_000);
+  const unreachableAfterMs = options.unreachableAfterMs ?? 1_000;
   const reconnectListeners: Array<() => void> = [];
   let healthy = true;
-  let pausedUntil = 0;
   let closing = false;
+  /** When the current run of failures began (no success since), and when its latest failure was. */
+  let failingSince: number | undefined;
+  let lastFailureAt = 0;
+  /** While unreachable on a live connection, one command at a time finds out whether Redis answers again. */
+  let probing = false;
 
   const outage = (why: string) => {
     if (!healthy || closing) return;
@@ -42,14 +61,23 @@ export function createSharedRedis(url: string, logger: Logger, options: SharedRe
     // The URL may carry a password: only its host is named.
     logger.warn(
       { redis: safeHost(url), reason: why },
-      'Redis is unreachable: quota state is local to this process until it is back',
+      'Redis is unreachable: shared state is local to this process until it is back',
     );
   };
-  const recovered = () => {
-    pausedUntil = 0;
-    if (!healthy) logger.info({ redis: safeHost(url) }, 'Redis is reachable again: quota state is shared again');
+  /** A command answered, or (`connected`) the connection is (re)established. */
+  const succeeded = (connected = false) => {
+    failingSince = undefined;
+    if (healthy && !connected) return;
+    if (!healthy) logger.info({ redis: safeHost(url) }, 'Redis is reachable again: shared state is shared again');
     healthy = true;
     for (const listener of reconnectListeners) listener();
+  };
+  const failed = (why: string) => {
+    const now = Date.now();
+    // Failures further apart than the threshold are separate blips, not one long outage.
+    if (failingSince === undefined || now - lastFailureAt > unreachableAfterMs) failingSince = now;
+    lastFailureAt = now;
+    if (now - failingSince >= unreachableAfterMs) outage(`commands have failed for ${now - failingSince} ms: ${why}`);
   };
 
   // ioredis is loaded only when a Redis URL is configured, so a gateway without one (the default) never parses it.
@@ -59,17 +87,21 @@ export function createSharedRedis(url: string, logger: Logger, options: SharedRe
     .then((module) => {
       // rediss:// turns TLS on in ioredis itself. Without an offline queue a command sent while disconnected fails
       // at once instead of waiting for the reconnection; retryStrategy keeps reconnecting while the process runs.
+      // ioredis's own timeout is the longest bound, so a command nobody waits for any more is still let go.
       const client = new (exportsOf(module, 'Redis').Redis)(url, {
         enableOfflineQueue: false,
-        commandTimeout: commandTimeoutMs,
+        commandTimeout: backgroundTimeoutMs,
         maxRetriesPerRequest: 0,
         connectTimeout: 2_000,
         retryStrategy: (times) => Math.min(100 * times, 2_000),
         lazyConnect: false,
       });
-      client.on('error', (error: Error) => outage(error.message));
+      // A failed connection attempt shows as 'error' without 'close' when the connection never opened.
+      client.on('error', (error: Error) => {
+        if (client.status !== 'ready') outage(error.message);
+      });
       client.on('close', () => outage('connection closed'));
-      client.on('ready', recovered);
+      client.on('ready', () => succeeded(true));
       redis = client;
       return client;
     })
@@ -78,21 +110,44 @@ export function createSharedRedis(url: string, logger: Logger, options: SharedRe
       return undefined;
     });
 
+  async function bounded<T>(client: Redis, op: (redis: Redis) => Promise<T>, ms: number) {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(resolve, ms, TIMED_OUT);
+    });
+    try {
+      // A late answer is let go: op's promise settles on its own (ioredis's own timeout at the latest).
+      return await Promise.race([op(client), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   return {
-    async run(op) {
-      if (closing || redis?.status !== 'ready' || Date.now() < pausedUntil) return undefined;
+    async run(op, runOptions = {}) {
+      const client = redis;
+      if (closing || client?.status !== 'ready') return undefined;
+      const background = runOptions.background === true;
+      const probe = !healthy && !background;
+      if (probe && probing) return undefined;
+      if (probe) probing = true;
       try {
-        const result = await op(redis);
+        const result = await bounded(client, op, background ? backgroundTimeoutMs : commandTimeoutMs);
+        if (result === TIMED_OUT) {
+          if (!background) failed('a command timed out');
+          return undefined;
+        }
         // A server that hung without dropping the connection comes back without a new 'ready'.
-        if (!healthy) recovered();
+        succeeded();
         return result;
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        if (/timed? ?out/i.test(message)) pausedUntil = Date.now() + pauseAfterTimeoutMs;
-        outage(message);
+        if (!background) failed(error instanceof Error ? error.message : String(error));
         return undefined;
+      } finally {
+        if (probe) probing = false;
       }
     },
+    reachable: () => healthy && redis?.status === 'ready',
     onReconnect(listener) {
       reconnectListeners.push(listener);
     },
