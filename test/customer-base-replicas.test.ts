@@ -10,6 +10,7 @@ import { SecretSetting } from '../src/config/sign-in-settings';
 import type { StoredCustomer } from '../src/customer-base/store';
 import { firstPassEnded } from './support/customer-base';
 import { DEFAULT_REFRESH_TOKEN, type EntraStandIn, startEntra } from './support/entra';
+import { startFaultProxy } from './support/fault-proxy';
 import { customerId, type RunningGateway } from './support/gateway';
 import { type CapturedLogs, captureLogs } from './support/logs';
 import { type RedisServer, startRedis } from './support/redis-server';
@@ -47,11 +48,11 @@ afterEach(async () => {
   running = [];
 });
 
-async function replica(logs: CapturedLogs = captureLogs('info'), syncRatePerMinute = 300_000) {
+async function replica(logs: CapturedLogs = captureLogs('info'), syncRatePerMinute = 300_000, redisUrl = redis.url) {
   const gw = await startSignedInGateway(
     upstream.url,
     signInSettings(entra, 'app-user', { tokenEncryptionKey: new SecretSetting(KEY) }),
-    { redisUrl: redis.url, ratePerMinute: 600_000, syncRatePerMinute },
+    { redisUrl, ratePerMinute: 600_000, syncRatePerMinute },
     {
       logger: logs.logger,
       // Redis's 50 ms bound is for production; a loaded test machine would fall back to local state for the wrong reason.
@@ -174,6 +175,36 @@ describe('the customer base shared through Redis', () => {
     expect(new Set(reads('qualifications')).size).toBe(SIZE);
     // At most the one call in flight when the holder stopped is made twice.
     expect(reads('qualifications').length).toBeLessThanOrEqual(SIZE + 1);
+  });
+
+  it('a holder cut off from Redis stops syncing, and another replica takes the lease when it runs out', async () => {
+    const proxy = await startFaultProxy({ port: redis.port });
+    try {
+      const holderLogs = captureLogs('info');
+      await replica(holderLogs, 30_000, proxy.url);
+      const started = Date.now();
+      while (reads('qualifications').length < 30 && Date.now() - started < 20_000) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      const logs = captureLogs('info');
+      const next = await replica(logs, 30_000);
+      const holderPass = upstream.calls.at(-1)?.headers['ms-correlationid'];
+      proxy.blackhole();
+      const cutAt = upstream.calls.length;
+
+      await firstPassEnded(next, bearer(caller));
+      await allSynced(next);
+      expect(logs.withMessage('customer-base sync: this replica holds the lease and syncs')).toHaveLength(1);
+      // The holder stopped once its lease could have run out: at most the calls of its last few hundred ms.
+      const byHolder = upstream.calls.slice(cutAt).filter((call) => call.headers['ms-correlationid'] === holderPass);
+      const takenAt = upstream.calls.slice(cutAt).find((call) => call.headers['ms-correlationid'] !== holderPass)?.at;
+      expect(takenAt).toBeDefined();
+      expect(byHolder.filter((call) => call.at > (takenAt as number))).toEqual([]);
+      expect(new Set(reads('qualifications')).size).toBe(SIZE);
+    } finally {
+      proxy.heal();
+      await proxy.close();
+    }
   });
 
   it('a mutation on one replica reaches the other replica at once', async () => {

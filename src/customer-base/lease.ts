@@ -11,6 +11,8 @@ import { KEY_PREFIX, type SharedRedis } from '../quota/redis';
 export interface SyncLease {
   /** Whether this replica may sync now. */
   held(): boolean;
+  /** Aborts when the holding ends (lost, or run out unrenewed), so a call still waiting to be sent is dropped. */
+  signal(): AbortSignal;
   close(): Promise<void>;
 }
 
@@ -24,7 +26,8 @@ const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('
 /** Gives the lease back only while it is still this holder's. */
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
 
-export const heldAlways: SyncLease = { held: () => true, close: async () => undefined };
+const never = new AbortController().signal;
+export const heldAlways: SyncLease = { held: () => true, signal: () => never, close: async () => undefined };
 
 /** A lease in Redis; `ready` says when this replica may try to take it (its snapshot has been read). */
 export function createSyncLease(
@@ -40,12 +43,24 @@ export function createSyncLease(
   /** Until when the lease is surely this replica's: the last taking or renewal plus its life, less a margin. */
   let heldUntil = 0;
   let closed = false;
+  let holding = new AbortController();
+  holding.abort();
+  let expiry: NodeJS.Timeout | undefined;
 
   const held = () => Date.now() < heldUntil;
+  const end = () => {
+    heldUntil = 0;
+    clearTimeout(expiry);
+    holding.abort();
+  };
   const took = (at: number, renewal: boolean) => {
     if (!renewal) logger.info({ holder }, 'customer-base sync: this replica holds the lease and syncs');
+    if (holding.signal.aborted) holding = new AbortController();
     // A tenth of the life is kept back for clocks and the command's own time.
     heldUntil = at + ttlMs * 0.9;
+    clearTimeout(expiry);
+    expiry = setTimeout(end, heldUntil - Date.now());
+    expiry.unref();
   };
 
   async function tick(): Promise<void> {
@@ -57,7 +72,7 @@ export function createSyncLease(
       });
       if (renewed === 1) took(at, true);
       else if (renewed === 0) {
-        heldUntil = 0;
+        end();
         logger.info({ holder }, 'customer-base sync: the lease has passed to another replica');
       }
       // No answer (Redis slow or away): the lease stays held until it would have expired.
@@ -86,12 +101,13 @@ export function createSyncLease(
 
   return {
     held,
+    signal: () => holding.signal,
     async close() {
       closed = true;
       clearTimeout(timer);
       await running;
       if (!held()) return;
-      heldUntil = 0;
+      end();
       // Given back at once, so another replica takes over within a renewal interval instead of the lease's life.
       await redis.run((client) => client.eval(RELEASE, 1, key, holder), { background: true });
     },

@@ -96,7 +96,8 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
     token: deps.identity,
     correlationId,
     deadline: Date.now() + config.attemptTimeoutMs + 1_000,
-    signal: stop.signal,
+    // A call still waiting to be sent when the lease runs out (Redis away) is dropped: the new holder goes on.
+    signal: AbortSignal.any([stop.signal, lease.signal()]),
     stats: { upstreamCalls: 0, cacheHits: 0, retries: 0 },
     log: logger,
     background: true,
@@ -114,6 +115,8 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
     for (;;) {
       const wait = lastCallAt + spacingMs - Date.now();
       if (wait > 0) await sleep(wait, undefined, { signal: stop.signal });
+      // A replica whose lease ran out while it waited makes no further call: the new holder goes on.
+      if (!lease.held()) throw new LeaseLost();
       const ctx = context(correlationId);
       try {
         const value = await call(ctx);
@@ -150,7 +153,6 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
     const items: WireCustomer[] = [];
     let continuationToken: string | null = null;
     for (let page = 0; page < 10_000; page++) {
-      if (!lease.held()) return false;
       const token: string | null = continuationToken;
       const outcome: { value: WireCustomerPage } | { error: GatewayError } = await paced(
         'customer_list',
@@ -208,11 +210,16 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
       (state.lastPassCompletedAt === undefined || state.lastPassCompletedAt < state.listedAt) &&
       fresh(state.listedAt, started);
     const before = callCount;
-    if (!resuming && !(await readList(correlationId))) return false;
-    for (const customer of store.all()) {
+    try {
+      if (!resuming && !(await readList(correlationId))) return false;
+      for (const customer of store.all()) {
+        if (stop.signal.aborted) return false;
+        if (due(customer, Date.now())) await readCustomer(customer, correlationId);
+      }
+    } catch (error) {
       // A replica that lost the lease stops at once: the new holder goes on where it stopped.
-      if (stop.signal.aborted || !lease.held()) return false;
-      if (due(customer, Date.now())) await readCustomer(customer, correlationId);
+      if (error instanceof LeaseLost) return false;
+      throw error;
     }
     store.passCompleted(Date.now());
     store.flush();
@@ -266,6 +273,9 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
     },
   };
 }
+
+/** Thrown before a call when the lease is no longer this replica's. */
+class LeaseLost extends Error {}
 
 /** The attempt's HTTP status, or `timeout` / `network`, as the metric labels it. */
 function attemptStatusOf(error: GatewayError): string {
