@@ -59,8 +59,35 @@ export type OrderKey = readonly [named: 0 | 1, name: string, id: string];
 export const orderKeyOf = (customer: StoredCustomer): OrderKey =>
   customer.companyName === null ? [1, '', customer.id] : [0, customer.companyName.toLowerCase(), customer.id];
 
-/** Code-point order (not locale order), so every replica and every run sorts alike. */
-const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/**
+ * Code-point order (not locale order), so every replica and every run sorts alike. JavaScript's `<` compares UTF-16
+ * code units, which puts characters above U+FFFF (surrogate pairs) before U+E000-U+FFFF; the units are shifted so
+ * that surrogates sort last, which is code-point order.
+ */
+function compareText(a: string, b: string): number {
+  if (a === b) return 0;
+  const length = Math.min(a.length, b.length);
+  for (let index = 0; index < length; index++) {
+    const x = a.charCodeAt(index);
+    const y = b.charCodeAt(index);
+    if (x !== y) return inCodePointOrder(x) - inCodePointOrder(y);
+  }
+  return a.length - b.length;
+}
+
+const inCodePointOrder = (unit: number) => (unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800);
+
+/** The longest companyNameStartsWith taken, in GraphQL and in the export: a company name is far shorter. */
+export const MAX_PREFIX_LENGTH = 256;
+
+/** Why `filter` cannot be used, or undefined when it can. */
+export function filterProblem(filter: CustomerFilter): string | undefined {
+  const prefix = filter.companyNameStartsWith;
+  if (prefix != null && prefix.length > MAX_PREFIX_LENGTH) {
+    return `companyNameStartsWith must be at most ${MAX_PREFIX_LENGTH} characters.`;
+  }
+  return undefined;
+}
 
 export function compareKeys(a: OrderKey, b: OrderKey): number {
   return a[0] - b[0] || compareText(a[1], b[1]) || compareText(a[2], b[2]);
@@ -155,7 +182,8 @@ const filterDigest = (filter: CustomerFilter) =>
         filter.mcaDirectlySigned ?? null,
         filter.qualification ?? null,
         filter.vettingStatus ?? null,
-        filter.companyNameStartsWith?.toLowerCase() ?? null,
+        // An empty prefix is no prefix: both match every customer, and their cursors are one.
+        filter.companyNameStartsWith ? filter.companyNameStartsWith.toLowerCase() : null,
         filter.relationshipToPartner ?? null,
       ]),
     )
@@ -181,12 +209,26 @@ export function decodeBaseCursor(cursor: string, filter: CustomerFilter): OrderK
   if (!match?.[1]) throw refuse('malformed');
   const json = Buffer.from(match[1], 'base64url').toString('utf8');
   if (check(json) !== match[2]) throw refuse('it was altered or made up');
-  const state = JSON.parse(json) as { v?: unknown; f?: unknown; k?: unknown };
-  if (state.v !== 1 || !Array.isArray(state.k) || state.k.length !== 3) throw refuse('unknown version');
+  let state: { v?: unknown; f?: unknown; k?: unknown } | null;
+  try {
+    state = JSON.parse(json) as typeof state;
+  } catch {
+    throw refuse('malformed');
+  }
+  if (typeof state !== 'object' || state === null || state.v !== 1 || !isOrderKey(state.k)) {
+    throw refuse('unknown version');
+  }
   if (state.f !== filterDigest(filter)) {
     throw new BadUserInputError(
       'after: this cursor belongs to another filter; page with the `where` it was made with.',
     );
   }
-  return state.k as unknown as OrderKey;
+  return state.k;
 }
+
+const isOrderKey = (key: unknown): key is OrderKey =>
+  Array.isArray(key) &&
+  key.length === 3 &&
+  (key[0] === 0 || key[0] === 1) &&
+  typeof key[1] === 'string' &&
+  typeof key[2] === 'string';

@@ -7,6 +7,7 @@ import {
   compareKeys,
   decodeBaseCursor,
   encodeBaseCursor,
+  filterProblem,
   orderedIn,
   orderKeyOf,
   type Summary,
@@ -54,6 +55,14 @@ const CustomerFilterInput = builder.inputType('CustomerFilter', {
     relationshipToPartner: t.field({ type: RelationshipToPartner, required: false, description: 'The relationship.' }),
   }),
 });
+
+/** The filter `where` asks for, or BAD_USER_INPUT naming what it cannot take. */
+function filterOf(where: unknown): CustomerFilter {
+  const filter = (where ?? {}) as CustomerFilter;
+  const problem = filterProblem(filter);
+  if (problem) throw new BadUserInputError(`where: ${problem}`);
+  return filter;
+}
 
 interface SyncStatusShape {
   readonly enabled: boolean;
@@ -141,7 +150,7 @@ const CustomerBaseRef = builder.objectRef<CustomerBaseParent>('CustomerBase').im
       type: SummaryRef,
       description: 'Counts over the customers matching `where` (all of them without it).',
       args: { where: t.arg({ type: CustomerFilterInput, required: false, description: 'Which customers.' }) },
-      resolve: (_parent, args, ctx) => summarise(baseOf(ctx).store.all(), (args.where ?? {}) as CustomerFilter),
+      resolve: (_parent, args, ctx) => summarise(baseOf(ctx).store.all(), filterOf(args.where)),
     }),
     customers: t.field({
       type: CustomerConnectionRef,
@@ -157,7 +166,7 @@ const CustomerBaseRef = builder.objectRef<CustomerBaseParent>('CustomerBase').im
         if (!Number.isInteger(first) || first < 1 || first > MAX_FIRST) {
           throw new BadUserInputError(`first must be 1 to ${MAX_FIRST}, got ${first}.`, { min: 1, max: MAX_FIRST });
         }
-        const filter = (args.where ?? {}) as CustomerFilter;
+        const filter = filterOf(args.where);
         const after = args.after ? decodeBaseCursor(args.after, filter) : undefined;
         const matching = orderedIn(baseOf(ctx).store, filter);
         const start = after ? matching.findIndex((customer) => compareKeys(orderKeyOf(customer), after) > 0) : 0;

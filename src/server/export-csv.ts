@@ -6,7 +6,7 @@
 // at a time so a large base is never built in memory whole.
 
 import type { Plugin } from 'graphql-yoga';
-import { type CustomerFilter, KINDS, orderedIn, RELATIONSHIPS, STATUSES } from '../customer-base/query';
+import { type CustomerFilter, filterProblem, KINDS, orderedIn, RELATIONSHIPS, STATUSES } from '../customer-base/query';
 import { type StoredCustomer, syncedAtOf } from '../customer-base/store';
 import { GatewayError } from '../partner-center/errors';
 import type { Access } from '../request/access';
@@ -56,9 +56,14 @@ export function filterFromQuery(params: URLSearchParams): CustomerFilter {
     'companyNameStartsWith',
     'relationshipToPartner',
   ];
+  const given = new Set<string>();
   for (const name of params.keys()) {
-    if (!known.includes(name))
-      throw new BadExportParameterError(`${name} is not a filter; the filters are ${known.join(', ')}.`);
+    if (!known.includes(name)) {
+      throw new BadExportParameterError(`${name.slice(0, 100)} is not a filter; the filters are ${known.join(', ')}.`);
+    }
+    // A second value would be ignored or contradict the first: refused, so the export is never not what was asked.
+    if (given.has(name)) throw new BadExportParameterError(`${name} is given more than once; give each filter once.`);
+    given.add(name);
   }
   const oneOf = <T extends string>(name: string, values: readonly T[]): T | undefined => {
     const raw = params.get(name);
@@ -70,9 +75,8 @@ export function filterFromQuery(params: URLSearchParams): CustomerFilter {
   };
   const mca = oneOf('mcaDirectlySigned', ['true', 'false'] as const);
   const prefix = params.get('companyNameStartsWith');
-  if (prefix !== null && prefix.length > 256) {
-    throw new BadExportParameterError('companyNameStartsWith must be at most 256 characters.');
-  }
+  const problem = filterProblem({ companyNameStartsWith: prefix });
+  if (problem) throw new BadExportParameterError(problem);
   const qualification = oneOf('qualification', KINDS);
   const vettingStatus = oneOf('vettingStatus', STATUSES);
   const relationshipToPartner = oneOf('relationshipToPartner', RELATIONSHIPS);
