@@ -138,7 +138,14 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     schema,
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
-    context: createContextFactory(config, client, { loggerFor, tracing: deps.tracing, signIn, events, customerBase }),
+    context: createContextFactory(config, client, {
+      loggerFor,
+      tracing: deps.tracing,
+      signIn,
+      events,
+      customerBase,
+      lastGood: quota.shared.lastGood,
+    }),
     maskedErrors: { maskError },
     graphiql: config.graphiql
       ? {

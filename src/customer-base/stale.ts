@@ -1,8 +1,8 @@
 // Owns stale answers (STALE_IF_ERROR_SECONDS): when a request's read of a
 // customer fails because Partner Center throttles, is unavailable or does
-// not answer in time, the snapshot's answer, no older than the setting, is
-// served instead with no error, and the response's `extensions.stale` lists
-// each field so served with its syncedAt.
+// not answer in time, the newer of the snapshot's answer and the cache's, no
+// older than the setting, is served instead with no error, and the response's
+// `extensions.stale` lists each field so served with when it was read.
 
 import type { ExecutionResult, GraphQLResolveInfo } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
@@ -27,8 +27,9 @@ function pathOf(info: GraphQLResolveInfo): Array<string | number> {
 }
 
 /**
- * Runs `load`; when it fails with a transient upstream code and the snapshot's `pick` of the customer was read no
- * more than `maxAgeSeconds` ago, answers that instead and notes it for the response.
+ * Runs `load`; when it fails with a transient upstream code and the snapshot's `pick` of the customer or the cache's
+ * last answer (`cached`) was read no more than `maxAgeSeconds` ago, answers the newer instead and notes it for the
+ * response.
  */
 export async function orStale<T>(
   load: () => Promise<T>,
@@ -37,6 +38,8 @@ export async function orStale<T>(
     readonly maxAgeSeconds: number;
     readonly id: string;
     readonly pick: (customer: StoredCustomer) => { value: T; at: number } | undefined;
+    /** The cache's last answer for this read (kept only with CACHE_TTL_SECONDS and STALE_IF_ERROR_SECONDS). */
+    readonly cached?: () => Promise<{ value: unknown; at: number } | undefined>;
     readonly context: object;
     readonly info: GraphQLResolveInfo;
   },
@@ -44,10 +47,12 @@ export async function orStale<T>(
   try {
     return await load();
   } catch (error) {
-    if (!options.store || options.maxAgeSeconds <= 0) throw error;
+    if (options.maxAgeSeconds <= 0) throw error;
     if (!(error instanceof GatewayError) || !STALE_CODES.has(error.code)) throw error;
-    const stored = options.store.get(options.id);
-    const picked = stored && options.pick(stored);
+    const stored = options.store?.get(options.id);
+    const fromSnapshot = stored && options.pick(stored);
+    const fromCache = (await options.cached?.()) as { value: T; at: number } | undefined;
+    const picked = fromCache && (!fromSnapshot || fromCache.at > fromSnapshot.at) ? fromCache : fromSnapshot;
     if (!picked || Date.now() - picked.at > options.maxAgeSeconds * 1000) throw error;
     const served = servedByContext.get(options.context) ?? [];
     served.push({ path: pathOf(options.info), syncedAt: new Date(picked.at).toISOString() });

@@ -39,6 +39,11 @@ export interface AnswerCache {
    * cannot answer, the lease is always granted: nothing waits on a replica that cannot be heard from.
    */
   claim(key: AnswerKey): Promise<(() => Promise<void>) | undefined>;
+  /**
+   * The last answer kept for `key` (STALE_IF_ERROR_SECONDS: answers are kept that long past their TTL, never served
+   * as fresh), with when it was read; undefined when there is none, or it was invalidated since.
+   */
+  lastGood(key: AnswerKey): Promise<{ value: unknown; at: number } | undefined>;
 }
 
 export interface AnswerCacheOptions {
@@ -48,6 +53,8 @@ export interface AnswerCacheOptions {
   readonly redis?: SharedRedis;
   /** How long a replica's fetch lease lasts at most (it is released as soon as the fetch settles). */
   readonly leaseMs?: number;
+  /** STALE_IF_ERROR_SECONDS: how long an answer is kept, past its TTL, to stand in for a failed read. */
+  readonly staleSeconds?: number;
 }
 
 const noLease = async () => {};
@@ -57,6 +64,8 @@ const RELEASE_LEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redi
 interface Entry {
   readonly value: unknown;
   readonly seq: number;
+  /** Epoch ms when it was read. */
+  readonly at: number;
 }
 
 /*
@@ -68,18 +77,20 @@ interface Entry {
  */
 export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
   const ttlMs = options.ttlSeconds * 1_000;
+  // An entry lives as long as it can be served: fresh for the TTL, or as a stale stand-in for longer.
+  const keepMs = Math.max(ttlMs, (options.staleSeconds ?? 0) * 1_000);
   const redis = ttlMs > 0 ? options.redis : undefined;
   let sequence = 0;
   let floor = 0;
   const invalidations = new LRUCache<string, number>({
     max: Math.max(options.maxEntries, 10_000),
     // As long as an answer or a coalesced call can live: the TTL, or the longest request budget.
-    ttl: Math.max(ttlMs, 3_600_000),
+    ttl: Math.max(keepMs, 3_600_000),
     dispose: (seq, _key, reason) => {
       if (reason === 'evict') floor = Math.max(floor, seq);
     },
   });
-  const entries = ttlMs > 0 ? new LRUCache<string, Entry>({ max: options.maxEntries, ttl: ttlMs }) : undefined;
+  const entries = ttlMs > 0 ? new LRUCache<string, Entry>({ max: options.maxEntries, ttl: keepMs }) : undefined;
   // Answers kept here while Redis was away may have been invalidated by another replica meanwhile.
   redis?.onReconnect(() => entries?.clear());
 
@@ -92,9 +103,28 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
     generation: `${KEY_PREFIX}gen:${key.resource}:${key.customer}`,
   });
 
-  function getLocally(key: AnswerKey, stamp: Stamp): Lookup {
+  const fresh = (at: number) => Date.now() - at < ttlMs;
+  /** The kept answer, when nothing invalidated it since it was read. */
+  const keptLocally = (key: AnswerKey) => {
     const entry = entries?.get(localKey(key));
-    if (entry && current(key.resource, key.customer, entry)) return { hit: true, value: entry.value };
+    return entry && current(key.resource, key.customer, entry) ? entry : undefined;
+  };
+  /** The kept answer in Redis (and the customer's generation), when its generation is still the customer's. */
+  async function keptInRedis(key: AnswerKey) {
+    const names = redisKeys(key);
+    const shared = await redis?.run((r) => r.mget(names.generation, names.entry));
+    if (!shared) return undefined;
+    const [generationText, entryText] = shared;
+    const generation = Number(generationText ?? 0);
+    const entry = entryText ? (JSON.parse(entryText) as { g: number; v: unknown; t?: number }) : undefined;
+    // An entry without its time was written with the TTL as its life (an older gateway): it is fresh while it lasts.
+    const kept = entry && entry.g === generation ? { value: entry.v, at: entry.t ?? Date.now() } : undefined;
+    return { generation, kept };
+  }
+
+  function getLocally(key: AnswerKey, stamp: Stamp): Lookup {
+    const entry = keptLocally(key);
+    if (entry && fresh(entry.at)) return { hit: true, value: entry.value };
     return { hit: false, stamp };
   }
 
@@ -116,26 +146,30 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
       const stamp = { seq: ++sequence };
       if (!entries) return { hit: false, stamp };
       if (!redis) return getLocally(key, stamp);
-      const names = redisKeys(key);
-      const shared = await redis.run((r) => r.mget(names.generation, names.entry));
+      const shared = await keptInRedis(key);
       if (!shared) return getLocally(key, stamp);
-      const [generationText, entryText] = shared;
-      const generation = Number(generationText ?? 0);
-      if (entryText) {
-        const entry = JSON.parse(entryText) as { g: number; v: unknown };
-        if (entry.g === generation) return { hit: true, value: entry.v };
-      }
-      return { hit: false, stamp: { ...stamp, generation } };
+      if (shared.kept && fresh(shared.kept.at)) return { hit: true, value: shared.kept.value };
+      return { hit: false, stamp: { ...stamp, generation: shared.generation } };
+    },
+    async lastGood(key) {
+      if (!entries || keepMs <= ttlMs) return undefined;
+      const local = keptLocally(key);
+      if (!redis) return local && { value: local.value, at: local.at };
+      const shared = await keptInRedis(key);
+      // Redis away: what this replica kept; else Redis's, or this replica's when it read later.
+      if (!shared) return local && { value: local.value, at: local.at };
+      if (local && (!shared.kept || local.at > shared.kept.at)) return { value: local.value, at: local.at };
+      return shared.kept;
     },
     async set(key, value, stamp) {
       if (!entries || !current(key.resource, key.customer, stamp)) return;
       if (redis && stamp.generation !== undefined) {
         const names = redisKeys(key);
-        const text = JSON.stringify({ g: stamp.generation, v: value });
-        const stored = await redis.run((r) => r.set(names.entry, text, 'PX', ttlMs));
+        const text = JSON.stringify({ g: stamp.generation, v: value, t: Date.now() });
+        const stored = await redis.run((r) => r.set(names.entry, text, 'PX', keepMs));
         if (stored) return;
       }
-      entries.set(localKey(key), { value, seq: stamp.seq });
+      entries.set(localKey(key), { value, seq: stamp.seq, at: Date.now() });
     },
     async invalidate(resource, customer) {
       invalidations.set(customerKey(resource, customer), ++sequence);
@@ -146,7 +180,7 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
         r
           .multi()
           .incr(generation)
-          .pexpire(generation, 2 * ttlMs)
+          .pexpire(generation, 2 * keepMs)
           .exec(),
       );
     },

@@ -24,6 +24,12 @@ export interface SharedCalls {
   ): Promise<V>;
   /** After a change: drops cached answers for every token and keeps later requests off calls already in flight. */
   invalidate(resource: Resource, customer: string): Promise<void>;
+  /** The last answer the cache kept for (resource, customer) as the caller's token saw it (STALE_IF_ERROR_SECONDS). */
+  lastGood(
+    resource: Resource,
+    customer: string,
+    call: CallContext,
+  ): Promise<{ value: unknown; at: number } | undefined>;
 }
 
 interface InFlight {
@@ -148,6 +154,14 @@ export function createSharedCalls(options: SharedCallsOptions): SharedCalls {
       return wait(key, shared, call.signal);
     },
     invalidate: (resource, customer) => cache.invalidate(resource, customer),
+    async lastGood(resource, customer, call) {
+      if (!call.authorization && !call.signIn) return undefined;
+      return cache.lastGood({
+        resource,
+        customer,
+        digest: call.token?.digest ?? tokenDigest(call.authorization ?? ''),
+      });
+    },
   };
 
   /**

@@ -15,7 +15,13 @@ import { createThrottleWindows } from './windows';
 
 export type QuotaConfig = Pick<
   Config,
-  'maxConcurrencyPerToken' | 'cacheTtlSeconds' | 'cacheMaxEntries' | 'ratePerMinute' | 'redisUrl' | 'attemptTimeoutMs'
+  | 'maxConcurrencyPerToken'
+  | 'cacheTtlSeconds'
+  | 'cacheMaxEntries'
+  | 'ratePerMinute'
+  | 'redisUrl'
+  | 'attemptTimeoutMs'
+  | 'staleIfErrorSeconds'
 >;
 
 /** Knobs that are not settings: the quota benchmark compresses time; tests shorten Redis's bounds. */
@@ -56,6 +62,7 @@ export function createQuota(
     redis,
     // A replica waits for another's fetch at most one attempt (plus slack) before fetching itself.
     leaseMs: config.attemptTimeoutMs + 1_000,
+    staleSeconds: config.staleIfErrorSeconds,
   });
   const shared = createSharedCalls({ cache, events: deps.events });
   return { admission, shared, redis, dispose: async () => redis?.close() };

@@ -13,7 +13,8 @@ import type { Logger } from '../observability/logger';
 import type { Tracing } from '../observability/tracing';
 import { matchGuid } from '../partner-center/guid';
 import { createLoaders, type Loaders } from '../partner-center/loaders';
-import type { CallContext, PartnerCenterClient, RequestStats } from '../partner-center/types';
+import type { CallContext, PartnerCenterClient, RequestStats, Resource } from '../partner-center/types';
+import type { SharedCalls } from '../quota/coalescing';
 import { identifyToken, type TokenIdentity } from '../quota/partner-key';
 import type { SignIn } from '../sign-in/sign-in';
 import { type Access, forwardAccess, gatewayAccess } from './access';
@@ -39,6 +40,8 @@ export interface Context {
   readonly customerBase?: CustomerBase;
   /** Ends the request's upstream work: its queued calls are dropped, its backoffs cut short, its GETs in flight aborted. */
   readonly endWork: () => void;
+  /** The cache's last answer for this request's token (STALE_IF_ERROR_SECONDS), for a read that failed. */
+  readonly lastGood: (resource: Resource, customer: string) => Promise<{ value: unknown; at: number } | undefined>;
 }
 
 /** The Authorization value the simulator accepts for tokenless requests in simulator mode. */
@@ -78,6 +81,8 @@ export interface ContextDeps {
   signIn?: SignIn;
   events?: GatewayEvents;
   customerBase?: CustomerBase;
+  /** The cache's last answers (src/quota/coalescing.ts). */
+  lastGood?: SharedCalls['lastGood'];
 }
 
 export function createContextFactory(config: Config, client: PartnerCenterClient, deps: ContextDeps) {
@@ -131,6 +136,7 @@ export function createContextFactory(config: Config, client: PartnerCenterClient
       access,
       ...(deps.customerBase ? { customerBase: deps.customerBase } : {}),
       endWork,
+      lastGood: async (resource, customer) => deps.lastGood?.(resource, customer, call),
     };
   };
 }

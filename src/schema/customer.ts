@@ -39,6 +39,7 @@ export const CustomerRef = builder.objectRef<CustomerParent>('Customer').impleme
                 stored.qualifications && stored.qualificationsAt !== undefined
                   ? { value: [...stored.qualifications], at: stored.qualificationsAt }
                   : undefined,
+              cached: () => ctx.lastGood('qualifications', customer.id),
               context: ctx,
               info,
             }),
@@ -72,6 +73,7 @@ export const CustomerRef = builder.objectRef<CustomerParent>('Customer').impleme
             typeof stored.mca === 'boolean' && stored.mcaAt !== undefined
               ? { value: stored.mca, at: stored.mcaAt }
               : undefined,
+          cached: () => ctx.lastGood('mca_status', customer.id),
           context: ctx,
           info,
         });
