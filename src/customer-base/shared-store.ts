@@ -195,6 +195,7 @@ export function createSharedCustomerStore(
   return {
     all: () => local.all(),
     version: () => local.version(),
+    orderVersion: () => local.orderVersion(),
     get: (id) => local.get(id),
     state: () => local.state(),
     loaded: () => loaded,

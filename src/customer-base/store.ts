@@ -39,6 +39,8 @@ export interface CustomerStore {
   all(): readonly StoredCustomer[];
   /** Changes with every change of the snapshot: what is worked out from all() may be kept until it moves. */
   version(): number;
+  /** Changes only when the order by name could: a customer listed, dropped or renamed (never with its data). */
+  orderVersion(): number;
   get(id: string): StoredCustomer | undefined;
   state(): SnapshotState;
   /** The list just read: customers no longer listed are dropped, the others keep what was read of them. */
@@ -75,6 +77,12 @@ export function createCustomerStore(path?: string): LocalCustomerStore {
   }
   let timer: NodeJS.Timeout | undefined;
   let version = 0;
+  let orderVersion = 0;
+  /** Whether putting `item` moves the order: a new customer, or another name. */
+  const reorders = (item: Partial<StoredCustomer> & { id: string }) => {
+    const current = customers.get(item.id);
+    return current === undefined || ('companyName' in item && item.companyName !== current.companyName);
+  };
   const flush = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
@@ -94,9 +102,11 @@ export function createCustomerStore(path?: string): LocalCustomerStore {
   return {
     all: () => [...customers.values()],
     version: () => version,
+    orderVersion: () => orderVersion,
     get: (id) => customers.get(id),
     state: () => state,
     replaceList(items, at) {
+      orderVersion++;
       const listed = new Set(items.map((item) => item.id));
       for (const id of customers.keys()) if (!listed.has(id)) customers.delete(id);
       for (const item of items) customers.set(item.id, { ...customers.get(item.id), ...item });
@@ -106,6 +116,7 @@ export function createCustomerStore(path?: string): LocalCustomerStore {
     update(id, change) {
       const current = customers.get(id);
       if (current === undefined) return;
+      if (reorders({ id, ...change })) orderVersion++;
       customers.set(id, { ...current, ...change });
       changed();
     },
@@ -114,6 +125,7 @@ export function createCustomerStore(path?: string): LocalCustomerStore {
       changed();
     },
     apply(items, removed, next) {
+      if (removed.some((id) => customers.has(id)) || items.some(reorders)) orderVersion++;
       for (const id of removed) customers.delete(id);
       for (const item of items) customers.set(item.id, item);
       if (next) state = next;

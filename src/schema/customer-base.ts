@@ -4,12 +4,11 @@
 
 import {
   type CustomerFilter,
-  compareKeys,
   decodeBaseCursor,
   encodeBaseCursor,
   filterProblem,
-  orderedIn,
   orderKeyOf,
+  pageIn,
   type Summary,
   summarise,
 } from '../customer-base/query';
@@ -168,17 +167,15 @@ const CustomerBaseRef = builder.objectRef<CustomerBaseParent>('CustomerBase').im
         }
         const filter = filterOf(args.where);
         const after = args.after ? decodeBaseCursor(args.after, filter) : undefined;
-        const matching = orderedIn(baseOf(ctx).store, filter);
-        const start = after ? matching.findIndex((customer) => compareKeys(orderKeyOf(customer), after) > 0) : 0;
-        const from = start === -1 ? matching.length : start;
-        const taken = matching.slice(from, from + first);
+        const page = pageIn(baseOf(ctx).store, filter, after, first);
+        const taken = page.customers;
         const edges = taken.map((customer) => ({
           cursor: encodeBaseCursor(orderKeyOf(customer), filter),
           node: { id: customer.id, snapshot: customer },
         }));
         return {
           edges,
-          hasNextPage: from + first < matching.length,
+          hasNextPage: page.hasNextPage,
           endCursor: edges.at(-1)?.cursor ?? null,
         };
       },
