@@ -66,7 +66,15 @@ interface Entry {
   readonly seq: number;
   /** Epoch ms when it was read. */
   readonly at: number;
+  /** The customer's generation in Redis when its fetch started; undefined when Redis was not heard from. */
+  readonly generation?: number;
 }
+
+/** Stores an answer only while its customer's generation is still the one its fetch started with. */
+const SET_IF_CURRENT = `
+if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1`;
 
 /*
  * Invalidation without a scan: every fetch is stamped with a sequence number when it starts, and invalidating a
@@ -91,8 +99,13 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
     },
   });
   const entries = ttlMs > 0 ? new LRUCache<string, Entry>({ max: options.maxEntries, ttl: keepMs }) : undefined;
-  // Answers kept here while Redis was away may have been invalidated by another replica meanwhile.
-  redis?.onReconnect(() => entries?.clear());
+  // An answer kept here whose fetch started while Redis was away may have been invalidated by another replica
+  // meanwhile, with nothing to tell: it goes. One fetched while Redis answered carries its generation: it stays, and
+  // its write to Redis is on the way (writeBack), checked against that generation.
+  redis?.onReconnect(() => {
+    if (!entries) return;
+    for (const [name, entry] of entries.entries()) if (entry.generation === undefined) entries.delete(name);
+  });
 
   const customerKey = (resource: Resource, customer: string) => `${resource}:${customer}`;
   const current = (resource: Resource, customer: string, stamp: Stamp) =>
@@ -149,6 +162,9 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
       const shared = await keptInRedis(key);
       if (!shared) return getLocally(key, stamp);
       if (shared.kept && fresh(shared.kept.at)) return { hit: true, value: shared.kept.value };
+      // An answer whose write to Redis was slow or failed is still this replica's to serve while its generation holds.
+      const local = keptLocally(key);
+      if (local && local.generation === shared.generation && fresh(local.at)) return { hit: true, value: local.value };
       return { hit: false, stamp: { ...stamp, generation: shared.generation } };
     },
     async lastGood(key) {
@@ -163,13 +179,21 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
     },
     async set(key, value, stamp) {
       if (!entries || !current(key.resource, key.customer, stamp)) return;
-      if (redis && stamp.generation !== undefined) {
+      const at = Date.now();
+      const generation = stamp.generation;
+      if (redis && generation !== undefined) {
         const names = redisKeys(key);
-        const text = JSON.stringify({ g: stamp.generation, v: value, t: Date.now() });
+        const text = JSON.stringify({ g: generation, v: value, t: at });
         const stored = await redis.run((r) => r.set(names.entry, text, 'PX', keepMs));
         if (stored) return;
+        // Slow or failed: kept here, and written once Redis answers, if nothing changed the customer meanwhile.
+        redis.writeBack(names.entry, async (r) => {
+          const left = at + keepMs - Date.now();
+          if (left <= 0) return false;
+          return r.eval(SET_IF_CURRENT, 2, names.generation, names.entry, generation, text, left);
+        });
       }
-      entries.set(localKey(key), { value, seq: stamp.seq, at: Date.now() });
+      entries.set(localKey(key), { value, seq: stamp.seq, at, ...(generation === undefined ? {} : { generation }) });
     },
     async invalidate(resource, customer) {
       invalidations.set(customerKey(resource, customer), ++sequence);

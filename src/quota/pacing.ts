@@ -58,6 +58,12 @@ redis.call('PEXPIRE', KEYS[1], at - now + window)
 return {1, at - now}
 `;
 
+/** Adds a turn taken while Redis was away; the log lives at least as long as that turn counts. */
+const ADD_TURN_SCRIPT = `
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return 1`;
+
 export function createPacer(options: PacerOptions): Pacer {
   const { limit, redis } = options;
   const windowMs = options.windowMs ?? 60_000;
@@ -102,8 +108,20 @@ export function createPacer(options: PacerOptions): Pacer {
             member,
           ) as Promise<[number, number]>,
       );
-      // Redis down: this process paces on its own (each replica then allows N on its own).
-      if (!shared) return reserveLocally(partner, maxWaitMs);
+      if (!shared) {
+        // Redis slow or away: this process paces on its own (each replica then allows N on its own), and the turn it
+        // took is written to Redis once it answers, so the other replicas count it in their window.
+        const local = reserveLocally(partner, maxWaitMs);
+        if ('turn' in local) {
+          const at = Date.now() + local.turn.waitMs;
+          redis.writeBack(`${key}:${member}`, async (r) => {
+            const left = at + windowMs - Date.now();
+            if (left <= 0) return false;
+            return r.eval(ADD_TURN_SCRIPT, 1, key, String(at), member, String(left));
+          });
+        }
+        return local;
+      }
       const [taken, waitMs] = shared;
       if (!taken) return { refusedMs: waitMs };
       return {

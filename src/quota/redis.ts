@@ -23,6 +23,13 @@ export interface SharedRedis {
   run<T>(op: (redis: Redis) => Promise<T>, options?: RunOptions): Promise<T | undefined>;
   /** Whether Redis answers now: false from a dropped connection, or a second of failures, until a command succeeds. */
   reachable(): boolean;
+  /**
+   * What was learned while Redis was slow or away, to be written once it answers: `op` runs now in the background,
+   * and again after each failure (when Redis answers again, or a second later), until it lands. A later write under
+   * the same `key` replaces one still waiting; `op` answers `false` when what it would write no longer holds (a
+   * window closed meanwhile), which also ends it. At most MAX_WRITE_BACKS wait; the oldest goes first.
+   */
+  writeBack(key: string, op: (redis: Redis) => Promise<unknown>): void;
   /** Called on every (re)connection and when Redis answers again after it was unreachable: what was learned meanwhile can be written. */
   onReconnect(listener: () => void): void;
   close(): Promise<void>;
@@ -42,6 +49,11 @@ export const KEY_PREFIX = 'pcgw:';
 
 const TIMED_OUT = Symbol('timed out');
 
+/** Writes waiting for Redis to answer: beyond it the oldest is dropped (with one debug line per outage). */
+export const MAX_WRITE_BACKS = 10_000;
+/** How long a failed write back waits before it is tried again, when Redis gives no sign of being back. */
+const WRITE_BACK_RETRY_MS = 1_000;
+
 export function createSharedRedis(url: string, logger: Logger, options: SharedRedisOptions = {}): SharedRedis {
   const commandTimeoutMs = options.commandTimeoutMs ?? 50;
   const backgroundTimeoutMs = Math.max(commandTimeoutMs, options.backgroundTimeoutMs ?? 2_000);
@@ -54,6 +66,11 @@ export function createSharedRedis(url: string, logger: Logger, options: SharedRe
   let lastFailureAt = 0;
   /** While unreachable on a live connection, one command at a time finds out whether Redis answers again. */
   let probing = false;
+
+  const waiting = new Map<string, (redis: Redis) => Promise<unknown>>();
+  let flushing = false;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let droppedSinceOutage = false;
 
   const outage = (why: string) => {
     if (!healthy || closing) return;
@@ -70,7 +87,9 @@ export function createSharedRedis(url: string, logger: Logger, options: SharedRe
     if (healthy && !connected) return;
     if (!healthy) logger.info({ redis: safeHost(url) }, 'Redis is reachable again: shared state is shared again');
     healthy = true;
+    droppedSinceOutage = false;
     for (const listener of reconnectListeners) listener();
+    void flush();
   };
   const failed = (why: string) => {
     const now = Date.now();
@@ -123,29 +142,64 @@ export function createSharedRedis(url: string, logger: Logger, options: SharedRe
     }
   }
 
-  return {
-    async run(op, runOptions = {}) {
-      const client = redis;
-      if (closing || client?.status !== 'ready') return undefined;
-      const background = runOptions.background === true;
-      const probe = !healthy && !background;
-      if (probe && probing) return undefined;
-      if (probe) probing = true;
-      try {
-        const result = await bounded(client, op, background ? backgroundTimeoutMs : commandTimeoutMs);
-        if (result === TIMED_OUT) {
-          if (!background) failed('a command timed out');
-          return undefined;
-        }
-        // A server that hung without dropping the connection comes back without a new 'ready'.
-        succeeded();
-        return result;
-      } catch (error) {
-        if (!background) failed(error instanceof Error ? error.message : String(error));
+  async function run<T>(op: (redis: Redis) => Promise<T>, runOptions: RunOptions = {}): Promise<T | undefined> {
+    const client = redis;
+    if (closing || client?.status !== 'ready') return undefined;
+    const background = runOptions.background === true;
+    const probe = !healthy && !background;
+    if (probe && probing) return undefined;
+    if (probe) probing = true;
+    try {
+      const result = await bounded(client, op, background ? backgroundTimeoutMs : commandTimeoutMs);
+      if (result === TIMED_OUT) {
+        if (!background) failed('a command timed out');
         return undefined;
-      } finally {
-        if (probe) probing = false;
       }
+      // A server that hung without dropping the connection comes back without a new 'ready'.
+      succeeded();
+      return result;
+    } catch (error) {
+      if (!background) failed(error instanceof Error ? error.message : String(error));
+      return undefined;
+    } finally {
+      if (probe) probing = false;
+    }
+  }
+
+  /** Writes what waits, oldest first, while Redis answers; what fails waits for the next sign of Redis. */
+  async function flush(): Promise<void> {
+    if (flushing || closing) return;
+    flushing = true;
+    clearTimeout(retryTimer);
+    retryTimer = undefined;
+    try {
+      for (const [key, op] of waiting) {
+        if (closing) return;
+        const outcome = await run(async (client) => ({ wrote: await op(client) }), { background: true });
+        if (outcome === undefined) break;
+        // Replaced while it was being written: the newer one waits.
+        if (waiting.get(key) === op) waiting.delete(key);
+      }
+    } finally {
+      flushing = false;
+      if (waiting.size > 0 && !closing) {
+        retryTimer = setTimeout(() => void flush(), WRITE_BACK_RETRY_MS);
+        retryTimer.unref();
+      }
+    }
+  }
+
+  return {
+    run,
+    writeBack(key, op) {
+      waiting.delete(key);
+      waiting.set(key, op);
+      if (waiting.size > MAX_WRITE_BACKS) {
+        waiting.delete(waiting.keys().next().value as string);
+        if (!droppedSinceOutage) logger.debug({ max: MAX_WRITE_BACKS }, 'Redis write backs: the oldest was dropped');
+        droppedSinceOutage = true;
+      }
+      void flush();
     },
     reachable: () => healthy && redis?.status === 'ready',
     onReconnect(listener) {
@@ -153,6 +207,7 @@ export function createSharedRedis(url: string, logger: Logger, options: SharedRe
     },
     async close() {
       closing = true;
+      clearTimeout(retryTimer);
       const client = await connecting;
       if (!client) return;
       await Promise.race([client.quit().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 500))]);

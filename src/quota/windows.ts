@@ -3,6 +3,7 @@
 // partner arrive within open windows; kept locally (bounded, expiring) and,
 // with Redis, shared by every replica.
 
+import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { KEY_PREFIX, type SharedRedis } from './redis';
 
@@ -119,19 +120,32 @@ export function createThrottleWindows(options: ThrottleWindowsOptions = {}): Thr
       localOpen(partner, scope, now + ms, now);
       if (!redis) return;
       const key = keys(partner, scope);
-      const wholePartnerMs = await redis.run(
-        (r) =>
-          r.eval(
-            OPEN_SCRIPT,
-            3,
-            key.scope,
-            key.partner,
-            key.scopes,
-            String(ms),
-            scope,
-            key.scopePrefix,
-          ) as Promise<number>,
-      );
+      const until = now + ms;
+      const write = (r: Redis, left: number) =>
+        r.eval(
+          OPEN_SCRIPT,
+          3,
+          key.scope,
+          key.partner,
+          key.scopes,
+          String(left),
+          scope,
+          key.scopePrefix,
+        ) as Promise<number>;
+      // No request waits for this: the local window holds this process's calls already.
+      const wholePartnerMs = await redis.run((r) => write(r, ms), { background: true });
+      if (wholePartnerMs === undefined) {
+        // Learned while Redis was slow or away: written once it answers, for what is left of it, so the other
+        // replicas hold it too.
+        redis.writeBack(key.scope, async (r) => {
+          const left = until - Date.now();
+          if (left <= 0) return false;
+          const widened = await write(r, left);
+          if (widened) localOpen(partner, scope, until, Date.now(), Date.now() + widened);
+          return true;
+        });
+        return;
+      }
       if (wholePartnerMs) localOpen(partner, scope, now + ms, now, now + wholePartnerMs);
     },
   };
