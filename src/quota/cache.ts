@@ -4,6 +4,7 @@
 // that drops an answer for every token at once without a scan.
 
 import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Resource } from '../partner-center/types';
 import { KEY_PREFIX, type SharedRedis } from './redis';
@@ -21,6 +22,8 @@ export interface Stamp {
   readonly seq: number;
   /** The customer's generation in Redis when the fetch started; undefined when Redis was not asked. */
   readonly generation?: number;
+  /** Epoch ms when the fetch started. */
+  readonly at?: number;
 }
 
 export type Lookup = { hit: true; value: unknown } | { hit: false; stamp: Stamp };
@@ -70,6 +73,17 @@ interface Entry {
   readonly generation?: number;
 }
 
+/**
+ * Stores an answer fetched while Redis was not heard from, unless its customer was changed (by any replica) since the
+ * fetch started: KEYS gen, changed-at, entry; ARGV the fetch's start, the entry's JSON after its generation, its
+ * life. Answers the generation it was stored under, or -1.
+ */
+const SET_IF_UNCHANGED_SINCE = `
+if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[1]) then return -1 end
+local generation = tonumber(redis.call('GET', KEYS[1]) or '0')
+redis.call('SET', KEYS[3], '{"g":' .. generation .. ',' .. ARGV[2], 'PX', ARGV[3])
+return generation`;
+
 /** Stores an answer only while its customer's generation is still the one its fetch started with. */
 const SET_IF_CURRENT = `
 if tonumber(redis.call('GET', KEYS[1]) or '0') ~= tonumber(ARGV[1]) then return 0 end
@@ -99,13 +113,6 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
     },
   });
   const entries = ttlMs > 0 ? new LRUCache<string, Entry>({ max: options.maxEntries, ttl: keepMs }) : undefined;
-  // An answer kept here whose fetch started while Redis was away may have been invalidated by another replica
-  // meanwhile, with nothing to tell: it goes. One fetched while Redis answered carries its generation: it stays, and
-  // its write to Redis is on the way (writeBack), checked against that generation.
-  redis?.onReconnect(() => {
-    if (!entries) return;
-    for (const [name, entry] of entries.entries()) if (entry.generation === undefined) entries.delete(name);
-  });
 
   const customerKey = (resource: Resource, customer: string) => `${resource}:${customer}`;
   const current = (resource: Resource, customer: string, stamp: Stamp) =>
@@ -114,6 +121,7 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
   const redisKeys = (key: AnswerKey) => ({
     entry: `${KEY_PREFIX}cache:${key.resource}:${key.customer}:${key.digest}`,
     generation: `${KEY_PREFIX}gen:${key.resource}:${key.customer}`,
+    changedAt: `${KEY_PREFIX}genat:${key.resource}:${key.customer}`,
   });
 
   const fresh = (at: number) => Date.now() - at < ttlMs;
@@ -156,7 +164,7 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
       };
     },
     async get(key) {
-      const stamp = { seq: ++sequence };
+      const stamp = { seq: ++sequence, at: Date.now() };
       if (!entries) return { hit: false, stamp };
       if (!redis) return getLocally(key, stamp);
       const shared = await keptInRedis(key);
@@ -181,32 +189,67 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
       if (!entries || !current(key.resource, key.customer, stamp)) return;
       const at = Date.now();
       const generation = stamp.generation;
-      if (redis && generation !== undefined) {
-        const names = redisKeys(key);
+      const entry: Entry = { value, seq: stamp.seq, at, ...(generation === undefined ? {} : { generation }) };
+      const name = localKey(key);
+      entries.set(name, entry);
+      if (!redis) return;
+      const names = redisKeys(key);
+      if (generation !== undefined) {
         const text = JSON.stringify({ g: generation, v: value, t: at });
         const stored = await redis.run((r) => r.set(names.entry, text, 'PX', keepMs));
-        if (stored) return;
+        if (stored) {
+          entries.delete(name);
+          return;
+        }
         // Slow or failed: kept here, and written once Redis answers, if nothing changed the customer meanwhile.
         redis.writeBack(names.entry, async (r) => {
           const left = at + keepMs - Date.now();
           if (left <= 0) return false;
           return r.eval(SET_IF_CURRENT, 2, names.generation, names.entry, generation, text, left);
         });
+        return;
       }
-      entries.set(localKey(key), { value, seq: stamp.seq, at, ...(generation === undefined ? {} : { generation }) });
+      // Fetched while Redis was not heard from: written once it answers, unless any replica changed the customer
+      // since the fetch started; then this replica serves it as shared, or forgets it.
+      const startedAt = stamp.at ?? at;
+      redis.writeBack(names.entry, async (r) => {
+        const left = at + keepMs - Date.now();
+        if (left <= 0) return false;
+        const rest = JSON.stringify({ v: value, t: at }).slice(1);
+        const stored = Number(
+          await r.eval(
+            SET_IF_UNCHANGED_SINCE,
+            3,
+            names.generation,
+            names.changedAt,
+            names.entry,
+            startedAt,
+            rest,
+            left,
+          ),
+        );
+        if (entries.get(name) !== entry) return true;
+        if (stored < 0) entries.delete(name);
+        else entries.set(name, { ...entry, generation: stored }, { ttl: Math.max(1, left) });
+        return true;
+      });
     },
     async invalidate(resource, customer) {
       invalidations.set(customerKey(resource, customer), ++sequence);
       if (!redis) return;
       const generation = `${KEY_PREFIX}gen:${resource}:${customer}`;
+      const changedAt = `${KEY_PREFIX}genat:${resource}:${customer}`;
       // The counter outlives every answer stamped with it; when it finally expires, reading 0 invalidates them all.
-      await redis.run((r) =>
+      // The time of the change keeps out answers fetched before it while Redis was away from their replica.
+      const write = (r: Redis) =>
         r
           .multi()
           .incr(generation)
           .pexpire(generation, 2 * keepMs)
-          .exec(),
-      );
+          .set(changedAt, String(Date.now()), 'PX', 2 * keepMs)
+          .exec();
+      // A change made while Redis was slow or away reaches the other replicas once it answers.
+      if ((await redis.run(write)) === undefined) redis.writeBack(generation, write);
     },
   };
 }
