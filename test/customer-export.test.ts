@@ -6,18 +6,10 @@
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csvCell } from '../src/server/export-csv';
-import { firstPassEnded } from './support/customer-base';
-import { type EntraStandIn, startEntra } from './support/entra';
+import { type SyncedGateway, startSyncedGateway } from './support/customer-base';
+import type { EntraStandIn } from './support/entra';
 import { customerId, type RunningGateway } from './support/gateway';
-import { bearer, signInSettings, startSignedInGateway } from './support/sign-in';
-import {
-  type CustomerItem,
-  customerListHandler,
-  json,
-  type RecordedCall,
-  startUpstream,
-  type Upstream,
-} from './support/upstream';
+import { type CustomerItem, customerListHandler, json, type RecordedCall, type Upstream } from './support/upstream';
 
 /** Names a spreadsheet would read as formulas, or that need quoting, and one customer without a name. */
 const NAMES: Array<string | null> = [
@@ -58,25 +50,18 @@ function handler(call: RecordedCall, res: ServerResponse) {
   return json(res, 404, {});
 }
 
+let started: SyncedGateway;
 let entra: EntraStandIn;
 let upstream: Upstream;
 let gw: RunningGateway;
 let reader: string;
 
 beforeAll(async () => {
-  upstream = await startUpstream(handler);
-  entra = await startEntra();
-  reader = await entra.signCallerToken();
-  gw = await startSignedInGateway(upstream.url, signInSettings(entra), {
-    ratePerMinute: 600_000,
-    syncRatePerMinute: 300_000,
-  });
-  await firstPassEnded(gw, bearer(reader));
+  started = await startSyncedGateway(handler);
+  ({ entra, upstream, gw, caller: reader } = started);
 });
 afterAll(async () => {
-  await gw.close();
-  await entra.close();
-  await upstream.close();
+  await started.close();
 });
 
 const exportUrl = (query = '') => gw.url.replace('/graphql', `/exports/customers.csv${query}`);

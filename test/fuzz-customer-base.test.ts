@@ -13,18 +13,10 @@ import type { ServerResponse } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CustomerFilter, encodeBaseCursor, type OrderKey } from '../src/customer-base/query';
-import { firstPassEnded } from './support/customer-base';
-import { type EntraStandIn, startEntra } from './support/entra';
+import { type SyncedGateway, startSyncedGateway } from './support/customer-base';
 import { customerId, type GraphQLResponse, type RunningGateway } from './support/gateway';
-import { bearer, signInSettings, startSignedInGateway } from './support/sign-in';
-import {
-  type CustomerItem,
-  customerListHandler,
-  json,
-  type RecordedCall,
-  startUpstream,
-  type Upstream,
-} from './support/upstream';
+import { bearer } from './support/sign-in';
+import { type CustomerItem, customerListHandler, json, type RecordedCall, type Upstream } from './support/upstream';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The roster: names that need quoting or defusing in CSV, that differ only in case, that lower-case to other lengths,
@@ -157,7 +149,7 @@ function filterKey(filter: Filter | null | undefined): string {
 // ---------------------------------------------------------------------------------------------------------------------
 // The gateway.
 
-let entra: EntraStandIn;
+let started: SyncedGateway | undefined;
 let upstream: Upstream;
 let gw: RunningGateway;
 let caller: string;
@@ -182,14 +174,8 @@ interface EdgesData {
 }
 
 beforeAll(async () => {
-  upstream = await startUpstream(handler);
-  entra = await startEntra();
-  caller = await entra.signCallerToken();
-  gw = await startSignedInGateway(upstream.url, signInSettings(entra), {
-    ratePerMinute: 600_000,
-    syncRatePerMinute: 300_000,
-  });
-  await firstPassEnded(gw, bearer(caller));
+  started = await startSyncedGateway(handler);
+  ({ upstream, gw, caller } = started);
   for (const filter of SOURCE_FILTERS) {
     const ids: string[] = [];
     const cursors: string[] = [];
@@ -214,9 +200,7 @@ beforeAll(async () => {
   expect(sources[0]?.ids).toHaveLength(SIZE);
 }, 60_000);
 afterAll(async () => {
-  await gw?.close();
-  await entra?.close();
-  await upstream?.close();
+  await started?.close();
 });
 
 /** The codes the gateway and graphql-js/yoga use; INTERNAL_SERVER_ERROR is not here: it means a bug. */
