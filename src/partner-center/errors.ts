@@ -67,6 +67,8 @@ export class NotSupportedInCloudError extends GatewayError {
 /** Any failure of a Partner Center call; `upstream` says what is known of the call. */
 export class UpstreamError extends GatewayError {
   readonly upstream: UpstreamInfo;
+  /** A call held back without being sent (a throttle window, pacing): in how many ms it could go, exactly. */
+  retryAfterMs?: number;
   constructor(code: ErrorCode, message: string, upstream: UpstreamInfo, extra: Record<string, unknown> = {}) {
     const info = compact(upstream);
     super(code, message, { ...extra, upstream: info });

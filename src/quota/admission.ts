@@ -1,7 +1,8 @@
 // Owns the way in for every upstream attempt: throttle window (wait or fail
 // fast), the token's concurrency slot, the partner's pacing turn, a last look
-// at the window; and the way out: a 429 opens a window before the slot is
-// handed on, a 401 gives its pacing turn back.
+// at the window, and the background sync kept behind every request of its
+// partner still on its way in; and the way out: a 429 opens a window before
+// the slot is handed on, a 401 gives its pacing turn back.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
@@ -61,11 +62,10 @@ export function createAdmission(options: AdmissionOptions): Admission {
       if (left <= 0) return waited;
       if (request.background || Date.now() + left >= request.deadline) {
         events.throttled('window');
-        throw new UpstreamError(
-          'UPSTREAM_THROTTLED',
+        throw heldBack(
           'Partner Center is throttling these calls; the throttle window ends after this request’s budget.',
           request.upstream,
-          { retryAfterSeconds: Math.ceil(left / 1000) },
+          left,
         );
       }
       await pause(left, request.signal);
@@ -80,11 +80,10 @@ export function createAdmission(options: AdmissionOptions): Admission {
     const reservation = await pacer.reserve(partner, request.background ? 0 : request.deadline - Date.now() - 1);
     if ('refusedMs' in reservation) {
       events.throttled('pacing');
-      throw new UpstreamError(
-        'UPSTREAM_THROTTLED',
+      throw heldBack(
         'The partner’s call rate (PARTNER_CENTER_RATE_PER_MINUTE) is spent; its next turn comes after this request’s budget.',
         request.upstream,
-        { retryAfterSeconds: Math.ceil(reservation.refusedMs / 1000) },
+        reservation.refusedMs,
       );
     }
     const { turn } = reservation;
@@ -99,51 +98,88 @@ export function createAdmission(options: AdmissionOptions): Admission {
     return turn;
   }
 
+  /** Requests' calls of each partner still on their way in (a window, a slot, a pacing turn): the sync waits for none. */
+  const arriving = new Map<string, number>();
+
+  async function enterAs(request: AdmissionRequest, digest: string, partner: string): Promise<Admitted> {
+    if (!request.background) {
+      arriving.set(partner, (arriving.get(partner) ?? 0) + 1);
+      try {
+        return await admit(request, digest, partner);
+      } finally {
+        const left = (arriving.get(partner) ?? 1) - 1;
+        if (left > 0) arriving.set(partner, left);
+        else arriving.delete(partner);
+      }
+    }
+    // Requests first: while one of the partner's calls waits for anything, the sync takes no slot and no turn.
+    // Not counted as throttled: the sync only waits its turn, and no call of anyone's is held back.
+    if (arriving.has(partner)) {
+      throw heldBack(
+        'Requests of this partner are waiting: the background sync lets them go first.',
+        request.upstream,
+        50,
+      );
+    }
+    return admit(request, digest, partner);
+  }
+
   return {
-    async enter(request) {
+    enter(request) {
       const digest = request.token?.digest ?? tokenDigest(request.authorization);
       const partner = request.token?.partner ?? partnerKey(request.authorization, digest);
-      const scope = request.scope;
-      const errors = {
-        timeout: () =>
-          new UpstreamError(
-            'UPSTREAM_TIMEOUT',
-            'Partner Center gave no answer in time (no free upstream slot for this token within the request budget).',
-            request.upstream,
-          ),
-        cancelled: () => new CallCancelledError(),
-      };
-      for (;;) {
-        let waited = await waitOutWindow(partner, scope, request);
-        const queuedAt = Date.now();
-        const release = await slots.acquire(digest, request.deadline, request.signal, errors);
-        let turn: Turn | undefined;
-        try {
-          turn = await takeTurn(partner, request);
-          waited ||= Date.now() > queuedAt;
-          // A window may have opened while this call queued: it is waited out too, with slot and turn given back.
-          if (waited && (await windows.remainingMs(partner, scope)) > 0) {
-            turn?.refund();
-            release();
-            continue;
-          }
-        } catch (error) {
-          release();
-          throw error;
-        }
-        const taken = turn;
-        return {
-          done(outcome) {
-            // The window opens before the slot is handed on, so a queued call cannot slip into it.
-            if (outcome.status === 429) void windows.open(partner, scope, outcome.retryAfterMs ?? 0);
-            // A 401 proves nothing about the tenant the token claims: it spends none of that tenant's budget.
-            if (outcome.status === 401) taken?.refund();
-            release();
-          },
-        };
-      }
+      return enterAs(request, digest, partner);
     },
   };
+
+  async function admit(request: AdmissionRequest, digest: string, partner: string): Promise<Admitted> {
+    const scope = request.scope;
+    const errors = {
+      timeout: () =>
+        new UpstreamError(
+          'UPSTREAM_TIMEOUT',
+          'Partner Center gave no answer in time (no free upstream slot for this token within the request budget).',
+          request.upstream,
+        ),
+      cancelled: () => new CallCancelledError(),
+    };
+    for (;;) {
+      let waited = await waitOutWindow(partner, scope, request);
+      const queuedAt = Date.now();
+      const release = await slots.acquire(digest, request.deadline, request.signal, errors);
+      let turn: Turn | undefined;
+      try {
+        turn = await takeTurn(partner, request);
+        waited ||= Date.now() > queuedAt;
+        // A window may have opened while this call queued: it is waited out too, with slot and turn given back.
+        if (waited && (await windows.remainingMs(partner, scope)) > 0) {
+          turn?.refund();
+          release();
+          continue;
+        }
+      } catch (error) {
+        release();
+        throw error;
+      }
+      const taken = turn;
+      return {
+        done(outcome) {
+          // The window opens before the slot is handed on, so a queued call cannot slip into it.
+          if (outcome.status === 429) void windows.open(partner, scope, outcome.retryAfterMs ?? 0);
+          // A 401 proves nothing about the tenant the token claims: it spends none of that tenant's budget.
+          if (outcome.status === 401) taken?.refund();
+          release();
+        },
+      };
+    }
+  }
+}
+
+/** UPSTREAM_THROTTLED for a call held back without being sent: whole seconds for clients, the exact ms for the sync. */
+function heldBack(message: string, upstream: UpstreamInfo, ms: number): UpstreamError {
+  const error = new UpstreamError('UPSTREAM_THROTTLED', message, upstream, { retryAfterSeconds: Math.ceil(ms / 1000) });
+  error.retryAfterMs = ms;
+  return error;
 }
 
 /** Sleeps, or rejects with CallCancelledError as soon as `signal` aborts. */
