@@ -120,7 +120,8 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
       // From start to start, so a call's own time does not slow the rate; never right after an answer, so calls that
       // left late do not go in a burst.
       const wait = Math.max(lastCallAt + spacingMs, lastAnswerAt + spacingMs / 4) - Date.now();
-      if (wait > 0) await sleep(wait, undefined, { signal: stop.signal });
+      // Rounded up: timers take whole milliseconds, and a shorter wait would run the rate a few percent fast.
+      if (wait > 0) await sleep(Math.ceil(wait), undefined, { signal: stop.signal });
       // A replica whose lease ran out while it waited makes no further call: the new holder goes on.
       if (!lease.held()) throw new LeaseLost();
       const ctx = context(correlationId);

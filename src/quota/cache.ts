@@ -71,7 +71,15 @@ interface Entry {
   readonly at: number;
   /** The customer's generation in Redis when its fetch started; undefined when Redis was not heard from. */
   readonly generation?: number;
+  /** Epoch ms when Redis last said this answer was the customer's current one (stored it, or served it). */
+  confirmedAt?: number;
 }
+
+/**
+ * How long a copy Redis confirmed stands in when a Redis command is slow or fails: a blip then costs no call. A change
+ * another replica made in that time shows here once Redis answers again.
+ */
+export const CONFIRMED_FOR_MS = 5_000;
 
 /**
  * Stores an answer fetched while Redis was not heard from, unless its customer was changed (by any replica) since the
@@ -143,10 +151,29 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
     return { generation, kept };
   }
 
+  /**
+   * This replica's own copy, when Redis is not configured, or did not answer: then a copy fetched while Redis was away,
+   * or one Redis confirmed within CONFIRMED_FOR_MS.
+   */
   function getLocally(key: AnswerKey, stamp: Stamp): Lookup {
     const entry = keptLocally(key);
-    if (entry && fresh(entry.at)) return { hit: true, value: entry.value };
+    const usable =
+      entry !== undefined &&
+      fresh(entry.at) &&
+      (!redis || entry.generation === undefined || Date.now() - (entry.confirmedAt ?? 0) <= CONFIRMED_FOR_MS);
+    if (usable) return { hit: true, value: entry.value };
     return { hit: false, stamp };
+  }
+
+  /** Keeps (or refreshes) the copy of an answer Redis just served, so a blip of Redis later costs no call. */
+  function confirmLocally(key: AnswerKey, stamp: Stamp, kept: { value: unknown; at: number }, generation: number) {
+    const name = localKey(key);
+    const entry = entries?.get(name);
+    if (entry && entry.generation === generation && entry.at === kept.at) {
+      entry.confirmedAt = Date.now();
+      return;
+    }
+    entries?.set(name, { value: kept.value, seq: stamp.seq, at: kept.at, generation, confirmedAt: Date.now() });
   }
 
   const leaseMs = options.leaseMs ?? 10_000;
@@ -169,7 +196,10 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
       if (!redis) return getLocally(key, stamp);
       const shared = await keptInRedis(key);
       if (!shared) return getLocally(key, stamp);
-      if (shared.kept && fresh(shared.kept.at)) return { hit: true, value: shared.kept.value };
+      if (shared.kept && fresh(shared.kept.at)) {
+        confirmLocally(key, stamp, shared.kept, shared.generation);
+        return { hit: true, value: shared.kept.value };
+      }
       // An answer whose write to Redis was slow or failed is still this replica's to serve while its generation holds.
       const local = keptLocally(key);
       if (local && local.generation === shared.generation && fresh(local.at)) return { hit: true, value: local.value };
@@ -198,7 +228,7 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
         const text = JSON.stringify({ g: generation, v: value, t: at });
         const stored = await redis.run((r) => r.set(names.entry, text, 'PX', keepMs));
         if (stored) {
-          entries.delete(name);
+          entry.confirmedAt = Date.now();
           return;
         }
         // Slow or failed: kept here, and written once Redis answers, if nothing changed the customer meanwhile.
@@ -230,7 +260,7 @@ export function createAnswerCache(options: AnswerCacheOptions): AnswerCache {
         );
         if (entries.get(name) !== entry) return true;
         if (stored < 0) entries.delete(name);
-        else entries.set(name, { ...entry, generation: stored }, { ttl: Math.max(1, left) });
+        else entries.set(name, { ...entry, generation: stored, confirmedAt: Date.now() }, { ttl: Math.max(1, left) });
         return true;
       });
     },
