@@ -1,6 +1,6 @@
 // Admission-scale benchmark: the CPU of one admission (throttle window, slot,
 // pacing turn; every tenth token's first call answered 429) while 1,000,
-// 10,000 or 100,000 distinct tokens ask, side by side in one run as a ratio
+// 10,000, 100,000 or 1,000,000 distinct tokens ask, side by side in one run as a ratio
 // to 1,000, with the heap after a full collection. Flat means no sweep on the
 // request path: per-token state expires on its own or is bounded by an LRU.
 //
@@ -11,7 +11,7 @@ import { createQuotaLoad } from '../test/support/quota-load';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SIZES = [1_000, 10_000, 100_000];
+const SIZES = [1_000, 10_000, 100_000, 1_000_000];
 const gc = (globalThis as { gc?: () => void }).gc;
 
 async function main(): Promise<void> {
