@@ -35,6 +35,7 @@ import { SecretSetting, type SignInSettings } from '../src/config/sign-in-settin
 import { createGateway } from '../src/gateway';
 import { type GatewayEvents, ignoredEvents } from '../src/observability/events';
 import { createSimulatedEntra, SIMULATED_SIGN_IN } from '../src/simulator/entra';
+import { json } from '../test/support/upstream';
 
 const K = Number(process.env.BENCH_COMPRESSION ?? 30);
 /**
@@ -91,16 +92,6 @@ function qualificationsOf(n: number): unknown[] {
   if (n % 4 === 1) return [{ qualification: 'Education', vettingStatus: 'Approved' }];
   if (n % 4 === 2) return [{ qualification: 'Education', vettingStatus: 'InReview' }];
   return [{ qualification: 'StateOwnedEntity' }];
-}
-
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
