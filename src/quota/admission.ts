@@ -98,37 +98,47 @@ export function createAdmission(options: AdmissionOptions): Admission {
     return turn;
   }
 
-  /** Requests' calls of each partner still on their way in (a window, a slot, a pacing turn): the sync waits for none. */
-  const arriving = new Map<string, number>();
+  /**
+   * Requests' calls of each partner still on their way in (a window, a slot, a pacing turn): the sync waits for none.
+   * Counted only with pacing, which the sync needs: a gateway without it pays nothing for this on the request path.
+   */
+  const arriving = pacer ? new Map<string, number>() : undefined;
 
-  async function enterAs(request: AdmissionRequest, digest: string, partner: string): Promise<Admitted> {
-    if (!request.background) {
-      arriving.set(partner, (arriving.get(partner) ?? 0) + 1);
-      try {
-        return await admit(request, digest, partner);
-      } finally {
-        const left = (arriving.get(partner) ?? 1) - 1;
-        if (left > 0) arriving.set(partner, left);
-        else arriving.delete(partner);
-      }
+  async function enterCounted(
+    arrivals: Map<string, number>,
+    request: AdmissionRequest,
+    digest: string,
+    partner: string,
+  ) {
+    arrivals.set(partner, (arrivals.get(partner) ?? 0) + 1);
+    try {
+      return await admit(request, digest, partner);
+    } finally {
+      const left = (arrivals.get(partner) ?? 1) - 1;
+      if (left > 0) arrivals.set(partner, left);
+      else arrivals.delete(partner);
     }
-    // Requests first: while one of the partner's calls waits for anything, the sync takes no slot and no turn.
-    // Not counted as throttled: the sync only waits its turn, and no call of anyone's is held back.
-    if (arriving.has(partner)) {
-      throw heldBack(
-        'Requests of this partner are waiting: the background sync lets them go first.',
-        request.upstream,
-        50,
-      );
-    }
-    return admit(request, digest, partner);
   }
 
   return {
     enter(request) {
       const digest = request.token?.digest ?? tokenDigest(request.authorization);
       const partner = request.token?.partner ?? partnerKey(request.authorization, digest);
-      return enterAs(request, digest, partner);
+      if (!request.background) {
+        return arriving ? enterCounted(arriving, request, digest, partner) : admit(request, digest, partner);
+      }
+      // Requests first: while one of the partner's calls waits for anything, the sync takes no slot and no turn.
+      // Not counted as throttled: the sync only waits its turn, and no call of anyone's is held back.
+      if (arriving?.has(partner)) {
+        return Promise.reject(
+          heldBack(
+            'Requests of this partner are waiting: the background sync lets them go first.',
+            request.upstream,
+            50,
+          ),
+        );
+      }
+      return admit(request, digest, partner);
     },
   };
 
