@@ -79,7 +79,7 @@ interface Entry {
  * How long a copy Redis confirmed stands in when a Redis command is slow or fails: a blip then costs no call. A change
  * another replica made in that time shows here once Redis answers again.
  */
-export const CONFIRMED_FOR_MS = 5_000;
+const CONFIRMED_FOR_MS = 5_000;
 
 /**
  * Stores an answer fetched while Redis was not heard from, unless its customer was changed (by any replica) since the

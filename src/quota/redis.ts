@@ -21,8 +21,6 @@ export interface SharedRedis {
    * longer than the command bound, and none fails because of it.
    */
   run<T>(op: (redis: Redis) => Promise<T>, options?: RunOptions): Promise<T | undefined>;
-  /** Whether Redis answers now: false from a dropped connection, or a second of failures, until a command succeeds. */
-  reachable(): boolean;
   /**
    * What was learned while Redis was slow or away, to be written once it answers: `op` runs now in the background,
    * and again after each failure (when Redis answers again, or a second later), until it lands. A later write under
@@ -50,7 +48,7 @@ export const KEY_PREFIX = 'pcgw:';
 const TIMED_OUT = Symbol('timed out');
 
 /** Writes waiting for Redis to answer: beyond it the oldest is dropped (with one debug line per outage). */
-export const MAX_WRITE_BACKS = 10_000;
+const MAX_WRITE_BACKS = 10_000;
 /** How long a failed write back waits before it is tried again, when Redis gives no sign of being back. */
 const WRITE_BACK_RETRY_MS = 1_000;
 
@@ -201,7 +199,6 @@ export function createSharedRedis(url: string, logger: Logger, options: SharedRe
       }
       void flush();
     },
-    reachable: () => healthy && redis?.status === 'ready',
     onReconnect(listener) {
       reconnectListeners.push(listener);
     },
