@@ -23,6 +23,7 @@
 
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -121,6 +122,10 @@ const DASHBOARD_MARK = 'dddddddd';
 
 interface StandInReport {
   readonly counts: Record<Kind, { calls: number; throttled: number }>;
+  /** When every call arrived, answered or not (epoch ms, sub-ms): compared with when the gateway sent them. */
+  readonly arrivals: number[];
+  /** When each 429 went out (epoch ms). */
+  readonly throttledAt: number[];
   /** The most calls accepted in any quota window. */
   readonly peak: number;
   /** Arrival and answer times (ms) of the sync's accepted calls, in order. */
@@ -144,15 +149,19 @@ async function startStandIn(): Promise<StandIn> {
   const counts: StandInReport['counts'] = { sync: { calls: 0, throttled: 0 }, dashboard: { calls: 0, throttled: 0 } };
   const syncCalls: Array<{ arrived: number; answered: number }> = [];
   const issued = new Map<string, number>();
+  const arrivals: number[] = [];
+  const throttledAt: number[] = [];
   let peak = 0;
   const server = createServer((req, res) => {
     req.resume();
     const now = performance.now();
+    arrivals.push(performance.timeOrigin + now);
     const kind: Kind = String(req.headers['ms-correlationid']).startsWith(DASHBOARD_MARK) ? 'dashboard' : 'sync';
     counts[kind].calls++;
     while (accepted.length > 0 && (accepted[0] as number) <= now - QUOTA_WINDOW_MS) accepted.shift();
     if (accepted.length >= QUOTA) {
       counts[kind].throttled++;
+      throttledAt.push(performance.timeOrigin + now);
       json(
         res,
         429,
@@ -213,7 +222,7 @@ async function startStandIn(): Promise<StandIn> {
   }
 
   const url = await listen(server);
-  return { url, report: () => ({ counts, peak, syncCalls }), close: () => stop(server) };
+  return { url, report: () => ({ counts, peak, syncCalls, arrivals, throttledAt }), close: () => stop(server) };
 }
 
 /**
@@ -331,6 +340,8 @@ interface RunResult {
   /** The process's CPU time (user + system) over the run: the gateway and the dashboard client. */
   readonly cpuMs: number;
   readonly refreshes: number;
+  /** When the gateway sent each call to the stand-in (undici's sendHeaders; epoch ms, sub-ms). */
+  readonly sent: number[];
   readonly latencies: number[];
   readonly errorsByCode: Record<string, number>;
   readonly refreshesWithErrors: number;
@@ -380,6 +391,13 @@ async function run(name: string, options: RunOptions): Promise<RunResult> {
     requestBudgetMs: Math.round(sim(20_000)),
   });
   await options.ready?.();
+  const sent: number[] = [];
+  const standInOrigin = new URL(standIn.url).origin;
+  const onSend = (message: unknown) => {
+    const { request: sending } = message as { request: { origin?: string | URL } };
+    if (String(sending.origin) === standInOrigin) sent.push(performance.timeOrigin + performance.now());
+  };
+  subscribe('undici:client:sendHeaders', onSend);
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   const cpu = process.cpuUsage();
@@ -459,6 +477,7 @@ async function run(name: string, options: RunOptions): Promise<RunResult> {
   const wallMs = Date.now() - started;
   clearTimeout(timer);
   await Promise.all(pending);
+  unsubscribe('undici:client:sendHeaders', onSend);
   loop.disable();
   const cpuUsed = process.cpuUsage(cpu);
 
@@ -479,11 +498,28 @@ async function run(name: string, options: RunOptions): Promise<RunResult> {
     loopDelay: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
     cpuMs: (cpuUsed.user + cpuUsed.system) / 1000,
     refreshes: latencies.length + transportFailures,
+    sent,
     latencies,
     errorsByCode,
     refreshesWithErrors,
     transportFailures,
   };
+}
+
+/** The most of `times` in any quota window (t - W, t]. */
+function peakInWindow(times: readonly number[]): number {
+  const sorted = [...times].sort((x, y) => x - y);
+  let peak = 0;
+  for (let first = 0, last = 0; last < sorted.length; last++) {
+    while ((sorted[first] as number) <= (sorted[last] as number) - QUOTA_WINDOW_MS) first++;
+    peak = Math.max(peak, last - first + 1);
+  }
+  return peak;
+}
+
+/** How many of `times` fall in the quota window that ends at `at`. */
+function inWindowBefore(times: readonly number[], at: number): number {
+  return times.filter((time) => time > at - QUOTA_WINDOW_MS && time <= at).length;
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -545,6 +581,20 @@ async function main(): Promise<void> {
       `${2 * PAGE} a refresh`,
     ],
     ['most calls accepted in one quota window', `${a.standIn.peak}`, `${b.standIn.peak}`, `${QUOTA}`],
+    [
+      'most calls the gateway sent / that arrived, in one quota window',
+      `${peakInWindow(a.sent)} / ${peakInWindow(a.standIn.arrivals)}`,
+      `${peakInWindow(b.sent)} / ${peakInWindow(b.standIn.arrivals)}`,
+      `${PACING_RATE} (pacing)`,
+    ],
+    [
+      'in the window before the first 429: calls sent / arrived',
+      a.standIn.throttledAt[0] === undefined
+        ? 'no 429'
+        : `${inWindowBefore(a.sent, a.standIn.throttledAt[0])} / ${inWindowBefore(a.standIn.arrivals, a.standIn.throttledAt[0])}`,
+      '-',
+      '-',
+    ],
     ['dashboard requests', `${a.refreshes}`, `${b.refreshes}`, '-'],
     ['dashboard p50 (real ms)', fmt(p(a, 0.5)), fmt(p(b, 0.5)), '-'],
     ['dashboard p90 (real ms)', fmt(p(a, 0.9)), fmt(p(b, 0.9)), '-'],
