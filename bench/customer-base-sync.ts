@@ -126,6 +126,10 @@ interface StandInReport {
   readonly arrivals: number[];
   /** When each 429 went out (epoch ms). */
   readonly throttledAt: number[];
+  /** When each call (by MS-RequestId, first attempt) arrived. */
+  readonly arrivedById: Record<string, number>;
+  /** The stand-in's event-loop delay, max (ms). */
+  readonly loopMaxMs: number;
   /** The most calls accepted in any quota window. */
   readonly peak: number;
   /** Arrival and answer times (ms) of the sync's accepted calls, in order. */
@@ -151,11 +155,16 @@ async function startStandIn(): Promise<StandIn> {
   const issued = new Map<string, number>();
   const arrivals: number[] = [];
   const throttledAt: number[] = [];
+  const arrivedById: Record<string, number> = {};
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
   let peak = 0;
   const server = createServer((req, res) => {
     req.resume();
     const now = performance.now();
     arrivals.push(performance.timeOrigin + now);
+    const requestId = String(req.headers['ms-requestid']);
+    arrivedById[requestId] ??= performance.timeOrigin + now;
     const kind: Kind = String(req.headers['ms-correlationid']).startsWith(DASHBOARD_MARK) ? 'dashboard' : 'sync';
     counts[kind].calls++;
     while (accepted.length > 0 && (accepted[0] as number) <= now - QUOTA_WINDOW_MS) accepted.shift();
@@ -222,7 +231,11 @@ async function startStandIn(): Promise<StandIn> {
   }
 
   const url = await listen(server);
-  return { url, report: () => ({ counts, peak, syncCalls, arrivals, throttledAt }), close: () => stop(server) };
+  return {
+    url,
+    report: () => ({ counts, peak, syncCalls, arrivals, throttledAt, arrivedById, loopMaxMs: loop.max / 1e6 }),
+    close: () => stop(server),
+  };
 }
 
 /**
@@ -342,6 +355,8 @@ interface RunResult {
   readonly refreshes: number;
   /** When the gateway sent each call to the stand-in (undici's sendHeaders; epoch ms, sub-ms). */
   readonly sent: number[];
+  /** The same by MS-RequestId, first attempt. */
+  readonly sentById: Record<string, number>;
   readonly latencies: number[];
   readonly errorsByCode: Record<string, number>;
   readonly refreshesWithErrors: number;
@@ -392,10 +407,15 @@ async function run(name: string, options: RunOptions): Promise<RunResult> {
   });
   await options.ready?.();
   const sent: number[] = [];
+  const sentById: Record<string, number> = {};
   const standInOrigin = new URL(standIn.url).origin;
   const onSend = (message: unknown) => {
-    const { request: sending } = message as { request: { origin?: string | URL } };
-    if (String(sending.origin) === standInOrigin) sent.push(performance.timeOrigin + performance.now());
+    const { request: sending, headers } = message as { request: { origin?: string | URL }; headers: string };
+    if (String(sending.origin) !== standInOrigin) return;
+    const at = performance.timeOrigin + performance.now();
+    sent.push(at);
+    const requestId = /ms-requestid: ([^\r\n]+)/i.exec(headers)?.[1];
+    if (requestId) sentById[requestId] ??= at;
   };
   subscribe('undici:client:sendHeaders', onSend);
   const loop = monitorEventLoopDelay({ resolution: 1 });
@@ -499,6 +519,7 @@ async function run(name: string, options: RunOptions): Promise<RunResult> {
     cpuMs: (cpuUsed.user + cpuUsed.system) / 1000,
     refreshes: latencies.length + transportFailures,
     sent,
+    sentById,
     latencies,
     errorsByCode,
     refreshesWithErrors,
@@ -515,6 +536,14 @@ function peakInWindow(times: readonly number[]): number {
     peak = Math.max(peak, last - first + 1);
   }
   return peak;
+}
+
+/** How long calls took from the gateway's socket to the stand-in's handler. */
+function transit(r: RunResult): string {
+  const delays = Object.entries(r.sentById)
+    .map(([id, at]) => (r.standIn.arrivedById[id] ?? Number.NaN) - at)
+    .filter((delay) => !Number.isNaN(delay));
+  return `${fmt(percentile(delays, 0.5), 2)} / ${fmt(percentile(delays, 0.99), 2)} / ${fmt(Math.max(...delays), 2)}; ${fmt(r.standIn.loopMaxMs)}`;
 }
 
 /** How many of `times` fall in the quota window that ends at `at`. */
@@ -586,6 +615,12 @@ async function main(): Promise<void> {
       `${peakInWindow(a.sent)} / ${peakInWindow(a.standIn.arrivals)}`,
       `${peakInWindow(b.sent)} / ${peakInWindow(b.standIn.arrivals)}`,
       `${PACING_RATE} (pacing)`,
+    ],
+    [
+      'from sent to arrived, p50 / p99 / max (compressed ms); stand-in event-loop delay max',
+      transit(a),
+      transit(b),
+      '-',
     ],
     [
       'in the window before the first 429: calls sent / arrived',

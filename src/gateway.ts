@@ -12,6 +12,7 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Dispatcher } from 'undici';
 import type { Config } from './config/config';
 import { createSyncLease, type LeaseOptions } from './customer-base/lease';
+import { createSyncShare } from './customer-base/share';
 import { createSharedCustomerStore, type SharedStoreOptions } from './customer-base/shared-store';
 import { useStaleExtensions } from './customer-base/stale';
 import { createCustomerStore } from './customer-base/store';
@@ -24,6 +25,7 @@ import type { Tracing } from './observability/tracing';
 import { createPartnerCenterClient } from './partner-center/client';
 import { maskError } from './partner-center/errors';
 import type { PartnerCenterClient } from './partner-center/types';
+import type { Pacer } from './quota/pacing';
 import { createQuota, type QuotaTuning } from './quota/quota';
 import type { SharedRedis } from './quota/redis';
 import { createSharedClient } from './quota/shared-client';
@@ -119,6 +121,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
           redis: quota.redis,
           tuning: deps.customerBase,
           minuteMs: deps.quota?.pacingWindowMs,
+          pacer: quota.pacer,
         })
       : undefined;
   if (customerBase) metrics?.watchSync(customerBase.sync.status);
@@ -214,9 +217,10 @@ function createCustomerBase(
     redis: SharedRedis | undefined;
     tuning: (SharedStoreOptions & LeaseOptions) | undefined;
     minuteMs: number | undefined;
+    pacer: Pacer | undefined;
   },
 ): CustomerBase {
-  const { signIn, logger, redis, tuning } = deps;
+  const { signIn, logger, redis, tuning, pacer } = deps;
   const local = createCustomerStore(config.snapshotPath);
   const digest = signIn.identity.digest;
   const shared = redis ? createSharedCustomerStore(local, redis, digest, logger, tuning) : undefined;
@@ -229,7 +233,12 @@ function createCustomerBase(
     signIn: signIn.token.authorization,
     logger,
     events: deps.events,
-    minuteMs: deps.minuteMs,
+    share: createSyncShare({
+      rate: config.syncRatePerMinute,
+      limit: config.ratePerMinute,
+      minuteMs: deps.minuteMs ?? 60_000,
+      turnsInWindow: pacer ? () => pacer.turnsInWindow(signIn.identity.partner) : undefined,
+    }),
     lease: redis && shared ? createSyncLease(redis, digest, shared.loaded, logger, tuning) : undefined,
   });
   return { store, sync };

@@ -399,14 +399,48 @@ describe('the customer base', () => {
     // Between the request's first and last call, every call is the request's.
     expect(during.slice(during.findIndex(mine), lastOfMine + 1).filter((call) => !mine(call))).toEqual([]);
 
-    for (let tries = 0; tries < 100 && upstream.calls.length < startedAt + 60 + 20; tries++) await sleep(25);
+    // The request took the whole minute (40 turns): while its turns fill the window, the sync makes one call a minute.
+    const requestEndedAt = (during[lastOfMine] as RecordedCall).at;
+    for (let tries = 0; tries < 200 && upstream.calls.length < startedAt + 60 + 10; tries++) await sleep(25);
     await gw.close();
     running = [];
-    // The sync's own calls: at most 10 in any second (the compressed minute).
     const syncAt = upstream.calls.filter((call) => !mine(call)).map((call) => call.at);
+    const after = syncAt.filter((at) => at > requestEndedAt);
+    expect(after.filter((at) => at < requestEndedAt + 1_000).length).toBeLessThanOrEqual(2);
+    // Then its own rate again: 10 more calls, and at most 10 in any second (the compressed minute).
+    expect(after.length).toBeGreaterThanOrEqual(10);
     const busiest = Math.max(...syncAt.map((at) => syncAt.filter((other) => other >= at && other < at + 1_000).length));
     expect(busiest).toBeLessThanOrEqual(10);
-    expect(syncAt.length).toBeGreaterThanOrEqual(30);
+  });
+
+  it("leaves the requests' minute free: a request's burst finds its turns free and waits for none", async () => {
+    // A minute of 1 s: 40 turns for the partner, 39 of them the sync's while no request calls.
+    const gw = await startSignedInGateway(
+      upstream.url,
+      signInSettings(entra),
+      // A budget far shorter than the wait for a turn (up to the compressed minute): a call that had to wait fails.
+      { ratePerMinute: 40, syncRatePerMinute: 39, requestBudgetMs: 400 },
+      { quota: { pacingWindowMs: 1_000 } },
+    );
+    running.push(gw);
+    for (let tries = 0; tries < 400 && upstream.calls.length < 20; tries++) await sleep(25);
+    const burst = (first: number, correlationId: string) =>
+      gw.query(
+        'query ($ids: [ID!]!) { customers(ids: $ids) { qualifications { kind } } }',
+        { ids: Array.from({ length: 20 }, (_, index) => customerId(first + index)) },
+        { ...bearer(caller), 'ms-correlationid': correlationId },
+      );
+    // The first burst: 20 turns, whatever the sync left (here it may wait: the sync has not seen a request yet).
+    await burst(300, '0f0e0d0c-0b0a-4909-8807-060504030202');
+    // The sync now keeps 20 turns of every minute free. A minute and a half later, the next burst of 20 takes them.
+    await sleep(1_500);
+    const before = upstream.calls.length;
+    const { body } = await burst(400, '0f0e0d0c-0b0a-4909-8807-060504030203');
+    expect(body.errors).toBeUndefined();
+    const second = upstream.calls
+      .slice(before)
+      .filter((call) => call.headers['ms-correlationid'] === '0f0e0d0c-0b0a-4909-8807-060504030203');
+    expect(second).toHaveLength(20);
   });
 
   it('fails customerBase with SYNC_NOT_ENABLED while the sync is off', async () => {

@@ -1,7 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { silentLogger } from '../src/observability/logger';
+import { createPacer } from '../src/quota/pacing';
+import { createSharedRedis } from '../src/quota/redis';
 import { useUpstream } from './support/fixtures';
 import { customerIds } from './support/gateway';
 import { recordEvents } from './support/quota';
+import { type RedisServer, startRedis } from './support/redis-server';
 
 const QUALIFICATIONS_OF = /* GraphQL */ `query ($ids: [ID!]!) { customers(ids: $ids) { id qualifications { kind } } }`;
 
@@ -49,5 +53,104 @@ describe('pacing', () => {
     );
     expect(other.body.errors).toBeUndefined();
     expect(upstream.calls).toHaveLength(2);
+  });
+});
+
+describe("the partner's turns in the window (what the sync leaves free for requests)", () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  /** Takes `n` turns of partner-a, each allowed to wait up to a minute. */
+  const take = async (pacer: ReturnType<typeof createPacer>, n: number) => {
+    for (let i = 0; i < n; i++) {
+      const reservation = await pacer.reserve('partner-a', 60_000);
+      if (!('turn' in reservation)) throw new Error('no turn');
+    }
+  };
+
+  it('counts taken and reserved turns, per partner, and drops those a window old', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const pacer = createPacer({ limit: 3, windowMs: 300 });
+      // 3 taken now, 2 reserved for when the first ones leave the window.
+      await take(pacer, 5);
+      expect(await pacer.turnsInWindow('partner-a')).toBe(5);
+      expect(await pacer.turnsInWindow('partner-b')).toBe(0);
+      vi.advanceTimersByTime(300);
+      // The 3 first left the window; the 2 reserved ones (for 300 ms from the start) count until 600 ms.
+      expect(await pacer.turnsInWindow('partner-a')).toBe(2);
+      vi.advanceTimersByTime(300);
+      expect(await pacer.turnsInWindow('partner-a')).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('moves a turn whose call leaves late to when it left, and keeps one that leaves on time', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const pacer = createPacer({ limit: 1, windowMs: 1_000 });
+      const first = await pacer.reserve('partner-a', 0);
+      if (!('turn' in first)) throw new Error('no turn');
+      expect(first.turn.at).toBe(1_000_000);
+      // Its call leaves 30 ms late (a timer or the event loop ran late): the next turn is a minute after that.
+      vi.advanceTimersByTime(30);
+      first.turn.leaving();
+      const second = await pacer.reserve('partner-a', 5_000);
+      if (!('turn' in second)) throw new Error('no turn');
+      expect(second.turn.at).toBe(1_000_000 + 30 + 1_000);
+      // This one leaves on time: the next counts from its turn.
+      vi.setSystemTime(second.turn.at);
+      second.turn.leaving();
+      const third = await pacer.reserve('partner-a', 5_000);
+      expect('turn' in third && third.turn.at).toBe(second.turn.at + 1_000);
+      // A turn moved is still the one a refund gives back.
+      vi.setSystemTime(second.turn.at + 10);
+      if ('turn' in third) third.turn.refund();
+      expect(await pacer.turnsInWindow('partner-a')).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('moves a late turn in Redis too, to Redis’s clock', async () => {
+    const redis = createSharedRedis(server.url, silentLogger, { commandTimeoutMs: 2_000 });
+    try {
+      await new Promise<void>((resolve) => redis.onReconnect(resolve));
+      const pacer = createPacer({ limit: 10, redis });
+      const reservation = await pacer.reserve('partner-late', 0);
+      if (!('turn' in reservation)) throw new Error('no turn');
+      const [, planned] = await server.client.zrange('pcgw:pace:partner-late', 0, -1, 'WITHSCORES');
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      reservation.turn.leaving();
+      let moved = Number(planned);
+      for (let tries = 0; tries < 100 && moved === Number(planned); tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        moved = Number((await server.client.zrange('pcgw:pace:partner-late', 0, -1, 'WITHSCORES'))[1]);
+      }
+      expect(moved - Number(planned)).toBeGreaterThanOrEqual(40);
+    } finally {
+      await redis.close();
+    }
+  });
+
+  it('counts every replica’s turns through Redis', async () => {
+    const redis = [0, 1].map(() => createSharedRedis(server.url, silentLogger, { commandTimeoutMs: 2_000 }));
+    try {
+      await Promise.all(redis.map((r) => new Promise<void>((resolve) => r.onReconnect(resolve))));
+      const [a, b] = redis.map((r) => createPacer({ limit: 10, redis: r }));
+      await take(a as ReturnType<typeof createPacer>, 4);
+      await take(b as ReturnType<typeof createPacer>, 3);
+      expect(await a?.turnsInWindow('partner-a')).toBe(7);
+      expect(await b?.turnsInWindow('partner-a')).toBe(7);
+      expect(await b?.turnsInWindow('partner-b')).toBe(0);
+    } finally {
+      await Promise.all(redis.map((r) => r.close()));
+    }
   });
 });

@@ -16,6 +16,7 @@ import { GatewayError, UpstreamError } from '../partner-center/errors';
 import type { CallContext, PartnerCenterClient, Resource } from '../partner-center/types';
 import type { TokenIdentity } from '../quota/partner-key';
 import { heldAlways, type SyncLease } from './lease';
+import type { SyncShare } from './share';
 import { type CustomerStore, type StoredCustomer, syncedAtOf } from './store';
 
 /** Partner Center's largest page of GET /customers. */
@@ -46,8 +47,8 @@ export interface SyncDeps {
   readonly events: GatewayEvents;
   /** Which replica syncs, when replicas share the snapshot through Redis; this one always, by default. */
   readonly lease?: SyncLease;
-  /** The minute the rate is spread over, 60 000 ms unless time is compressed (the pacing window's tuning). */
-  readonly minuteMs?: number;
+  /** The sync's spacing: its rate, less what the partner's requests need. */
+  readonly share: SyncShare;
 }
 
 /** How often a replica that does not hold the lease looks whether it does now. */
@@ -60,9 +61,8 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
   const { config, client, store, logger, events } = deps;
   const lease = deps.lease ?? heldAlways;
   const maxAgeMs = config.syncMaxAgeMinutes * 60_000;
-  // 2% more than the minute over the rate: Partner Center counts a call when it arrives, and calls leave a few ms
-  // late or early, so calls spaced exactly could put one more than the rate into some minute as it sees it.
-  const spacingMs = ((deps.minuteMs ?? 60_000) / config.syncRatePerMinute) * 1.02;
+  const { share } = deps;
+  const spacingMs = share.baseSpacingMs;
   const stop = new AbortController();
   /** When the last call started, and when its answer came: the next starts a spacing after the one, and a quarter after the other. */
   let lastCallAt = Number.NEGATIVE_INFINITY;
@@ -107,6 +107,15 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
     background: true,
   });
 
+  /** A call of the sync's was answered: the next is spaced from when this one left (after sign-in and admission). */
+  function answered(ctx: CallContext, startedAt: number, resource: Resource, status: string) {
+    lastCallAt = ctx.stats.sentAt ?? startedAt;
+    lastAnswerAt = Date.now();
+    share.sent(lastCallAt, ctx.stats.upstreamCalls);
+    callCount++;
+    events.syncCall(resource, status);
+  }
+
   /**
    * One call at the sync's pace: not before its even spacing allows, never while a throttle window is open or while
    * requests wait for pacing turns (it waits and tries again, without a call). A failure with an answer counts.
@@ -119,32 +128,26 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
     for (;;) {
       // From start to start, so a call's own time does not slow the rate; never right after an answer, so calls that
       // left late do not go in a burst.
-      const wait = Math.max(lastCallAt + spacingMs, lastAnswerAt + spacingMs / 4) - Date.now();
-      // Rounded up: timers take whole milliseconds, and a shorter wait would run the rate a few percent fast.
-      if (wait > 0) await sleep(Math.ceil(wait), undefined, { signal: stop.signal });
+      const wait = Math.max(lastCallAt + (await share.spacingMs()), lastAnswerAt + spacingMs / 4) - Date.now();
+      if (wait > 0) {
+        // Rounded up: timers take whole milliseconds, and a shorter wait would run the rate a few percent fast. A long
+        // wait (requests took the minute) is looked at again every second, as the requests' share changes.
+        await sleep(Math.min(Math.ceil(wait), share.recheckMs), undefined, { signal: stop.signal });
+        if (wait > share.recheckMs) continue;
+      }
       // A replica whose lease ran out while it waited makes no further call: the new holder goes on.
       if (!lease.held()) throw new LeaseLost();
       const ctx = context(correlationId);
       const startedAt = Date.now();
       try {
         const value = await call(ctx);
-        if (ctx.stats.upstreamCalls > 0) {
-          lastCallAt = startedAt;
-          lastAnswerAt = Date.now();
-          callCount++;
-          events.syncCall(resource, '200');
-        }
+        if (ctx.stats.upstreamCalls > 0) answered(ctx, startedAt, resource, '200');
         return { value };
       } catch (error) {
         if (stop.signal.aborted) throw error;
         if (!(error instanceof GatewayError)) throw error;
         const sent = ctx.stats.upstreamCalls > 0;
-        if (sent) {
-          lastCallAt = startedAt;
-          lastAnswerAt = Date.now();
-          callCount++;
-          events.syncCall(resource, attemptStatusOf(error));
-        }
+        if (sent) answered(ctx, startedAt, resource, attemptStatusOf(error));
         if (error.code === 'UPSTREAM_THROTTLED') {
           // Held back without a call (an open window, pacing turns that requests wait for): nothing before the wait
           // is over, known to the ms. A 429 answered: nothing before its Retry-After, at least 100 ms.

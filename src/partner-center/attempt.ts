@@ -9,7 +9,7 @@ import type { Dispatcher } from 'undici';
 import type { AttemptStatus, GatewayEvents } from '../observability/events';
 import { codeForStatus, type ErrorCode, type ParsedErrorBody, parseErrorBody, UpstreamError } from './errors';
 import { retryAfterSeconds } from './retry-timing';
-import { BodyTooLargeError, readText } from './transport';
+import { BodyTooLargeError, ON_WRITTEN, readText } from './transport';
 import type { Resource } from './types';
 
 /** Why an attempt's controller aborted: its own timer, or every caller went away. */
@@ -78,6 +78,8 @@ export function createAttempt({ dispatcher, origin, pathPrefix, attemptTimeoutMs
     deadline: number,
     upstream: { requestId: string; correlationId: string },
     signal: AbortSignal | undefined,
+    /** Called when the request is written to its socket (the dispatcher is tellingWrites'). */
+    onWritten?: () => void,
   ): Promise<Outcome> {
     const remaining = deadline - Date.now();
     if (remaining <= 0) {
@@ -110,6 +112,7 @@ export function createAttempt({ dispatcher, origin, pathPrefix, attemptTimeoutMs
         signal: controller,
         headersTimeout: 0,
         bodyTimeout: 0,
+        ...(onWritten ? { [ON_WRITTEN]: onWritten } : {}),
       });
       status = response.statusCode;
       const text = await readText(response.body);

@@ -17,7 +17,7 @@ import { CONTINUATION_HEADER, customerListPath, parseCustomerBody, parseCustomer
 import { badResponse, UnauthenticatedError, UpstreamError, type UpstreamInfo } from './errors';
 import { parseQualification, parseQualificationList } from './qualifications';
 import { backoffDelayMs } from './retry-timing';
-import { createDispatcher } from './transport';
+import { createDispatcher, tellingWrites } from './transport';
 import type { CallContext, ClientConfig, PartnerCenterClient, Resource } from './types';
 
 export interface ClientDeps {
@@ -49,7 +49,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
   const retryBaseDelayMs = deps.retryBaseDelayMs ?? 200;
   const random = deps.random ?? Math.random;
   const attemptOnce = createAttempt({
-    dispatcher,
+    dispatcher: tellingWrites(dispatcher),
     origin,
     pathPrefix,
     attemptTimeoutMs: config.attemptTimeoutMs,
@@ -132,6 +132,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
         background: ctx.background === true,
       });
       ctx.stats.upstreamCalls++;
+      ctx.stats.sentAt = Date.now();
       if (attempt > 1) ctx.stats.retries++;
       span?.attempt();
       let outcome: Outcome | undefined;
@@ -146,6 +147,7 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
           ctx.deadline,
           upstream,
           method === 'GET' ? ctx.signal : undefined,
+          admitted.written,
         );
       } finally {
         admitted.done({

@@ -1,6 +1,6 @@
 // Owns the HTTP plumbing under the client: the keep-alive pool (through an
-// outbound proxy when one is configured) and reading a response body to the
-// end with a size cap.
+// outbound proxy when one is configured), telling when a request is written
+// to its socket, and reading a response body to the end with a size cap.
 
 import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
 import type { ClientConfig } from './types';
@@ -25,6 +25,36 @@ export function createDispatcher(config: ClientConfig): Dispatcher {
     httpsProxy: config.httpsProxy ?? '',
     httpProxy: config.httpProxy ?? '',
     noProxy: config.noProxy ?? '',
+  });
+}
+
+/** A request's option: called once undici writes the request to its socket, the moment Partner Center counts from. */
+export const ON_WRITTEN: unique symbol = Symbol('onWritten');
+
+type Written = { [ON_WRITTEN]?: () => void };
+
+/**
+ * The dispatcher, telling each request that carries ON_WRITTEN when it is written: undici's onRequestStart comes
+ * right before the headers go to the socket, after any wait for a connection and for the event loop. Pacing counts a
+ * call from then, not from when the gateway let it go, which a busy event loop can leave tens of ms behind.
+ */
+export function tellingWrites(dispatcher: Dispatcher): Dispatcher {
+  return dispatcher.compose((dispatch) => (opts, handler) => {
+    const onWritten = (opts as Written)[ON_WRITTEN];
+    if (!onWritten) return dispatch(opts, handler);
+    return dispatch(opts, {
+      onRequestStart(controller, context) {
+        onWritten();
+        handler.onRequestStart?.(controller, context);
+      },
+      onRequestUpgrade: (controller, statusCode, headers, socket) =>
+        handler.onRequestUpgrade?.(controller, statusCode, headers, socket),
+      onResponseStart: (controller, statusCode, headers, statusMessage) =>
+        handler.onResponseStart?.(controller, statusCode, headers, statusMessage),
+      onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
+      onResponseEnd: (controller, trailers) => handler.onResponseEnd?.(controller, trailers),
+      onResponseError: (controller, error) => handler.onResponseError?.(controller, error),
+    });
   });
 }
 

@@ -55,6 +55,8 @@ export interface CallContext {
 /** Per-request counters, written by the client and the loaders, read once when the request ends. */
 export interface RequestStats {
   upstreamCalls: number;
+  /** When the last attempt was let through to be sent (ms); the background sync spaces its calls from it. */
+  sentAt?: number;
   cacheHits: number;
   retries: number;
 }

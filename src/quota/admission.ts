@@ -27,6 +27,8 @@ export interface AdmissionRequest {
 }
 
 export interface Admitted {
+  /** The attempt was written to its socket: its pacing turn counts from now when that is later than the turn. */
+  readonly written: () => void;
   /** Tells how the attempt ended, then frees the slot. */
   done(outcome: { status?: number; retryAfterMs?: number }): void;
 }
@@ -87,13 +89,13 @@ export function createAdmission(options: AdmissionOptions): Admission {
       );
     }
     const { turn } = reservation;
-    if (turn.waitMs > 0) {
-      try {
-        await pause(turn.waitMs, request.signal);
-      } catch (error) {
-        turn.refund();
-        throw error;
-      }
+    try {
+      // A loop: timers count from the event loop's time, which lags the clock after a long turn of the loop, so a
+      // wait can end a few ms early; a call that left early could share a minute with the turn a minute before it.
+      for (let left = turn.at - Date.now(); left > 0; left = turn.at - Date.now()) await pause(left, request.signal);
+    } catch (error) {
+      turn.refund();
+      throw error;
     }
     return turn;
   }
@@ -173,6 +175,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
       }
       const taken = turn;
       return {
+        written: () => taken?.leaving(),
         done(outcome) {
           // The window opens before the slot is handed on, so a queued call cannot slip into it.
           if (outcome.status === 429) void windows.open(partner, scope, outcome.retryAfterMs ?? 0);

@@ -8,7 +8,13 @@ import { KEY_PREFIX, type SharedRedis } from './redis';
 
 /** A turn taken: when to go, and how to give it back (a call answered 401, or dropped before it was sent). */
 export interface Turn {
-  readonly waitMs: number;
+  /** When to go, by this process's clock (Date.now()). */
+  readonly at: number;
+  /**
+   * The call leaves now (it is written to its socket). A call that leaves later than its turn (the event loop, a
+   * connection) moves the turn to now: the log then holds when calls left, which is what Partner Center counts.
+   */
+  leaving(): void;
   refund(): void;
 }
 
@@ -17,6 +23,8 @@ export type Reservation = { turn: Turn } | { refusedMs: number };
 export interface Pacer {
   /** Takes the partner's next turn when it comes within `maxWaitMs`; otherwise takes nothing and says how far it is. */
   reserve(partner: string, maxWaitMs: number): Promise<Reservation>;
+  /** The partner's turns in the window now, taken and reserved; undefined when Redis does not answer in time. */
+  turnsInWindow(partner: string): Promise<number | undefined>;
 }
 
 export interface PacerOptions {
@@ -58,6 +66,24 @@ redis.call('PEXPIRE', KEYS[1], at - now + window)
 return {1, at - now}
 `;
 
+const COUNT_SCRIPT = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+return redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')
+`;
+
+/** Moves a turn that left late to now (when it is still in the log and was planned before now). */
+const MOVE_SCRIPT = `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local planned = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if planned and tonumber(planned) < now then
+  redis.call('ZADD', KEYS[1], now, ARGV[1])
+  if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+end
+return 1
+`;
+
 /** Adds a turn taken while Redis was away; the log lives at least as long as that turn counts. */
 const ADD_TURN_SCRIPT = `
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
@@ -69,10 +95,16 @@ export function createPacer(options: PacerOptions): Pacer {
   const windowMs = options.windowMs ?? 60_000;
   const logs = new LRUCache<string, number[]>({ max: options.maxPartners ?? 10_000 });
 
-  function reserveLocally(partner: string, maxWaitMs: number): Reservation {
-    const now = Date.now();
+  /** The partner's log with the turns that no longer count dropped. */
+  function logOf(partner: string, now: number): number[] {
     const log = logs.get(partner) ?? [];
     while (log.length > 0 && (log[0] as number) <= now - windowMs) log.shift();
+    return log;
+  }
+
+  function reserveLocally(partner: string, maxWaitMs: number): Reservation {
+    const now = Date.now();
+    const log = logOf(partner, now);
     let at = now;
     if (log.length >= limit) at = Math.max(at, (log[log.length - limit] as number) + windowMs);
     if (log.length > 0) at = Math.max(at, log[log.length - 1] as number);
@@ -80,11 +112,24 @@ export function createPacer(options: PacerOptions): Pacer {
     log.push(at);
     // The log lives as long as its last turn counts, then expires on its own: no sweep.
     logs.set(partner, log, { ttl: at - now + windowMs });
+    let turnAt = at;
     return {
       turn: {
-        waitMs: at - now,
+        at,
+        leaving: () => {
+          const left = Date.now();
+          const index = left > turnAt ? log.lastIndexOf(turnAt) : -1;
+          if (index < 0) return;
+          log.splice(index, 1);
+          // Back in order: after every turn at or before now (turns reserved for later stay after it).
+          let position = log.length;
+          while (position > 0 && (log[position - 1] as number) > left) position--;
+          log.splice(position, 0, left);
+          turnAt = left;
+          logs.set(partner, log, { ttl: Math.max(left, log[log.length - 1] as number) - left + windowMs });
+        },
         refund: () => {
-          const index = log.lastIndexOf(at);
+          const index = log.lastIndexOf(turnAt);
           if (index >= 0) log.splice(index, 1);
         },
       },
@@ -92,6 +137,14 @@ export function createPacer(options: PacerOptions): Pacer {
   }
 
   return {
+    async turnsInWindow(partner) {
+      if (!redis) return logOf(partner, Date.now()).length;
+      const count = await redis.run(
+        (r) => r.eval(COUNT_SCRIPT, 1, `${KEY_PREFIX}pace:${partner}`, String(windowMs)) as Promise<number>,
+        { background: true },
+      );
+      return count ?? undefined;
+    },
     async reserve(partner, maxWaitMs) {
       if (!redis) return reserveLocally(partner, maxWaitMs);
       const key = `${KEY_PREFIX}pace:${partner}`;
@@ -113,7 +166,7 @@ export function createPacer(options: PacerOptions): Pacer {
         // took is written to Redis once it answers, so the other replicas count it in their window.
         const local = reserveLocally(partner, maxWaitMs);
         if ('turn' in local) {
-          const at = Date.now() + local.turn.waitMs;
+          const { at } = local.turn;
           redis.writeBack(`${key}:${member}`, async (r) => {
             const left = at + windowMs - Date.now();
             if (left <= 0) return false;
@@ -124,9 +177,17 @@ export function createPacer(options: PacerOptions): Pacer {
       }
       const [taken, waitMs] = shared;
       if (!taken) return { refusedMs: waitMs };
+      const at = Date.now() + waitMs;
       return {
         turn: {
-          waitMs,
+          at,
+          leaving: () => {
+            // Late by this replica's clock (by 2 ms or more: a command per call would double pacing's Redis work for a
+            // millisecond): the turn is moved to Redis's now, the clock the log keeps. Not awaited.
+            if (Date.now() - at >= 2) {
+              void redis.run((r) => r.eval(MOVE_SCRIPT, 1, key, member, String(windowMs)), { background: true });
+            }
+          },
           refund: () => {
             void redis.run((r) => r.zrem(key, member));
           },

@@ -8,7 +8,7 @@ import type { Logger } from '../observability/logger';
 import { type Admission, createAdmission } from './admission';
 import { createAnswerCache } from './cache';
 import { createSharedCalls, type SharedCalls } from './coalescing';
-import { createPacer } from './pacing';
+import { createPacer, type Pacer } from './pacing';
 import { createSharedRedis, type SharedRedis, type SharedRedisOptions } from './redis';
 import { createSlots } from './slots';
 import { createThrottleWindows } from './windows';
@@ -34,6 +34,8 @@ export interface QuotaTuning {
 export interface Quota {
   readonly admission: Admission;
   readonly shared: SharedCalls;
+  /** PARTNER_CENTER_RATE_PER_MINUTE's turns, which the admission takes; undefined without pacing. */
+  readonly pacer: Pacer | undefined;
   /** The one Redis connection (REDIS_URL), which the sign-in shares too; undefined without one. */
   readonly redis: SharedRedis | undefined;
   dispose(): Promise<void>;
@@ -47,13 +49,14 @@ export function createQuota(
   const redis: SharedRedis | undefined = config.redisUrl
     ? createSharedRedis(config.redisUrl, deps.logger, tuning.redis)
     : undefined;
+  const pacer =
+    config.ratePerMinute > 0
+      ? createPacer({ limit: config.ratePerMinute, windowMs: tuning.pacingWindowMs, redis })
+      : undefined;
   const admission = createAdmission({
     slots: createSlots(config.maxConcurrencyPerToken),
     windows: createThrottleWindows({ redis }),
-    pacer:
-      config.ratePerMinute > 0
-        ? createPacer({ limit: config.ratePerMinute, windowMs: tuning.pacingWindowMs, redis })
-        : undefined,
+    pacer,
     events: deps.events,
   });
   const cache = createAnswerCache({
@@ -65,5 +68,5 @@ export function createQuota(
     staleSeconds: config.staleIfErrorSeconds,
   });
   const shared = createSharedCalls({ cache, events: deps.events });
-  return { admission, shared, redis, dispose: async () => redis?.close() };
+  return { admission, shared, pacer, redis, dispose: async () => redis?.close() };
 }

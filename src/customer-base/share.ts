@@ -1,0 +1,101 @@
+// Owns the sync's share of the partner's minute: its spacing, from
+// SYNC_RATE_PER_MINUTE and the room the partner's requests leave in
+// PARTNER_CENTER_RATE_PER_MINUTE, so that a request's burst finds its turns free.
+
+export interface SyncShareOptions {
+  /** SYNC_RATE_PER_MINUTE. */
+  readonly rate: number;
+  /** PARTNER_CENTER_RATE_PER_MINUTE: every call of the partner's, the sync's and its requests', in any minute. */
+  readonly limit: number;
+  /** 60 000 ms unless time is compressed. */
+  readonly minuteMs: number;
+  /**
+   * The partner's pacing turns in the minute now, every replica's (taken and reserved); undefined when it cannot be
+   * told (Redis did not answer), or without pacing.
+   */
+  readonly turnsInWindow?: () => Promise<number | undefined>;
+}
+
+export interface SyncShare {
+  /** The spacing from one of the sync's calls to the next, start to start, as things stand now. */
+  spacingMs(): Promise<number>;
+  /** The spacing at the sync's own rate, with no request about: the shortest there is. */
+  readonly baseSpacingMs: number;
+  /** How often a long wait looks at the requests' share again: a second of the minute. */
+  readonly recheckMs: number;
+  /** Records that the sync sent `attempts` upstream attempts at `at` (each took a turn). */
+  sent(at: number, attempts: number): void;
+}
+
+/**
+ * 2% more than the minute over the sync's own rate: Partner Center counts a call when it arrives, and calls leave a
+ * few ms late or early, so calls spaced exactly could put one more than the rate into some minute as it sees it.
+ */
+const KEPT_BACK = 1.02;
+
+/** How long the requests' turns are remembered, in minutes: a dashboard refreshing twice a minute is seen. */
+const MEMORY_MINUTES = 2;
+/** Seconds of the minute (60 a minute): each keeps the most request turns seen in the window during it. */
+const SECONDS = MEMORY_MINUTES * 60;
+/** The share of those seconds whose level the requests stay under. */
+const QUANTILE = 0.9;
+
+/**
+ * The sync's rate is the smaller of its own and what the partner's requests leave: the limit less the requests' turns
+ * in the window, at the level they stay under nine seconds in ten over the last two minutes. Before each of its calls
+ * the sync looks at the partner's turns in the window less its own; each second keeps the most it saw. Spread evenly
+ * at that rate, the sync's calls and the requests' minute fit in the limit together, so a request's burst finds its
+ * turns free rather than queued behind turns the sync took before it came. The tenth part left out is the moments a
+ * window holds the ends of two refreshes a minute apart (a slow one and a fast one): the few turns those lack free up
+ * as the older refresh leaves the window, within its own length. With no room at all the sync makes one call a
+ * minute, and still only with a turn free now.
+ */
+export function createSyncShare(options: SyncShareOptions): SyncShare {
+  const { rate, limit, minuteMs } = options;
+  const baseSpacingMs = (minuteMs / rate) * KEPT_BACK;
+  const secondMs = minuteMs / 60;
+  /** The sync's own attempts in the last minute, oldest first. */
+  const own: number[] = [];
+  /** A ring of the last SECONDS seconds: which second each slot holds, and the most request turns seen in it. */
+  const secondOf: number[] = new Array(SECONDS).fill(Number.NEGATIVE_INFINITY);
+  const mostIn: number[] = new Array(SECONDS).fill(0);
+
+  /** The requests' level: what the seconds of the last two minutes with a look stay at or under, nine in ten. */
+  function requestsLevel(second: number): number {
+    const levels: number[] = [];
+    for (let slot = 0; slot < SECONDS; slot++) {
+      if (second - (secondOf[slot] as number) < SECONDS) levels.push(mostIn[slot] as number);
+    }
+    if (levels.length === 0) return 0;
+    levels.sort((a, b) => a - b);
+    return levels[Math.ceil(QUANTILE * levels.length) - 1] as number;
+  }
+
+  return {
+    baseSpacingMs,
+    recheckMs: secondMs,
+    sent(at, attempts) {
+      for (let i = 0; i < attempts; i++) own.push(at);
+    },
+    async spacingMs() {
+      const turns = await options.turnsInWindow?.();
+      const now = Date.now();
+      while (own.length > 0 && (own[0] as number) <= now - minuteMs) own.shift();
+      const second = Math.floor(now / secondMs);
+      if (turns !== undefined) {
+        const slot = second % SECONDS;
+        const requests = Math.max(0, turns - own.length);
+        if (secondOf[slot] !== second) {
+          secondOf[slot] = second;
+          mostIn[slot] = requests;
+        } else {
+          mostIn[slot] = Math.max(mostIn[slot] as number, requests);
+        }
+      }
+      // Below its own rate the share needs no 2% kept back (the pacer holds the partner's minute to the limit), but
+      // never runs faster than the sync's own spacing.
+      const left = limit - requestsLevel(second);
+      return Math.max(baseSpacingMs, minuteMs / Math.max(1, left));
+    },
+  };
+}
