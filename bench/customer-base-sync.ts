@@ -19,7 +19,9 @@
 //                                      compression), BENCH_CUSTOMERS (5000), BENCH_MAX_SECONDS (cap on run a,
 //                                      compressed seconds; default 2.5x the quota's limit), BENCH_MINUTE (real or
 //                                      compressed: how the gateway's rates are compressed, see MINUTE),
-//                                      BENCH_PACING_RATE (500: PARTNER_CENTER_RATE_PER_MINUTE before compression)
+//                                      BENCH_PACING_RATE (500: PARTNER_CENTER_RATE_PER_MINUTE before compression),
+//                                      BENCH_CONCURRENCY (32: PARTNER_CENTER_MAX_CONCURRENCY, the one token's calls in
+//                                      flight, shared by the sync and every dashboard in app-user mode)
 
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -64,6 +66,7 @@ const RATE_FACTOR = MINUTE === 'real' ? K : 1;
 const SYNC_RATE = 300;
 /** PARTNER_CENTER_RATE_PER_MINUTE as a partner would set it: Partner Center's own limit unless told otherwise. */
 const PACING_RATE = Number(process.env.BENCH_PACING_RATE ?? 500);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const PAGE_SIZE = 500;
 const PAGES = Math.ceil(CUSTOMERS / PAGE_SIZE);
 /** The quota's limit for a complete snapshot: two reads per customer plus the list's pages, at the sync's rate. */
@@ -403,6 +406,7 @@ async function run(name: string, options: RunOptions): Promise<RunResult> {
     ratePerMinute: PACING_RATE * RATE_FACTOR,
     cacheTtlSeconds: 0,
     attemptTimeoutMs: Math.round(sim(8_000)),
+    maxConcurrencyPerToken: CONCURRENCY,
     requestBudgetMs: Math.round(sim(20_000)),
   });
   await options.ready?.();
@@ -567,6 +571,7 @@ async function main(): Promise<void> {
   const processStarted = Date.now();
   console.log(
     `Customer-base sync: ${CUSTOMERS} customers, quota ${QUOTA}/min per tenant, sync ${SYNC_RATE}/min, pacing ${PACING_RATE}/min, ` +
+      `${CONCURRENCY} calls in flight, ` +
       `dashboard of ${PAGE} every 30 s, upstream latency ${LATENCY_REAL_MS} ms; time compressed x${K}, ` +
       `gateway rates ${MINUTE === 'real' ? `x${K} over a 60 s minute` : `over a ${fmt(sim(60), 2)} s minute`} (Node ${process.version})`,
   );
