@@ -118,6 +118,23 @@ describe("the partner's turns in the window (what the sync leaves free for reque
     }
   });
 
+  it('leaves a forgotten log forgotten: a late turn of a partner the LRU dropped brings nothing back', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const pacer = createPacer({ limit: 5, windowMs: 1_000, maxPartners: 1 });
+      const old = await pacer.reserve('partner-a', 0);
+      if (!('turn' in old)) throw new Error('no turn');
+      // partner-b's turn pushes partner-a's log out; partner-a then starts a new one.
+      await pacer.reserve('partner-b', 0);
+      vi.advanceTimersByTime(20);
+      for (let i = 0; i < 3; i++) await pacer.reserve('partner-a', 0);
+      old.turn.leaving();
+      expect(await pacer.turnsInWindow('partner-a')).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('moves a late turn in Redis too, to Redis’s clock', async () => {
     const redis = createSharedRedis(server.url, silentLogger, { commandTimeoutMs: 2_000 });
     try {

@@ -17,7 +17,7 @@ export interface SyncShareOptions {
 }
 
 export interface SyncShare {
-  /** The spacing from one of the sync's calls to the next, start to start, as things stand now. */
+  /** The spacing from when one of the sync's calls left to when the next may, as things stand now. */
   spacingMs(): Promise<number>;
   /** The spacing at the sync's own rate, with no request about: the shortest there is. */
   readonly baseSpacingMs: number;

@@ -2,7 +2,8 @@
 // customer list (500 a page, continuation tokens), then each customer whose
 // data is missing or older than SYNC_MAX_AGE_MINUTES, at most
 // SYNC_RATE_PER_MINUTE calls in any 60 s, spread evenly, behind every waiting
-// request (src/quota/admission.ts), after a 429 nothing before Retry-After.
+// request (src/quota/admission.ts) and slower while requests need the minute
+// (./share.ts), after a 429 nothing before Retry-After.
 // A failed customer is left for the next pass; an interrupted pass goes on
 // where it stopped.
 
@@ -64,7 +65,7 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
   const { share } = deps;
   const spacingMs = share.baseSpacingMs;
   const stop = new AbortController();
-  /** When the last call started, and when its answer came: the next starts a spacing after the one, and a quarter after the other. */
+  /** When the last call left, and when its answer came: the next leaves a spacing after the one, a quarter after the other. */
   let lastCallAt = Number.NEGATIVE_INFINITY;
   let lastAnswerAt = Number.NEGATIVE_INFINITY;
   /** Calls sent, for the pass's log line. */
@@ -126,8 +127,8 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
     call: (ctx: CallContext) => Promise<T>,
   ): Promise<{ value: T } | { error: GatewayError }> {
     for (;;) {
-      // From start to start, so a call's own time does not slow the rate; never right after an answer, so calls that
-      // left late do not go in a burst.
+      // From when the last call left, so a call's own time does not slow the rate; never right after an answer, so
+      // calls that left late do not go in a burst.
       const wait = Math.max(lastCallAt + (await share.spacingMs()), lastAnswerAt + spacingMs / 4) - Date.now();
       if (wait > 0) {
         // Rounded up: timers take whole milliseconds, and a shorter wait would run the rate a few percent fast. A long

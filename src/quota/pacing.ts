@@ -1,6 +1,7 @@
 // Owns pacing (PARTNER_CENTER_RATE_PER_MINUTE): at most N upstream calls per
-// partner in ANY 60 s, as a sliding log of turns (reserved times) kept locally
-// or, with Redis, in one sorted set per partner shared by every replica.
+// partner in ANY 60 s, as a sliding log of turns (when calls are to leave, or
+// left, if later) kept locally or, with Redis, in one sorted set per partner
+// shared by every replica.
 
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
@@ -118,7 +119,8 @@ export function createPacer(options: PacerOptions): Pacer {
         at,
         leaving: () => {
           const left = Date.now();
-          const index = left > turnAt ? log.lastIndexOf(turnAt) : -1;
+          // Not when the partner's log was forgotten meanwhile (the LRU's bound): a new one holds what counts now.
+          const index = left > turnAt && logs.peek(partner) === log ? log.lastIndexOf(turnAt) : -1;
           if (index < 0) return;
           log.splice(index, 1);
           // Back in order: after every turn at or before now (turns reserved for later stay after it).
