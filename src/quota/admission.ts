@@ -27,8 +27,11 @@ export interface AdmissionRequest {
 }
 
 export interface Admitted {
-  /** The attempt was written to its socket: its pacing turn counts from now when that is later than the turn. */
-  readonly written: () => void;
+  /**
+   * The attempt was written to its socket: its pacing turn counts from now when that is later than the turn. Only with
+   * a turn, so that without pacing no attempt is watched for its write.
+   */
+  readonly written?: () => void;
   /** Tells how the attempt ended, then frees the slot. */
   done(outcome: { status?: number; retryAfterMs?: number }): void;
 }
@@ -175,7 +178,7 @@ export function createAdmission(options: AdmissionOptions): Admission {
       }
       const taken = turn;
       return {
-        written: () => taken?.leaving(),
+        ...(taken ? { written: () => taken.leaving() } : {}),
         done(outcome) {
           // The window opens before the slot is handed on, so a queued call cannot slip into it.
           if (outcome.status === 429) void windows.open(partner, scope, outcome.retryAfterMs ?? 0);
