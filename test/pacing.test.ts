@@ -81,10 +81,15 @@ describe("the partner's turns in the window (what the sync leaves free for reque
       await take(pacer, 5);
       expect(await pacer.turnsInWindow('partner-a')).toBe(5);
       expect(await pacer.turnsInWindow('partner-b')).toBe(0);
+      // A turn stamped at ms m counts through m + 300 (its call left somewhere in that ms).
       vi.advanceTimersByTime(300);
-      // The 3 first left the window; the 2 reserved ones (for 300 ms from the start) count until 600 ms.
+      expect(await pacer.turnsInWindow('partner-a')).toBe(5);
+      vi.advanceTimersByTime(1);
+      // The 3 first left the window; the 2 reserved ones (for 301 ms from the start) count through 601 ms.
       expect(await pacer.turnsInWindow('partner-a')).toBe(2);
       vi.advanceTimersByTime(300);
+      expect(await pacer.turnsInWindow('partner-a')).toBe(2);
+      vi.advanceTimersByTime(1);
       expect(await pacer.turnsInWindow('partner-a')).toBe(0);
     } finally {
       vi.useRealTimers();
@@ -98,17 +103,18 @@ describe("the partner's turns in the window (what the sync leaves free for reque
       const first = await pacer.reserve('partner-a', 0);
       if (!('turn' in first)) throw new Error('no turn');
       expect(first.turn.at).toBe(1_000_000);
-      // Its call leaves 30 ms late (a timer or the event loop ran late): the next turn is a minute after that.
+      // Its call leaves 30 ms late (a timer or the event loop ran late): the next turn is a minute after that, and
+      // 1 ms more (a call stamped at ms m left somewhere in it: one stamped m + 1000 could leave less than 1 s later).
       vi.advanceTimersByTime(30);
       first.turn.leaving();
       const second = await pacer.reserve('partner-a', 5_000);
       if (!('turn' in second)) throw new Error('no turn');
-      expect(second.turn.at).toBe(1_000_000 + 30 + 1_000);
+      expect(second.turn.at).toBe(1_000_000 + 30 + 1_001);
       // This one leaves on time: the next counts from its turn.
       vi.setSystemTime(second.turn.at);
       second.turn.leaving();
       const third = await pacer.reserve('partner-a', 5_000);
-      expect('turn' in third && third.turn.at).toBe(second.turn.at + 1_000);
+      expect('turn' in third && third.turn.at).toBe(second.turn.at + 1_001);
       // A turn moved is still the one a refund gives back.
       vi.setSystemTime(second.turn.at + 10);
       if ('turn' in third) third.turn.refund();

@@ -94,12 +94,18 @@ return 1`;
 export function createPacer(options: PacerOptions): Pacer {
   const { limit, redis } = options;
   const windowMs = options.windowMs ?? 60_000;
+  /**
+   * How long a turn counts, in the log's whole ms: a turn stamped m (Date.now()) left somewhere in [m, m + 1), so one
+   * stamped m + windowMs could leave less than a window after it, and Partner Center, counting arrivals on a finer
+   * clock, would see both in one minute. A turn counts through m + windowMs; the next is due at m + windowMs + 1.
+   */
+  const spanMs = windowMs + 1;
   const logs = new LRUCache<string, number[]>({ max: options.maxPartners ?? 10_000 });
 
   /** The partner's log with the turns that no longer count dropped. */
   function logOf(partner: string, now: number): number[] {
     const log = logs.get(partner) ?? [];
-    while (log.length > 0 && (log[0] as number) <= now - windowMs) log.shift();
+    while (log.length > 0 && (log[0] as number) <= now - spanMs) log.shift();
     return log;
   }
 
@@ -107,12 +113,12 @@ export function createPacer(options: PacerOptions): Pacer {
     const now = Date.now();
     const log = logOf(partner, now);
     let at = now;
-    if (log.length >= limit) at = Math.max(at, (log[log.length - limit] as number) + windowMs);
+    if (log.length >= limit) at = Math.max(at, (log[log.length - limit] as number) + spanMs);
     if (log.length > 0) at = Math.max(at, log[log.length - 1] as number);
     if (at - now > maxWaitMs) return { refusedMs: at - now };
     log.push(at);
     // The log lives as long as its last turn counts, then expires on its own: no sweep.
-    logs.set(partner, log, { ttl: at - now + windowMs });
+    logs.set(partner, log, { ttl: at - now + spanMs });
     let turnAt = at;
     return {
       turn: {
@@ -128,7 +134,7 @@ export function createPacer(options: PacerOptions): Pacer {
           while (position > 0 && (log[position - 1] as number) > left) position--;
           log.splice(position, 0, left);
           turnAt = left;
-          logs.set(partner, log, { ttl: Math.max(left, log[log.length - 1] as number) - left + windowMs });
+          logs.set(partner, log, { ttl: Math.max(left, log[log.length - 1] as number) - left + spanMs });
         },
         refund: () => {
           const index = log.lastIndexOf(turnAt);
@@ -142,7 +148,7 @@ export function createPacer(options: PacerOptions): Pacer {
     async turnsInWindow(partner) {
       if (!redis) return logOf(partner, Date.now()).length;
       const count = await redis.run(
-        (r) => r.eval(COUNT_SCRIPT, 1, `${KEY_PREFIX}pace:${partner}`, String(windowMs)) as Promise<number>,
+        (r) => r.eval(COUNT_SCRIPT, 1, `${KEY_PREFIX}pace:${partner}`, String(spanMs)) as Promise<number>,
         { background: true },
       );
       return count ?? undefined;
@@ -158,7 +164,7 @@ export function createPacer(options: PacerOptions): Pacer {
             1,
             key,
             String(limit),
-            String(windowMs),
+            String(spanMs),
             String(Math.max(0, Math.floor(maxWaitMs))),
             member,
           ) as Promise<[number, number]>,
@@ -170,7 +176,7 @@ export function createPacer(options: PacerOptions): Pacer {
         if ('turn' in local) {
           const { at } = local.turn;
           redis.writeBack(`${key}:${member}`, async (r) => {
-            const left = at + windowMs - Date.now();
+            const left = at + spanMs - Date.now();
             if (left <= 0) return false;
             return r.eval(ADD_TURN_SCRIPT, 1, key, String(at), member, String(left));
           });
@@ -187,7 +193,7 @@ export function createPacer(options: PacerOptions): Pacer {
             // Late by this replica's clock (by 2 ms or more: a command per call would double pacing's Redis work for a
             // millisecond): the turn is moved to Redis's now, the clock the log keeps. Not awaited.
             if (Date.now() - at >= 2) {
-              void redis.run((r) => r.eval(MOVE_SCRIPT, 1, key, member, String(windowMs)), { background: true });
+              void redis.run((r) => r.eval(MOVE_SCRIPT, 1, key, member, String(spanMs)), { background: true });
             }
           },
           refund: () => {
