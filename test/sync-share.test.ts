@@ -1,16 +1,25 @@
-// The sync's share of the partner's minute (src/customer-base/share.ts): its spacing from SYNC_RATE_PER_MINUTE, less
-// the requests' turns in the window (their level nine seconds in ten over the last two minutes), on a fake clock
-// against a count of turns the test sets.
+// The sync's share of the partner's minute (src/customer-base/share.ts): when its next call is due, from
+// SYNC_RATE_PER_MINUTE, the requests' turns in the window (their level nine seconds in ten over the last two minutes),
+// 0.5% of the limit left free and its own calls in the last minute, on a fake clock against a count of turns the test
+// sets.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSyncShare } from '../src/customer-base/share';
+import { createSyncShare, type SyncShare } from '../src/customer-base/share';
 
 const MINUTE = 60_000;
+/** 0.5% of the limit (480), rounded up: left free beside the requests. */
+const FREE = 3;
 /** One minute over the share: at the sync's own rate (300) 2% kept back, below it none (the pacer holds the limit). */
 const spacingAt = (rate: number) => (rate === 300 ? (MINUTE / rate) * 1.02 : MINUTE / rate);
 
 let turns: number | undefined;
 const share = () => createSyncShare({ rate: 300, limit: 480, minuteMs: MINUTE, turnsInWindow: async () => turns });
+
+/** The spacing the share would give now: a call due now that left now without an attempt, and the next one due. */
+async function spacingNow(sync: SyncShare): Promise<number> {
+  sync.sent(Date.now(), Date.now(), 0);
+  return (await sync.nextAt()) - Date.now();
+}
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 1_000_000 });
@@ -24,85 +33,138 @@ describe("the sync's share of the partner's minute", () => {
   it('is its own rate while no request calls: one call every 60 / SYNC_RATE_PER_MINUTE s, 2% kept back', async () => {
     const sync = share();
     expect(sync.baseSpacingMs).toBe(spacingAt(300));
-    expect(await sync.spacingMs()).toBe(spacingAt(300));
+    // The first call is due at once.
+    expect(await sync.nextAt()).toBeLessThanOrEqual(Date.now());
+    sync.sent(Date.now(), Date.now(), 1);
+    turns = 1;
+    expect((await sync.nextAt()) - Date.now()).toBe(spacingAt(300));
     expect(sync.recheckMs).toBe(1_000);
   });
 
   it("counts the sync's own turns out: 250 turns in the window, all the sync's, leave its rate whole", async () => {
     const sync = share();
-    sync.sent(Date.now() - 30_000, 249);
-    sync.sent(Date.now() - 1_000, 1);
+    sync.sent(Date.now() - 30_000, Date.now() - 30_000, 249);
+    sync.sent(Date.now() - 1_000, Date.now() - 1_000, 1);
     turns = 250;
-    expect(await sync.spacingMs()).toBe(spacingAt(300));
+    expect(await sync.nextAt()).toBe(Date.now() - 1_000 + spacingAt(300));
   });
 
-  it("leaves the requests' minute free: 200 request turns leave the sync 280 of 480", async () => {
+  it(`leaves the requests' minute free: 200 request turns leave the sync ${280 - FREE} of 480 (0.5% left free)`, async () => {
     const sync = share();
-    sync.sent(Date.now() - 10_000, 100);
+    sync.sent(Date.now() - 10_000, Date.now() - 10_000, 100);
     turns = 300;
-    expect(await sync.spacingMs()).toBe(spacingAt(280));
+    expect(await sync.nextAt()).toBeCloseTo(Date.now() - 10_000 + spacingAt(280 - FREE));
     // 150 request turns 20 s later: of two seconds looked at, the busier (200) still counts.
     vi.advanceTimersByTime(20_000);
     turns = 250;
-    expect(await sync.spacingMs()).toBe(spacingAt(280));
+    expect(await spacingNow(sync)).toBeCloseTo(spacingAt(280 - FREE));
+    // A limit of 1,000 leaves 5 free.
+    const larger = createSyncShare({ rate: 300, limit: 1_000, minuteMs: MINUTE, turnsInWindow: async () => 800 });
+    expect(await spacingNow(larger)).toBeCloseTo(spacingAt(195));
   });
 
   it('takes the level requests stay under nine seconds in ten: a moment of 400 among 250s does not count', async () => {
     const sync = share();
     turns = 400;
-    expect(await sync.spacingMs()).toBe(spacingAt(80));
+    expect(await spacingNow(sync)).toBeCloseTo(spacingAt(80 - FREE));
     // Nine seconds of 250 request turns: one second in ten was busier, and is left out.
     for (let second = 1; second <= 9; second++) {
       vi.advanceTimersByTime(1_000);
       turns = 250;
-      expect(await sync.spacingMs()).toBe(second < 9 ? spacingAt(80) : spacingAt(230));
+      expect(await spacingNow(sync)).toBeCloseTo(second < 9 ? spacingAt(80 - FREE) : spacingAt(230 - FREE));
     }
   });
 
   it('remembers two minutes of seconds, then goes back to its own rate', async () => {
     const sync = share();
     turns = 400;
-    expect(await sync.spacingMs()).toBe(spacingAt(80));
+    expect(await spacingNow(sync)).toBeCloseTo(spacingAt(80 - FREE));
     // No look for two minutes less a second (the sync waited), then 0 requests: 400 is one second of two.
     vi.advanceTimersByTime(2 * MINUTE - 1_000);
     turns = 0;
-    expect(await sync.spacingMs()).toBe(spacingAt(80));
+    expect(await spacingNow(sync)).toBeCloseTo(spacingAt(80 - FREE));
     vi.advanceTimersByTime(1_000);
-    expect(await sync.spacingMs()).toBe(spacingAt(300));
+    expect(await spacingNow(sync)).toBeCloseTo(spacingAt(300));
   });
 
   it('forgets its own turns after a minute: turns of the requests are not taken for its own', async () => {
     const sync = share();
-    sync.sent(Date.now(), 100);
+    sync.sent(Date.now(), Date.now(), 100);
     vi.advanceTimersByTime(MINUTE);
     // 100 turns in the window now, none of them the sync's (its 100 are a minute old).
     turns = 100;
-    expect(await sync.spacingMs()).toBe(spacingAt(300));
+    expect(await spacingNow(sync)).toBeCloseTo(spacingAt(300));
     turns = 280;
-    expect(await sync.spacingMs()).toBe(spacingAt(200));
+    expect(await spacingNow(sync)).toBeCloseTo(spacingAt(200 - FREE));
   });
 
-  it('never runs faster than its own spacing: 298 left of 480 is still 300 a minute, 2% kept back', async () => {
+  it('never runs faster than its own spacing: 300 left of 480 is still 300 a minute, 2% kept back', async () => {
     const sync = share();
-    turns = 182;
-    expect(await sync.spacingMs()).toBe(spacingAt(300));
+    turns = 180 - FREE;
+    expect(await spacingNow(sync)).toBeCloseTo(spacingAt(300));
   });
 
   it('makes one call a minute when requests take the whole minute', async () => {
     const sync = share();
     turns = 480;
-    expect(await sync.spacingMs()).toBe(MINUTE);
-    turns = 479;
-    expect(await sync.spacingMs()).toBe(MINUTE);
+    expect(await spacingNow(sync)).toBeCloseTo(MINUTE);
+    vi.advanceTimersByTime(1_000);
+    turns = 480 - FREE;
+    expect(await spacingNow(sync)).toBeCloseTo(MINUTE);
   });
 
   it('keeps what it knew while the turns cannot be told (Redis did not answer), and never more than its rate', async () => {
     const sync = share();
     turns = 400;
-    expect(await sync.spacingMs()).toBe(spacingAt(80));
+    expect(await spacingNow(sync)).toBeCloseTo(spacingAt(80 - FREE));
     turns = undefined;
-    expect(await sync.spacingMs()).toBe(spacingAt(80));
+    expect(await spacingNow(sync)).toBeCloseTo(spacingAt(80 - FREE));
     const alone = createSyncShare({ rate: 300, limit: 480, minuteMs: MINUTE });
-    expect(await alone.spacingMs()).toBe(spacingAt(300));
+    expect(await spacingNow(alone)).toBeCloseTo(spacingAt(300));
+  });
+
+  it('spaces from when a call was due, so the ms each call loses do not slow the rate; much later, from when it left', async () => {
+    const sync = share();
+    const dueAt = Date.now();
+    // Left 5 ms late (a timer, admission): the next is due a spacing after the last was due.
+    vi.advanceTimersByTime(5);
+    sync.sent(dueAt, Date.now(), 1);
+    turns = 1;
+    expect(await sync.nextAt()).toBe(dueAt + spacingAt(300));
+    // Left 100 ms late: within half a spacing (204 ms), still on time.
+    const nextDue = dueAt + spacingAt(300);
+    vi.setSystemTime(nextDue + 100);
+    sync.sent(nextDue, Date.now(), 1);
+    turns = 2;
+    expect(await sync.nextAt()).toBe(nextDue + spacingAt(300));
+    // Left 500 ms late (a sign-in): the next is due half a spacing after it left, never in a burst after it.
+    const thirdDue = nextDue + spacingAt(300);
+    vi.setSystemTime(thirdDue + 500);
+    sync.sent(thirdDue, Date.now(), 1);
+    turns = 3;
+    expect(await sync.nextAt()).toBe(Date.now() - spacingAt(300) * 0.5 + spacingAt(300));
+  });
+
+  it('holds its own calls in the last minute to its share: a dashboard that opens waits for none the sync made before', async () => {
+    const sync = share();
+    // A minute at its own rate, no request about: 294 calls, one every 204 ms.
+    const first = Date.now() - MINUTE + 100;
+    for (let i = 0; i < 294; i++) sync.sent(first + i * 204, first + i * 204, 1);
+    turns = 294;
+    const last = first + 293 * 204;
+    expect(await sync.nextAt()).toBe(last + spacingAt(300));
+    // Requests take 200 turns: the share is 277 a minute, and the sync has 294 in the window. Its next call waits until
+    // the 18th of its last 294 leaves (that many back), not a spacing of 277 a minute after the last.
+    turns = 294 + 200;
+    expect(await sync.nextAt()).toBe(first + 17 * 204 + MINUTE + 1);
+  });
+
+  it('never makes more than SYNC_RATE_PER_MINUTE attempts in any minute, retries included', async () => {
+    const sync = share();
+    // 300 attempts in the last 30 s (one call retried, say, or calls due long ago): the next waits for the oldest.
+    sync.sent(Date.now() - 30_000, Date.now() - 30_000, 150);
+    sync.sent(Date.now() - 10_000, Date.now() - 10_000, 150);
+    turns = 300;
+    expect(await sync.nextAt()).toBe(Date.now() - 30_000 + MINUTE + 1);
   });
 });

@@ -17,14 +17,20 @@ export interface SyncShareOptions {
 }
 
 export interface SyncShare {
-  /** The spacing from when one of the sync's calls left to when the next may, as things stand now. */
-  spacingMs(): Promise<number>;
+  /**
+   * When the sync's next call may leave, as things stand now (Date.now() ms): a spacing after the last, and not while
+   * the sync's calls in the last minute already reach its share of it.
+   */
+  nextAt(): Promise<number>;
   /** The spacing at the sync's own rate, with no request about: the shortest there is. */
   readonly baseSpacingMs: number;
   /** How often a long wait looks at the requests' share again: a second of the minute. */
   readonly recheckMs: number;
-  /** Records that the sync sent `attempts` upstream attempts at `at` (each took a turn). */
-  sent(at: number, attempts: number): void;
+  /**
+   * Records that the sync's call due at `dueAt` (what nextAt said) left at `at` with `attempts` upstream attempts (each
+   * took a turn; 0 when it failed before a call).
+   */
+  sent(dueAt: number, at: number, attempts: number): void;
 }
 
 /**
@@ -39,23 +45,43 @@ const MEMORY_MINUTES = 2;
 const SECONDS = MEMORY_MINUTES * 60;
 /** The share of those seconds whose level the requests stay under. */
 const QUANTILE = 0.9;
+/**
+ * The part of the limit the sync leaves free beside the requests' level. In a full window a refresh's calls take the
+ * turns of the refresh a minute before as they free, so a turn the sync takes between a refresh's waves (no call is
+ * waiting then), or a wave a little earlier than a minute before, would make that refresh, and every one after it a
+ * minute apart, a wave slower. A few free turns take those instead.
+ */
+const SLACK = 0.005;
+/**
+ * How late, in spacings, a call may leave and still count as on time (timers, admission, a wait while a request's
+ * calls came in): the next is due a spacing after when this one was due, so the few ms each call loses do not slow the
+ * rate. Later than that, the spacing runs from half a spacing before it left: two calls are never closer than half a
+ * spacing, and the sync never catches up in a burst.
+ */
+const FORGIVEN = 0.5;
 
 /**
  * The sync's rate is the smaller of its own and what the partner's requests leave: the limit less the requests' turns
- * in the window, at the level they stay under nine seconds in ten over the last two minutes. Before each of its calls
- * the sync looks at the partner's turns in the window less its own; each second keeps the most it saw. Spread evenly
- * at that rate, the sync's calls and the requests' minute fit in the limit together, so a request's burst finds its
- * turns free rather than queued behind turns the sync took before it came. The tenth part left out is the moments a
- * window holds the ends of two refreshes a minute apart (a slow one and a fast one): the few turns those lack free up
- * as the older refresh leaves the window, within its own length. With no room at all the sync makes one call a
- * minute, and still only with a turn free now.
+ * in the window, at the level they stay under nine seconds in ten over the last two minutes, less a slack of 0.5%.
+ * Before each of its calls the sync looks at the partner's turns in the window less its own; each second keeps the
+ * most it saw. Spread evenly at that rate, the sync's calls and the requests' minute fit in the limit together, so a
+ * request's burst finds its turns free rather than queued behind turns the sync took before it came. The tenth part
+ * left out is the moments a window holds the ends of two refreshes a minute apart (a slow one and a fast one): the few
+ * turns those lack free up as the older refresh leaves the window, within its own length. The sync's own calls in the
+ * last minute are held to that rate too: when the requests' level rises (a dashboard opens), the sync waits until the
+ * calls it made before it knew leave the window, instead of spending the minute the requests' next burst needs. With
+ * no room at all the sync makes one call a minute, and still only with a turn free now.
  */
 export function createSyncShare(options: SyncShareOptions): SyncShare {
   const { rate, limit, minuteMs } = options;
+  const slack = Math.ceil(limit * SLACK);
   const baseSpacingMs = (minuteMs / rate) * KEPT_BACK;
   const secondMs = minuteMs / 60;
-  /** The sync's own attempts in the last minute, oldest first. */
+  /** When the sync's own attempts of the last minute left, oldest first. */
   const own: number[] = [];
+  /** When the last call was due and when it left. */
+  let lastDueAt = Number.NEGATIVE_INFINITY;
+  let lastSentAt = Number.NEGATIVE_INFINITY;
   /** A ring of the last SECONDS seconds: which second each slot holds, and the most request turns seen in it. */
   const secondOf: number[] = new Array(SECONDS).fill(Number.NEGATIVE_INFINITY);
   const mostIn: number[] = new Array(SECONDS).fill(0);
@@ -74,10 +100,12 @@ export function createSyncShare(options: SyncShareOptions): SyncShare {
   return {
     baseSpacingMs,
     recheckMs: secondMs,
-    sent(at, attempts) {
+    sent(dueAt, at, attempts) {
+      lastDueAt = dueAt;
+      lastSentAt = at;
       for (let i = 0; i < attempts; i++) own.push(at);
     },
-    async spacingMs() {
+    async nextAt() {
       const turns = await options.turnsInWindow?.();
       const now = Date.now();
       while (own.length > 0 && (own[0] as number) <= now - minuteMs) own.shift();
@@ -92,10 +120,15 @@ export function createSyncShare(options: SyncShareOptions): SyncShare {
           mostIn[slot] = Math.max(mostIn[slot] as number, requests);
         }
       }
+      const left = Math.max(1, limit - slack - requestsLevel(second));
       // Below its own rate the share needs no 2% kept back (the pacer holds the partner's minute to the limit), but
       // never runs faster than the sync's own spacing.
-      const left = limit - requestsLevel(second);
-      return Math.max(baseSpacingMs, minuteMs / Math.max(1, left));
+      const spacingMs = Math.max(baseSpacingMs, minuteMs / left);
+      const spaced = Math.max(lastDueAt, lastSentAt - spacingMs * FORGIVEN) + spacingMs;
+      // At most that many of its own in any minute: the next when the one that many calls back leaves the window.
+      const most = Math.floor(Math.min(rate, left));
+      const counted = own.length >= most ? (own[own.length - most] as number) + minuteMs + 1 : spaced;
+      return Math.max(spaced, counted);
     },
   };
 }

@@ -108,11 +108,11 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
     background: true,
   });
 
-  /** A call of the sync's was answered: the next is spaced from when this one left (after sign-in and admission). */
-  function answered(ctx: CallContext, startedAt: number, resource: Resource, status: string) {
+  /** A call of the sync's, due at `dueAt`, was answered: the share spaces the next from it and from when it left. */
+  function answered(ctx: CallContext, dueAt: number, startedAt: number, resource: Resource, status: string) {
     lastCallAt = ctx.stats.sentAt ?? startedAt;
     lastAnswerAt = Date.now();
-    share.sent(lastCallAt, ctx.stats.upstreamCalls);
+    share.sent(dueAt, lastCallAt, ctx.stats.upstreamCalls);
     callCount++;
     events.syncCall(resource, status);
   }
@@ -127,9 +127,10 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
     call: (ctx: CallContext) => Promise<T>,
   ): Promise<{ value: T } | { error: GatewayError }> {
     for (;;) {
-      // From when the last call left, so a call's own time does not slow the rate; never right after an answer, so
-      // calls that left late do not go in a burst.
-      const wait = Math.max(lastCallAt + (await share.spacingMs()), lastAnswerAt + spacingMs / 4) - Date.now();
+      // A spacing after the last call was due (./share.ts), so a call's own time does not slow the rate; never right
+      // after an answer, so calls that left late do not go in a burst.
+      const dueAt = Math.max(await share.nextAt(), lastAnswerAt + spacingMs / 4);
+      const wait = dueAt - Date.now();
       if (wait > 0) {
         // Rounded up: timers take whole milliseconds, and a shorter wait would run the rate a few percent fast. A long
         // wait (requests took the minute) is looked at again every second, as the requests' share changes.
@@ -142,13 +143,13 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
       const startedAt = Date.now();
       try {
         const value = await call(ctx);
-        if (ctx.stats.upstreamCalls > 0) answered(ctx, startedAt, resource, '200');
+        if (ctx.stats.upstreamCalls > 0) answered(ctx, dueAt, startedAt, resource, '200');
         return { value };
       } catch (error) {
         if (stop.signal.aborted) throw error;
         if (!(error instanceof GatewayError)) throw error;
         const sent = ctx.stats.upstreamCalls > 0;
-        if (sent) answered(ctx, startedAt, resource, attemptStatusOf(error));
+        if (sent) answered(ctx, dueAt, startedAt, resource, attemptStatusOf(error));
         if (error.code === 'UPSTREAM_THROTTLED') {
           // Held back without a call (an open window, pacing turns that requests wait for): nothing before the wait
           // is over, known to the ms. A 429 answered: nothing before its Retry-After, at least 100 ms.
@@ -162,7 +163,10 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
           if (!sent) continue;
         }
         // A failure without a call (the gateway's credentials refused) still takes the turn: the loop never spins.
-        if (!sent) lastCallAt = Date.now();
+        if (!sent) {
+          lastCallAt = Date.now();
+          share.sent(dueAt, lastCallAt, 0);
+        }
         return { error };
       }
     }
