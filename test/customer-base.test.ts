@@ -401,7 +401,7 @@ describe('the customer base', () => {
 
     // The request took the whole minute (40 turns): while its turns fill the window, the sync makes one call a minute.
     const requestEndedAt = (during[lastOfMine] as RecordedCall).at;
-    for (let tries = 0; tries < 200 && upstream.calls.length < startedAt + 60 + 10; tries++) await sleep(25);
+    for (let tries = 0; tries < 400 && upstream.calls.length < startedAt + 60 + 10; tries++) await sleep(25);
     await gw.close();
     running = [];
     const syncAt = upstream.calls.filter((call) => !mine(call)).map((call) => call.at);

@@ -53,10 +53,10 @@ const QUANTILE = 0.9;
  */
 const SLACK = 0.005;
 /**
- * How late, in spacings, a call may leave and still count as on time (timers, admission, a wait while a request's
+ * How late, in spacings, a call may leave and still keep the schedule (timers, admission, a wait while a request's
  * calls came in): the next is due a spacing after when this one was due, so the few ms each call loses do not slow the
- * rate. Later than that, the spacing runs from half a spacing before it left: two calls are never closer than half a
- * spacing, and the sync never catches up in a burst.
+ * rate, and two calls are never closer than half a spacing. Later than that (the first call, one after a throttle
+ * window or a sign-in), the schedule starts again a spacing after it left: the sync never catches up.
  */
 const FORGIVEN = 0.5;
 
@@ -124,7 +124,7 @@ export function createSyncShare(options: SyncShareOptions): SyncShare {
       // Below its own rate the share needs no 2% kept back (the pacer holds the partner's minute to the limit), but
       // never runs faster than the sync's own spacing.
       const spacingMs = Math.max(baseSpacingMs, minuteMs / left);
-      const spaced = Math.max(lastDueAt, lastSentAt - spacingMs * FORGIVEN) + spacingMs;
+      const spaced = (lastSentAt - lastDueAt <= spacingMs * FORGIVEN ? lastDueAt : lastSentAt) + spacingMs;
       // At most that many of its own in any minute: the next when the one that many calls back leaves the window.
       const most = Math.floor(Math.min(rate, left));
       const counted = own.length >= most ? (own[own.length - most] as number) + minuteMs + 1 : spaced;

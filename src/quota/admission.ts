@@ -89,6 +89,9 @@ export function createAdmission(options: AdmissionOptions): Admission {
         'The partner’s call rate (PARTNER_CENTER_RATE_PER_MINUTE) is spent; its next turn comes after this request’s budget.',
         request.upstream,
         reservation.refusedMs,
+        // Whole seconds for the caller, less the ms a turn counts past the minute (./pacing.ts): told 60, a caller that
+        // comes back then waits that ms within its budget.
+        Math.max(1, Math.ceil((reservation.refusedMs - 1) / 1000)),
       );
     }
     const { turn } = reservation;
@@ -192,8 +195,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
 }
 
 /** UPSTREAM_THROTTLED for a call held back without being sent: whole seconds for clients, the exact ms for the sync. */
-function heldBack(message: string, upstream: UpstreamInfo, ms: number): UpstreamError {
-  const error = new UpstreamError('UPSTREAM_THROTTLED', message, upstream, { retryAfterSeconds: Math.ceil(ms / 1000) });
+function heldBack(message: string, upstream: UpstreamInfo, ms: number, seconds = Math.ceil(ms / 1000)): UpstreamError {
+  const error = new UpstreamError('UPSTREAM_THROTTLED', message, upstream, { retryAfterSeconds: seconds });
   error.retryAfterMs = ms;
   return error;
 }
