@@ -1,6 +1,7 @@
-// Owns the sync's share of the partner's minute: its spacing, from
-// SYNC_RATE_PER_MINUTE and the room the partner's requests leave in
-// PARTNER_CENTER_RATE_PER_MINUTE, so that a request's burst finds its turns free.
+// Owns the sync's share of the partner's minute: when its next call is due,
+// from SYNC_RATE_PER_MINUTE, its own calls of the last minute and the room the
+// partner's requests leave in PARTNER_CENTER_RATE_PER_MINUTE, so that a
+// request's burst finds its turns free.
 
 export interface SyncShareOptions {
   /** SYNC_RATE_PER_MINUTE. */
