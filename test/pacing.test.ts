@@ -85,9 +85,10 @@ describe("the partner's turns in the window (what the sync leaves free for reque
       vi.advanceTimersByTime(300);
       expect(await pacer.turnsInWindow('partner-a')).toBe(5);
       vi.advanceTimersByTime(1);
-      // The 3 first left the window; the 2 reserved ones (for 301 ms from the start) count through 601 ms.
+      // The 3 first left the window; the 2 reserved ones (for 311 ms from the start: a queued turn comes 10 ms after
+      // the one it waits for frees) count through 611 ms.
       expect(await pacer.turnsInWindow('partner-a')).toBe(2);
-      vi.advanceTimersByTime(300);
+      vi.advanceTimersByTime(310);
       expect(await pacer.turnsInWindow('partner-a')).toBe(2);
       vi.advanceTimersByTime(1);
       expect(await pacer.turnsInWindow('partner-a')).toBe(0);
@@ -103,18 +104,19 @@ describe("the partner's turns in the window (what the sync leaves free for reque
       const first = await pacer.reserve('partner-a', 0);
       if (!('turn' in first)) throw new Error('no turn');
       expect(first.turn.at).toBe(1_000_000);
-      // Its call leaves 30 ms late (a timer or the event loop ran late): the next turn is a minute after that, and
-      // 1 ms more (a call stamped at ms m left somewhere in it: one stamped m + 1000 could leave less than 1 s later).
+      // Its call leaves 30 ms late (a timer or the event loop ran late): the next turn is a minute after that, 1 ms
+      // more (a call stamped at ms m left somewhere in it: one stamped m + 1000 could leave less than 1 s later), and
+      // the 10 ms a queued turn waits past the one it waits for.
       vi.advanceTimersByTime(30);
       first.turn.leaving();
       const second = await pacer.reserve('partner-a', 5_000);
       if (!('turn' in second)) throw new Error('no turn');
-      expect(second.turn.at).toBe(1_000_000 + 30 + 1_001);
+      expect(second.turn.at).toBe(1_000_000 + 30 + 1_001 + 10);
       // This one leaves on time: the next counts from its turn.
       vi.setSystemTime(second.turn.at);
       second.turn.leaving();
       const third = await pacer.reserve('partner-a', 5_000);
-      expect('turn' in third && third.turn.at).toBe(second.turn.at + 1_001);
+      expect('turn' in third && third.turn.at).toBe(second.turn.at + 1_011);
       // A turn moved is still the one a refund gives back.
       vi.setSystemTime(second.turn.at + 10);
       if ('turn' in third) third.turn.refund();
@@ -157,6 +159,27 @@ describe("the partner's turns in the window (what the sync leaves free for reque
         moved = Number((await server.client.zrange('pcgw:pace:partner-late', 0, -1, 'WITHSCORES'))[1]);
       }
       expect(moved - Number(planned)).toBeGreaterThanOrEqual(40);
+    } finally {
+      await redis.close();
+    }
+  });
+
+  it('queues a turn in Redis 10 ms past the minute after the one it waits for, and a free one not at all', async () => {
+    const redis = createSharedRedis(server.url, silentLogger, { commandTimeoutMs: 2_000 });
+    try {
+      await new Promise<void>((resolve) => redis.onReconnect(resolve));
+      const pacer = createPacer({ limit: 2, windowMs: 1_000, redis });
+      // Two free turns: both now, by Redis's clock. The third waits for the first to leave the window.
+      for (let i = 0; i < 3; i++) {
+        const reservation = await pacer.reserve('partner-gap', 5_000);
+        if (!('turn' in reservation)) throw new Error('no turn');
+      }
+      const scores = (await server.client.zrange('pcgw:pace:partner-gap', 0, -1, 'WITHSCORES'))
+        .filter((_, index) => index % 2 === 1)
+        .map(Number);
+      expect(scores).toHaveLength(3);
+      expect((scores[1] as number) - (scores[0] as number)).toBeLessThan(50);
+      expect((scores[2] as number) - (scores[0] as number)).toBe(1_000 + 1 + 10);
     } finally {
       await redis.close();
     }

@@ -47,12 +47,12 @@ const SECONDS = MEMORY_MINUTES * 60;
 /** The share of those seconds whose level the requests stay under. */
 const QUANTILE = 0.9;
 /**
- * The part of the limit the sync leaves free beside the requests' level. In a full window a refresh's calls take the
- * turns of the refresh a minute before as they free, so a turn the sync takes between a refresh's waves (no call is
- * waiting then), or a wave a little earlier than a minute before, would make that refresh, and every one after it a
- * minute apart, a wave slower. A few free turns take those instead.
+ * The part of the limit the sync leaves free beside the requests' level (10 turns of 480). In a full window a
+ * refresh's calls take the turns of the refresh a minute before as they free, and inherit any lateness it had: a turn
+ * the sync took between its waves, a slow answer, a queued turn's gap (src/quota/pacing.ts). The refresh a minute
+ * later takes the free turns first, so each minute it gives back that many calls' worth of the lateness.
  */
-const SLACK = 0.005;
+const SLACK = 0.02;
 /**
  * How late, in spacings, a call may leave and still keep the schedule (timers, admission, a wait while a request's
  * calls came in): the next is due a spacing after when this one was due, so the few ms each call loses do not slow the
@@ -63,7 +63,7 @@ const FORGIVEN = 0.5;
 
 /**
  * The sync's rate is the smaller of its own and what the partner's requests leave: the limit less the requests' turns
- * in the window, at the level they stay under nine seconds in ten over the last two minutes, less a slack of 0.5%.
+ * in the window, at the level they stay under nine seconds in ten over the last two minutes, less a slack of 2%.
  * Before each of its calls the sync looks at the partner's turns in the window less its own; each second keeps the
  * most it saw. Spread evenly at that rate, the sync's calls and the requests' minute fit in the limit together, so a
  * request's burst finds its turns free rather than queued behind turns the sync took before it came. The tenth part

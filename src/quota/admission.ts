@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
 import { GatewayError, UpstreamError, type UpstreamInfo } from '../partner-center/errors';
-import type { Pacer, Turn } from './pacing';
+import { type Pacer, QUEUED_TURN_PAST_MINUTE_MS, type Turn } from './pacing';
 import { partnerKey, type TokenIdentity, tokenDigest } from './partner-key';
 import type { Slots } from './slots';
 import type { ThrottleWindows } from './windows';
@@ -89,9 +89,9 @@ export function createAdmission(options: AdmissionOptions): Admission {
         'The partner’s call rate (PARTNER_CENTER_RATE_PER_MINUTE) is spent; its next turn comes after this request’s budget.',
         request.upstream,
         reservation.refusedMs,
-        // Whole seconds for the caller, less the ms a turn counts past the minute (./pacing.ts): told 60, a caller that
-        // comes back then waits that ms within its budget.
-        Math.max(1, Math.ceil((reservation.refusedMs - 1) / 1000)),
+        // Whole seconds for the caller, less the ms a queued turn comes past the minute (./pacing.ts): told 60, a
+        // caller that comes back then waits those ms within its budget.
+        Math.max(1, Math.ceil((reservation.refusedMs - QUEUED_TURN_PAST_MINUTE_MS) / 1000)),
       );
     }
     const { turn } = reservation;
