@@ -78,8 +78,7 @@ const REFRESH_MS = sim(30_000);
 const PAGE = 50;
 /**
  * The stand-ins run at a higher priority than the gateways (when the bench runs as root): Partner Center does not
- * share the gateway's cores, and a stand-in that waits for a core reads calls late, so one refresh's late calls and
- * the next minute's on time fall in one of its windows, which no pacing by the gateway's clock can see.
+ * share the gateway's cores, so the time a stand-in waits for one of them is the bench's, not Partner Center's.
  */
 const STAND_IN_NICE = -10;
 const POLL_MS = 200;

@@ -100,18 +100,21 @@ return 1`;
  */
 export const QUEUED_TURN_GAP_MS = 10;
 
+/**
+ * How long a turn counts past the window, in the log's whole ms: a turn stamped m (Date.now()) left somewhere in
+ * [m, m + 1), so one stamped m + window could leave less than a window after it, and Partner Center, counting arrivals
+ * on a finer clock, would see both in one minute. A turn counts through m + window; the next is due at m + window + 1.
+ */
+const COUNTED_PAST_WINDOW_MS = 1;
+
 /** How much later than a minute after the turn it waits for a queued turn comes: the ms it counts, and the gap. */
-export const QUEUED_TURN_PAST_MINUTE_MS = 1 + QUEUED_TURN_GAP_MS;
+export const QUEUED_TURN_PAST_MINUTE_MS = COUNTED_PAST_WINDOW_MS + QUEUED_TURN_GAP_MS;
 
 export function createPacer(options: PacerOptions): Pacer {
   const { limit, redis } = options;
   const windowMs = options.windowMs ?? 60_000;
-  /**
-   * How long a turn counts, in the log's whole ms: a turn stamped m (Date.now()) left somewhere in [m, m + 1), so one
-   * stamped m + windowMs could leave less than a window after it, and Partner Center, counting arrivals on a finer
-   * clock, would see both in one minute. A turn counts through m + windowMs; the next is due at m + windowMs + 1.
-   */
-  const spanMs = windowMs + 1;
+  /** How long a turn counts, in the log's whole ms. */
+  const spanMs = windowMs + COUNTED_PAST_WINDOW_MS;
   const logs = new LRUCache<string, number[]>({ max: options.maxPartners ?? 10_000 });
 
   /** The partner's log with the turns that no longer count dropped. */
