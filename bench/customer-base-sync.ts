@@ -39,6 +39,7 @@ import { SecretSetting, type SignInSettings } from '../src/config/sign-in-settin
 import { createGateway } from '../src/gateway';
 import { type GatewayEvents, ignoredEvents } from '../src/observability/events';
 import { createSimulatedEntra, SIMULATED_SIGN_IN } from '../src/simulator/entra';
+import { START_FLAGS } from '../test/support/start-flags';
 import { json } from '../test/support/upstream';
 
 const K = Number(process.env.BENCH_COMPRESSION ?? 30);
@@ -383,6 +384,8 @@ interface RunResult {
   /** The same by MS-RequestId, first attempt. */
   readonly sentById: Record<string, number>;
   readonly latencies: number[];
+  /** The process's longest event-loop delay while each refresh was in flight (ms), in the order of latencies. */
+  readonly stallsDuring: number[];
   readonly errorsByCode: Record<string, number>;
   readonly refreshesWithErrors: number;
   readonly transportFailures: number;
@@ -475,21 +478,28 @@ async function run(name: string, options: RunOptions): Promise<RunResult> {
   };
 
   const latencies: number[] = [];
+  const stallsDuring: number[] = [];
   const errorsByCode: Record<string, number> = {};
   let refreshesWithErrors = 0;
   let transportFailures = 0;
   const refresh = async (index: number) => {
     const correlationId = `${DASHBOARD_MARK}${randomUUID().slice(DASHBOARD_MARK.length)}`;
     const sent = performance.now();
+    // What this process's own event loop lost while the refresh was in flight: the machine's share of its time.
+    const stalls = monitorEventLoopDelay({ resolution: 1 });
+    stalls.enable();
     try {
       const body = await post(DASHBOARD, { ids: pageIds(index) }, correlationId);
       latencies.push(performance.now() - sent);
+      stalls.disable();
+      stallsDuring.push(stalls.max / 1e6);
       if (body.errors?.length) refreshesWithErrors++;
       for (const error of body.errors ?? []) {
         const code = error.extensions?.code ?? 'none';
         errorsByCode[code] = (errorsByCode[code] ?? 0) + 1;
       }
     } catch (error) {
+      stalls.disable();
       transportFailures++;
       console.error(`refresh ${index} failed: ${error}`);
     }
@@ -547,6 +557,7 @@ async function run(name: string, options: RunOptions): Promise<RunResult> {
     sent,
     sentById,
     latencies,
+    stallsDuring,
     errorsByCode,
     refreshesWithErrors,
     transportFailures,
@@ -570,6 +581,18 @@ function transit(r: RunResult): string {
     .map(([id, at]) => (r.standIn.arrivedById[id] ?? Number.NaN) - at)
     .filter((delay) => !Number.isNaN(delay));
   return `${fmt(percentile(delays, 0.5), 2)} / ${fmt(percentile(delays, 0.99), 2)} / ${fmt(Math.max(...delays), 2)}; ${fmt(r.standIn.loopMaxMs)}`;
+}
+
+/** An event-loop delay this long is the machine's doing (a tick of the gateway's own work takes a few ms). */
+const STALL_MS = 50;
+
+/** The slowest refresh and the longest event-loop delay while it was in flight. */
+function slowest(r: RunResult): string {
+  let index = 0;
+  r.latencies.forEach((ms, i) => {
+    if (ms > (r.latencies[index] as number)) index = i;
+  });
+  return `${fmt(r.latencies[index] ?? Number.NaN)}: ${fmt(r.stallsDuring[index] ?? Number.NaN)}`;
 }
 
 /** How many of `times` fall in the quota window that ends at `at`. */
@@ -666,6 +689,13 @@ async function main(): Promise<void> {
       fmt(p(b, 0.99)),
       `within 20% (${fmt((p(a, 0.99) / p(b, 0.99)) * 100 - 100, 0)}%)`,
     ],
+    ['slowest refresh (real ms): the longest event-loop delay during it', slowest(a), slowest(b), '-'],
+    [
+      'refreshes during which the event loop stalled 50 ms or more',
+      `${a.stallsDuring.filter((ms) => ms >= STALL_MS).length}`,
+      `${b.stallsDuring.filter((ms) => ms >= STALL_MS).length}`,
+      '-',
+    ],
     [
       'dashboard errors (fields; requests with one)',
       `${codes(a.errorsByCode)} (${a.refreshesWithErrors})`,
@@ -722,7 +752,10 @@ async function main(): Promise<void> {
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);
   console.log(`\nsync attempts by resource and status: ${codes(a.syncAttempts)}`);
   if (process.env.BENCH_DEBUG) {
-    for (const r of [a, b]) console.log(`${r.name} latencies: ${r.latencies.map((ms) => ms.toFixed(0)).join(' ')}`);
+    for (const r of [a, b]) {
+      console.log(`${r.name} latencies: ${r.latencies.map((ms) => ms.toFixed(0)).join(' ')}`);
+      console.log(`${r.name} stalls during them: ${r.stallsDuring.map((ms) => ms.toFixed(0)).join(' ')}`);
+    }
   }
   console.log(`runtime ${fmt((Date.now() - processStarted) / 1000)} s`);
 }
@@ -739,7 +772,11 @@ type ToChild = { type: 'start' } | { type: 'stop' };
 async function sideBySide(): Promise<Record<Role, RunResult>> {
   const children = (['a', 'b'] as const).map((role) => ({
     role,
-    child: fork(fileURLToPath(import.meta.url), [], { env: { ...env, BENCH_ROLE: role } }),
+    // With the flags the gateway runs with in production (npm start's: a small young generation, docs/operations.md).
+    child: fork(fileURLToPath(import.meta.url), [], {
+      env: { ...env, BENCH_ROLE: role },
+      execArgv: [...process.execArgv, ...START_FLAGS],
+    }),
   }));
   const send = (message: ToChild, to: readonly Role[] = ['a', 'b']) => {
     for (const { role, child } of children) if (to.includes(role) && child.connected) child.send(message);

@@ -1,5 +1,5 @@
 // Startup benchmark: start-to-ready time and resident memory after start of
-// the compiled build (`node dist/main.js`) against running the sources through
+// the compiled build (`node dist/main.js`, with `npm start`'s flags) against running the sources through
 // tsx (`tsx src/main.ts`, how production ran before), side by side in one run:
 // rounds interleaved, alternating which goes first, medians compared.
 //
@@ -8,12 +8,13 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { START_FLAGS } from '../test/support/start-flags';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const VARIANTS = {
-  compiled: [process.execPath, ['--enable-source-maps', 'dist/main.js']],
+  compiled: [process.execPath, [...START_FLAGS, 'dist/main.js']],
   tsx: [`${ROOT}node_modules/.bin/tsx`, ['src/main.ts']],
 } as const satisfies Record<string, readonly [string, readonly string[]]>;
 type Variant = keyof typeof VARIANTS;

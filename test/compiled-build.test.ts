@@ -15,6 +15,7 @@ import { SAMPLE_CUSTOMERS } from '../src/simulator/simulator';
 import { customerId, TOKEN } from './support/gateway';
 import { type GatewayProcess, ROOT, startGatewayProcess, stopGatewayProcess } from './support/process';
 import { startRedis } from './support/redis-server';
+import { START_FLAGS } from './support/start-flags';
 import { startUpstream } from './support/upstream';
 
 const graphql = (base: string, query: string, headers: Record<string, string> = {}) =>
@@ -116,5 +117,12 @@ describe('the compiled build', () => {
     expect(Object.keys(manifest.dependencies)).not.toContain('tsx');
     expect(Object.keys(manifest.dependencies)).not.toContain('typescript');
     expect(manifest.scripts.start).toMatch(/^node .*dist\/main\.js$/);
+  });
+
+  it("runs in the container with npm start's command: the same node flags", async () => {
+    const dockerfile = await readFile(new URL('../Dockerfile', import.meta.url), 'utf8');
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
+    expect(cmd).toEqual(['node', ...START_FLAGS, 'dist/main.js']);
+    expect(START_FLAGS).toEqual(['--enable-source-maps', '--max-semi-space-size=4']);
   });
 });

@@ -1,11 +1,12 @@
 // Starts the real entry point as a child process, the way an operator does:
-// `tsx src/main.ts` (the sources) or `node dist/main.js` (the compiled build),
+// `tsx src/main.ts` (the sources) or `node dist/main.js` with `npm start`'s flags (the compiled build),
 // with an environment the test chose and nothing of the gateway's settings
 // inherited from the shell running the tests. Stops what it started.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
+import { START_FLAGS } from './start-flags';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
@@ -43,7 +44,7 @@ export function startGatewayProcess(
     ),
   );
   const [command, args] = compiled
-    ? [process.execPath, ['--enable-source-maps', typeof compiled === 'string' ? compiled : 'dist/main.js']]
+    ? [process.execPath, [...START_FLAGS, typeof compiled === 'string' ? compiled : 'dist/main.js']]
     : [TSX, ['src/main.ts']];
   const child = spawn(command, args, { cwd: ROOT, env: { ...inherited, ...env }, stdio: 'pipe' });
   running.add(child);
