@@ -10,7 +10,8 @@
 // commit runs too, in the same rounds, so a change is measured before and
 // after in one invocation. BENCH_BEFORE_DIST=<dist/main.js of another checkout> runs that build as "before"
 // instead, and BENCH_BEFORE_NODE=<node binary> runs "before" on another Node line: a runtime move measured
-// side by side, each build with its own dependencies.
+// side by side, each build with its own dependencies. The gateway runs with `npm start`'s node flags;
+// BENCH_BEFORE_NODE_ARGS runs "before" with others (BENCH_BEFORE_DIST=dist/main.js and other flags: a flag measured).
 //
 // The machine has 2 cores and the load generator (this process) and the
 // stand-in need CPU too. By default (BENCH_PIN=1) the system under test is
@@ -19,11 +20,12 @@
 // per request, which shows when CPU 0, not the system, bounded throughput.
 //
 //   npm run bench:speed     BENCH_ROUNDS (3), BENCH_SECONDS (8), BENCH_RSS_REQUESTS (100000), BENCH_BEFORE, BENCH_PIN (1),
-//                           BENCH_BEFORE_DIST, BENCH_BEFORE_NODE,
+//                           BENCH_BEFORE_DIST, BENCH_BEFORE_NODE, BENCH_BEFORE_NODE_ARGS (npm start's flags),
 //                           BENCH_OLD_SPACE_MIB (96: the gateway's RSS run again with --max-old-space-size; 0 skips it)
 
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
+import { START_FLAGS } from '../test/support/start-flags';
 import {
   type Ask,
   askBaseline,
@@ -48,6 +50,11 @@ const RSS_REQUESTS = Number(process.env.BENCH_RSS_REQUESTS ?? 100_000);
 const BEFORE = process.env.BENCH_BEFORE;
 const BEFORE_DIST = process.env.BENCH_BEFORE_DIST;
 const BEFORE_NODE = process.env.BENCH_BEFORE_NODE;
+/** The node flags of each gateway: npm start's, and for "before" BENCH_BEFORE_NODE_ARGS when given (space-separated). */
+const GATEWAY_FLAGS: Record<'gateway' | 'before', readonly string[]> = {
+  gateway: START_FLAGS,
+  before: process.env.BENCH_BEFORE_NODE_ARGS?.split(' ').filter(Boolean) ?? START_FLAGS,
+};
 /** MiB of V8 old space for the gateway's second RSS run (0: no such run). */
 const CAPPED_OLD_SPACE = Number(process.env.BENCH_OLD_SPACE_MIB ?? 96);
 const PIN = process.env.BENCH_PIN !== '0' && cpus().length >= 2;
@@ -120,7 +127,12 @@ async function main(): Promise<void> {
             files[system] as string,
             { NODE_ENV: 'production', PARTNER_CENTER_BASE_URL: upstream.url, LOG_LEVEL: 'info', ...extra },
             '/health',
-            { port: true, cpus: SYSTEM_CPUS, nodeArgs, node: system === 'before' ? BEFORE_NODE : undefined },
+            {
+              port: true,
+              cpus: SYSTEM_CPUS,
+              nodeArgs: [...GATEWAY_FLAGS[system], ...nodeArgs],
+              node: system === 'before' ? BEFORE_NODE : undefined,
+            },
           );
 
   for (let round = 0; round < ROUNDS; round++) {
@@ -208,6 +220,7 @@ function report(systems: readonly System[]): void {
   };
   console.log(
     `\nSpeed, ${ROUNDS} interleaved rounds of ${SECONDS} s, Node ${process.version}${BEFORE_NODE ? ` (before: ${execFileSync(BEFORE_NODE, ['--version']).toString().trim()})` : ''}, ${PIN ? 'system under test on CPU 1, harness on CPU 0' : 'unpinned'}, ` +
+      `gateway's node flags ${GATEWAY_FLAGS.gateway.join(' ') || 'none'}${systems.includes('before') ? `, before's ${GATEWAY_FLAGS.before.join(' ') || 'none'}` : ''}, ` +
       `load average ${fmt(Math.min(...loads))}-${fmt(Math.max(...loads))}: median (min-max)\n`,
   );
   console.log(
