@@ -27,5 +27,5 @@ EXPOSE 4000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # node itself is PID 1 and handles SIGTERM (drain, then exit 0); no shell in between to swallow the signal. The flags are
-# `npm start`'s (a test holds the two alike); docs/operations.md says why the young generation is kept small.
-CMD ["node", "--enable-source-maps", "--max-semi-space-size=4", "dist/main.js"]
+# `npm start`'s (test/compiled-build.test.ts holds the two alike).
+CMD ["node", "--enable-source-maps", "dist/main.js"]

@@ -21,7 +21,8 @@
 //                                      compressed: how the gateway's rates are compressed, see MINUTE),
 //                                      BENCH_PACING_RATE (500: PARTNER_CENTER_RATE_PER_MINUTE before compression),
 //                                      BENCH_CONCURRENCY (32: PARTNER_CENTER_MAX_CONCURRENCY, the one token's calls in
-//                                      flight, shared by the sync and every dashboard in app-user mode)
+//                                      flight, shared by the sync and every dashboard in app-user mode),
+//                                      BENCH_NODE_ARGS (node flags for both gateways, after npm start's)
 
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -772,10 +773,10 @@ type ToChild = { type: 'start' } | { type: 'stop' };
 async function sideBySide(): Promise<Record<Role, RunResult>> {
   const children = (['a', 'b'] as const).map((role) => ({
     role,
-    // With the flags the gateway runs with in production (npm start's: a small young generation, docs/operations.md).
+    // With the node flags the gateway runs with in production (npm start's), and BENCH_NODE_ARGS.
     child: fork(fileURLToPath(import.meta.url), [], {
       env: { ...env, BENCH_ROLE: role },
-      execArgv: [...process.execArgv, ...START_FLAGS],
+      execArgv: [...process.execArgv, ...START_FLAGS, ...(env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
     }),
   }));
   const send = (message: ToChild, to: readonly Role[] = ['a', 'b']) => {

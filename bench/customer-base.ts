@@ -6,7 +6,6 @@
 // /exports/customers.csv streams it, against the export's size.
 //
 //   npm run bench:customer-base      BENCH_CUSTOMERS (50000), BENCH_REPEAT (20)
-// (in process, with the young generation the gateway runs with: npm start's --max-semi-space-size)
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -156,7 +155,7 @@ function main(): void {
   ]);
 
   console.log(
-    `\nCustomer base, ${CUSTOMERS} customers in the snapshot, Node ${process.version} ${process.execArgv.filter((flag) => flag.startsWith('--max-semi')).join(' ') || "(V8's default young generation)"}, median over ${REPEAT} runs\n`,
+    `\nCustomer base, ${CUSTOMERS} customers in the snapshot, Node ${process.version}, median over ${REPEAT} runs\n`,
   );
   console.log('| figure | value |');
   console.log('| --- | --- |');

@@ -10,8 +10,9 @@
 // commit runs too, in the same rounds, so a change is measured before and
 // after in one invocation. BENCH_BEFORE_DIST=<dist/main.js of another checkout> runs that build as "before"
 // instead, and BENCH_BEFORE_NODE=<node binary> runs "before" on another Node line: a runtime move measured
-// side by side, each build with its own dependencies. The gateway runs with `npm start`'s node flags;
-// BENCH_BEFORE_NODE_ARGS runs "before" with others (BENCH_BEFORE_DIST=dist/main.js and other flags: a flag measured).
+// side by side, each build with its own dependencies. BENCH_NODE_ARGS gives the gateway node flags (none by
+// default) and BENCH_BEFORE_NODE_ARGS "before" (the gateway's by default): with BENCH_BEFORE_DIST=dist/main.js, a
+// node flag measured side by side.
 //
 // The machine has 2 cores and the load generator (this process) and the
 // stand-in need CPU too. By default (BENCH_PIN=1) the system under test is
@@ -20,12 +21,11 @@
 // per request, which shows when CPU 0, not the system, bounded throughput.
 //
 //   npm run bench:speed     BENCH_ROUNDS (3), BENCH_SECONDS (8), BENCH_RSS_REQUESTS (100000), BENCH_BEFORE, BENCH_PIN (1),
-//                           BENCH_BEFORE_DIST, BENCH_BEFORE_NODE, BENCH_BEFORE_NODE_ARGS (npm start's flags),
+//                           BENCH_BEFORE_DIST, BENCH_BEFORE_NODE, BENCH_NODE_ARGS, BENCH_BEFORE_NODE_ARGS,
 //                           BENCH_OLD_SPACE_MIB (96: the gateway's RSS run again with --max-old-space-size; 0 skips it)
 
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { START_FLAGS } from '../test/support/start-flags';
 import {
   type Ask,
   askBaseline,
@@ -50,10 +50,11 @@ const RSS_REQUESTS = Number(process.env.BENCH_RSS_REQUESTS ?? 100_000);
 const BEFORE = process.env.BENCH_BEFORE;
 const BEFORE_DIST = process.env.BENCH_BEFORE_DIST;
 const BEFORE_NODE = process.env.BENCH_BEFORE_NODE;
-/** The node flags of each gateway: npm start's, and for "before" BENCH_BEFORE_NODE_ARGS when given (space-separated). */
+const words = (value: string | undefined) => value?.split(' ').filter(Boolean);
+/** The node flags of each gateway (space-separated): BENCH_NODE_ARGS, and BENCH_BEFORE_NODE_ARGS for "before". */
 const GATEWAY_FLAGS: Record<'gateway' | 'before', readonly string[]> = {
-  gateway: START_FLAGS,
-  before: process.env.BENCH_BEFORE_NODE_ARGS?.split(' ').filter(Boolean) ?? START_FLAGS,
+  gateway: words(process.env.BENCH_NODE_ARGS) ?? [],
+  before: words(process.env.BENCH_BEFORE_NODE_ARGS) ?? words(process.env.BENCH_NODE_ARGS) ?? [],
 };
 /** MiB of V8 old space for the gateway's second RSS run (0: no such run). */
 const CAPPED_OLD_SPACE = Number(process.env.BENCH_OLD_SPACE_MIB ?? 96);
