@@ -486,7 +486,7 @@ async function run(name: string, options: RunOptions): Promise<RunResult> {
   const refresh = async (index: number) => {
     const correlationId = `${DASHBOARD_MARK}${randomUUID().slice(DASHBOARD_MARK.length)}`;
     const sent = performance.now();
-    // What this process's own event loop lost while the refresh was in flight: the machine's share of its time.
+    // The pauses (scavenges, the machine's) this process's event loop had while the refresh was in flight.
     const stalls = monitorEventLoopDelay({ resolution: 1 });
     stalls.enable();
     try {
@@ -584,7 +584,7 @@ function transit(r: RunResult): string {
   return `${fmt(percentile(delays, 0.5), 2)} / ${fmt(percentile(delays, 0.99), 2)} / ${fmt(Math.max(...delays), 2)}; ${fmt(r.standIn.loopMaxMs)}`;
 }
 
-/** An event-loop delay this long is the machine's doing (a tick of the gateway's own work takes a few ms). */
+/** An event-loop delay this long is a pause (a scavenge, the machine's), not a tick of the gateway's work (a few ms). */
 const STALL_MS = 50;
 
 /** The slowest refresh and the longest event-loop delay while it was in flight. */
