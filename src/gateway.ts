@@ -107,6 +107,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       admission: quota.admission,
     }),
     quota.shared,
+    quota.metadata,
   );
   // A gateway that signs in itself checks its caller before every read and write, cached answers included.
   const client = signIn ? createGuardedClient(shared) : shared;

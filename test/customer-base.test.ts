@@ -15,11 +15,15 @@ import { DEFAULT_REFRESH_TOKEN, type EntraStandIn, startEntra } from './support/
 import { customerId, type RunningGateway } from './support/gateway';
 import { bearer, signInSettings, startSignedInGateway } from './support/sign-in';
 import {
+  ATTESTATION,
+  agreementsBody,
+  CURRENT_TEMPLATE,
   type CustomerItem,
   customerListHandler,
   json,
   type RecordedCall,
   startUpstream,
+  TEMPLATE_ID,
   type Upstream,
 } from './support/upstream';
 
@@ -42,6 +46,11 @@ const qualificationsOf = (n: number) =>
       : [];
 /** true, false, or 403 (no reseller relationship). */
 const mcaOf = (n: number): boolean | 'forbidden' => (n % 7 === 0 ? 'forbidden' : n % 2 === 0);
+/** Every third customer is attested by the partner (its agreements answer 403 too without a relationship). */
+const attestedOf = (n: number) => n % 3 === 0;
+/** Accepted: signed directly or attested; unknown without a relationship. */
+const acceptedOf = (n: number): boolean | 'unknown' =>
+  mcaOf(n) === 'forbidden' ? 'unknown' : mcaOf(n) === true || attestedOf(n);
 
 const ROSTER: CustomerItem[] = Array.from({ length: SIZE }, (_, index) => {
   const n = index + 1;
@@ -82,7 +91,11 @@ function handler(call: RecordedCall, res: ServerResponse) {
   if (call.resource === 'qualifications' && call.method === 'POST') {
     return json(res, 201, { qualification: 'StateOwnedEntity' });
   }
-  if (call.resource === 'directSignedMicrosoftCustomerAgreementStatus') {
+  if (call.resource === 'agreement_metadata') return json(res, 200, agreementsBody([CURRENT_TEMPLATE]));
+  if (call.resource === 'agreements' && mcaOf(n) !== 'forbidden') {
+    return json(res, 200, agreementsBody(attestedOf(n) ? [ATTESTATION] : []));
+  }
+  if (call.resource === 'directSignedMicrosoftCustomerAgreementStatus' || call.resource === 'agreements') {
     const mca = mcaOf(n);
     return mca === 'forbidden'
       ? json(res, 403, {
@@ -161,6 +174,12 @@ describe('the customer base', () => {
     expect(new Set(qualifications).size).toBe(SIZE);
     expect(mca).toHaveLength(SIZE);
     expect(new Set(mca).size).toBe(SIZE);
+    const agreements = callsBy('agreements');
+    expect(agreements).toHaveLength(SIZE);
+    expect(new Set(agreements.map((call) => call.customerId)).size).toBe(SIZE);
+    expect(agreements.every((call) => call.query.get('agreementType') === 'MicrosoftCustomerAgreement')).toBe(true);
+    // The current template, once for the whole pass.
+    expect(callsBy('agreement_metadata')).toHaveLength(1);
     const data = await ask<{ customerBase: { sync: Record<string, unknown> } }>(
       gw,
       '{ customerBase { sync { enabled customersKnown customersSynced } } }',
@@ -176,7 +195,7 @@ describe('the customer base', () => {
 
     const summary = await ask<{ customerBase: { summary: Record<string, unknown> } }>(
       gw,
-      '{ customerBase { summary { customers mcaSigned mcaNotSigned mcaUnknown qualifications { kind vettingStatus count } } } }',
+      '{ customerBase { summary { customers mcaSigned mcaNotSigned mcaUnknown mcaAccepted mcaNotAccepted mcaAcceptanceUnknown qualifications { kind vettingStatus count } } } }',
     );
     const count = (test: (n: number) => boolean) => numbers.filter(test).length;
     expect(summary.customerBase.summary).toEqual({
@@ -184,6 +203,9 @@ describe('the customer base', () => {
       mcaSigned: count((n) => mcaOf(n) === true),
       mcaNotSigned: count((n) => mcaOf(n) === false),
       mcaUnknown: count((n) => mcaOf(n) === 'forbidden'),
+      mcaAccepted: count((n) => acceptedOf(n) === true),
+      mcaNotAccepted: count((n) => acceptedOf(n) === false),
+      mcaAcceptanceUnknown: count((n) => acceptedOf(n) === 'unknown'),
       qualifications: [
         { kind: 'EDUCATION', vettingStatus: 'APPROVED', count: count((n) => n % 3 === 1 && n % 2 === 0) },
         { kind: 'EDUCATION', vettingStatus: 'IN_REVIEW', count: count((n) => n % 3 === 1 && n % 2 === 1) },
@@ -223,6 +245,10 @@ describe('the customer base', () => {
 
     expect(await walk({})).toEqual(expected(() => true));
     expect(await walk({ mcaDirectlySigned: false })).toEqual(expected((n) => mcaOf(n) === false));
+    expect(await walk({ mcaAccepted: false })).toEqual(expected((n) => acceptedOf(n) === false));
+    expect(await walk({ mcaAccepted: true, mcaDirectlySigned: false })).toEqual(
+      expected((n) => acceptedOf(n) === true && mcaOf(n) === false),
+    );
     expect(await walk({ qualification: 'EDUCATION', vettingStatus: 'IN_REVIEW' })).toEqual(
       expected((n) => n % 3 === 1 && n % 2 === 1),
     );
@@ -236,16 +262,48 @@ describe('the customer base', () => {
 
     const node = await ask<{ customerBase: { customers: { nodes: Array<Record<string, unknown>> } } }>(
       gw,
-      `{ customerBase { customers(first: 1, where: { companyNameStartsWith: "northwind 2" }) { nodes { id companyName domain relationshipToPartner mcaDirectlySigned qualifications { kind vettingStatus } syncedAt } } } }`,
+      `{ customerBase { customers(first: 1, where: { companyNameStartsWith: "northwind 2" }) { nodes { id companyName domain relationshipToPartner mcaDirectlySigned mcaAcceptance { accepted directlySigned attestations { templateId } } qualifications { kind vettingStatus } syncedAt } } } }`,
     );
     expect(node.customerBase.customers.nodes[0]).toMatchObject({
       companyName: 'Northwind 2',
       domain: 'c2.onmicrosoft.com',
       relationshipToPartner: 'RESELLER',
       mcaDirectlySigned: true,
+      mcaAcceptance: { accepted: true, directlySigned: true, attestations: [] },
       qualifications: [],
       syncedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
     });
+    const attested = await ask<{ customerBase: { customers: { nodes: Array<Record<string, unknown>> } } }>(
+      gw,
+      `{ customerBase { customers(first: 1, where: { companyNameStartsWith: "northwind 9" }) { nodes { companyName mcaAcceptance { accepted directlySigned attestations { dateAgreed templateId currentTemplate agreementLink primaryContact { firstName lastName email phoneNumber } } } } } } }`,
+    );
+    expect(attested.customerBase.customers.nodes[0]).toEqual({
+      companyName: 'Northwind 9',
+      mcaAcceptance: {
+        accepted: true,
+        directlySigned: false,
+        attestations: [
+          {
+            dateAgreed: '2019-08-26T00:00:00.000Z',
+            templateId: TEMPLATE_ID,
+            currentTemplate: true,
+            agreementLink: 'https://aka.ms/customeragreement',
+            primaryContact: {
+              firstName: 'Tania',
+              lastName: 'Carr',
+              email: 'someone@example.com',
+              phoneNumber: '1234567890',
+            },
+          },
+        ],
+      },
+    });
+    const unknown = await ask<{ customerBase: { customers: { nodes: Array<Record<string, unknown>> } } }>(
+      gw,
+      `{ customerBase { customers(first: 1, where: { companyNameStartsWith: "contoso 7" }) { nodes { companyName mcaAcceptance { accepted } } } } }`,
+    );
+    // No reseller relationship: unknown, null with no error.
+    expect(unknown.customerBase.customers.nodes[0]).toEqual({ companyName: 'contoso 7', mcaAcceptance: null });
     expect(upstream.calls.length).toBe(before);
   });
 
@@ -289,6 +347,7 @@ describe('the customer base', () => {
     await sleep(300);
     expect(callsBy('qualifications')).toHaveLength(0);
     expect(callsBy('directSignedMicrosoftCustomerAgreementStatus')).toHaveLength(0);
+    expect(callsBy('agreements')).toHaveLength(0);
   });
 
   it('shows a qualification added through the gateway in customerBase at once', async () => {

@@ -9,7 +9,16 @@ import { csvCell } from '../src/server/export-csv';
 import { type SyncedGateway, startSyncedGateway } from './support/customer-base';
 import type { EntraStandIn } from './support/entra';
 import { customerId, type RunningGateway } from './support/gateway';
-import { type CustomerItem, customerListHandler, json, type RecordedCall, type Upstream } from './support/upstream';
+import {
+  ATTESTATION,
+  agreementsBody,
+  CURRENT_TEMPLATE,
+  type CustomerItem,
+  customerListHandler,
+  json,
+  type RecordedCall,
+  type Upstream,
+} from './support/upstream';
 
 /** Names a spreadsheet would read as formulas, or that need quoting, and one customer without a name. */
 const NAMES: Array<string | null> = [
@@ -42,7 +51,13 @@ function handler(call: RecordedCall, res: ServerResponse) {
       n === 1 ? [{ qualification: 'Education', vettingStatus: 'Approved' }, { qualification: 'StateOwnedEntity' }] : [],
     );
   }
-  if (call.resource === 'directSignedMicrosoftCustomerAgreementStatus') {
+  if (call.resource === 'agreement_metadata') return json(res, 200, agreementsBody([CURRENT_TEMPLATE]));
+  if (call.resource === 'agreements' && n !== 3) {
+    // Customer 2 never signed directly, and its partner attested it.
+    const attested = { ...ATTESTATION, dateAgreed: '2024-05-06T07:08:09.1234567+02:00' };
+    return json(res, 200, agreementsBody(n === 2 ? [attested] : []));
+  }
+  if (call.resource === 'directSignedMicrosoftCustomerAgreementStatus' || call.resource === 'agreements') {
     return n === 3
       ? json(res, 403, { code: 20002, description: 'No relationship' })
       : json(res, 200, { isSigned: n % 2 === 1 });
@@ -78,22 +93,26 @@ describe('the CSV export', () => {
     const text = await response.text();
     expect(upstream.calls.length).toBe(before);
     const lines = text.split('\r\n');
-    expect(lines[0]).toBe('id,companyName,domain,relationshipToPartner,mcaDirectlySigned,qualifications,syncedAt');
+    expect(lines[0]).toBe(
+      'id,companyName,domain,relationshipToPartner,mcaDirectlySigned,qualifications,syncedAt,mcaAccepted,mcaAttestedAt',
+    );
+    // The attested customer's newest attestation, in UTC with milliseconds.
+    expect(lines[1]?.endsWith(',true,2024-05-06T05:08:09.123Z')).toBe(true);
     expect(lines.at(-1)).toBe('');
     const iso = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/;
     // Order: lower-cased names in code-point order ('+' < '-' < '=' < '@' < letters), the unnamed last.
     expect(text.replace(new RegExp(iso.source, 'g'), 'T')).toBe(
       [
-        'id,companyName,domain,relationshipToPartner,mcaDirectlySigned,qualifications,syncedAt',
-        `${customerId(2)},'+1 Holdings,d2.example,ADVISOR,false,,T`,
-        `${customerId(3)},'-minus Ltd,d3.example,RESELLER,,,T`,
-        `${customerId(1)},"'=HYPERLINK(""http://evil"")",d1.example,RESELLER,true,Education:APPROVED;StateOwnedEntity:,T`,
-        `${customerId(4)},'@at Corp,d4.example,ADVISOR,false,,T`,
-        `${customerId(5)},"Comma, Inc.",d5.example,RESELLER,true,,T`,
-        `${customerId(7)},"Line\nBreak",d7.example,RESELLER,true,,T`,
-        `${customerId(8)},Plain,d8.example,ADVISOR,false,,T`,
-        `${customerId(6)},"Quote ""Q"" LLC",d6.example,ADVISOR,false,,T`,
-        `${customerId(9)},,d9.example,RESELLER,true,,T`,
+        'id,companyName,domain,relationshipToPartner,mcaDirectlySigned,qualifications,syncedAt,mcaAccepted,mcaAttestedAt',
+        `${customerId(2)},'+1 Holdings,d2.example,ADVISOR,false,,T,true,T`,
+        `${customerId(3)},'-minus Ltd,d3.example,RESELLER,,,T,,`,
+        `${customerId(1)},"'=HYPERLINK(""http://evil"")",d1.example,RESELLER,true,Education:APPROVED;StateOwnedEntity:,T,true,`,
+        `${customerId(4)},'@at Corp,d4.example,ADVISOR,false,,T,false,`,
+        `${customerId(5)},"Comma, Inc.",d5.example,RESELLER,true,,T,true,`,
+        `${customerId(7)},"Line\nBreak",d7.example,RESELLER,true,,T,true,`,
+        `${customerId(8)},Plain,d8.example,ADVISOR,false,,T,false,`,
+        `${customerId(6)},"Quote ""Q"" LLC",d6.example,ADVISOR,false,,T,false,`,
+        `${customerId(9)},,d9.example,RESELLER,true,,T,true,`,
         '',
       ].join('\r\n'),
     );
@@ -107,12 +126,20 @@ describe('the CSV export', () => {
         .slice(1, -1)
         .map((line) => line.slice(0, 36)),
     ).toEqual([customerId(2), customerId(4), customerId(8), customerId(6)]);
+    const notAccepted = await (await download('?mcaAccepted=false')).text();
+    expect(
+      notAccepted
+        .split('\r\n')
+        .slice(1, -1)
+        .map((line) => line.slice(0, 36)),
+    ).toEqual([customerId(4), customerId(8), customerId(6)]);
     const education = await (await download('?qualification=EDUCATION&vettingStatus=APPROVED')).text();
     expect(education.split('\r\n')).toHaveLength(3);
   });
 
   it.each([
     ['?mcaDirectlySigned=maybe', 'mcaDirectlySigned must be one of true, false, got "maybe".'],
+    ['?mcaAccepted=yes', 'mcaAccepted must be one of true, false, got "yes".'],
     ['?qualification=SCHOOL', 'qualification must be one of EDUCATION'],
     ['?colour=red', 'colour is not a filter'],
   ])('refuses %s with a 400 naming the parameter', async (query, says) => {

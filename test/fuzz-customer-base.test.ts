@@ -16,7 +16,16 @@ import { type CustomerFilter, encodeBaseCursor, type OrderKey } from '../src/cus
 import { type SyncedGateway, startSyncedGateway } from './support/customer-base';
 import { customerId, type GraphQLResponse, type RunningGateway } from './support/gateway';
 import { bearer } from './support/sign-in';
-import { type CustomerItem, customerListHandler, json, type RecordedCall, type Upstream } from './support/upstream';
+import {
+  ATTESTATION,
+  agreementsBody,
+  CURRENT_TEMPLATE,
+  type CustomerItem,
+  customerListHandler,
+  json,
+  type RecordedCall,
+  type Upstream,
+} from './support/upstream';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The roster: names that need quoting or defusing in CSV, that differ only in case, that lower-case to other lengths,
@@ -84,7 +93,10 @@ function handler(call: RecordedCall, res: ServerResponse) {
   if (call.resource === 'customers') return list(call, res, 1);
   const n = numberOf(call.customerId ?? '');
   if (call.resource === 'qualifications') return json(res, 200, WIRE_QUALIFICATIONS[n % WIRE_QUALIFICATIONS.length]);
-  if (call.resource === 'directSignedMicrosoftCustomerAgreementStatus') {
+  if (call.resource === 'agreement_metadata') return json(res, 200, agreementsBody([CURRENT_TEMPLATE]));
+  if (call.resource === 'agreements' && mcaOf(n) !== 'forbidden')
+    return json(res, 200, agreementsBody(n % 3 === 0 ? [ATTESTATION] : []));
+  if (call.resource === 'directSignedMicrosoftCustomerAgreementStatus' || call.resource === 'agreements') {
     const mca = mcaOf(n);
     return mca === 'forbidden'
       ? json(res, 403, { code: 20002, description: 'No relationship between caller and account.', data: [] })
@@ -102,6 +114,7 @@ const RELATIONSHIPS = ['NONE', 'RESELLER', 'ADVISOR', 'SYNDICATION', 'MICROSOFT_
 
 interface Filter {
   mcaDirectlySigned?: boolean | null;
+  mcaAccepted?: boolean | null;
   qualification?: (typeof KINDS)[number] | null;
   vettingStatus?: (typeof STATUSES)[number] | null;
   companyNameStartsWith?: string | null;
@@ -112,6 +125,7 @@ const isOneOf = (values: readonly string[]) => (value: unknown) => typeof value 
 /** Each field of CustomerFilter and the non-null JSON values its type takes from a variable. */
 const FIELDS: Record<string, (value: unknown) => boolean> = {
   mcaDirectlySigned: (value) => typeof value === 'boolean',
+  mcaAccepted: (value) => typeof value === 'boolean',
   qualification: isOneOf(KINDS),
   vettingStatus: isOneOf(STATUSES),
   companyNameStartsWith: (value) => typeof value === 'string',
@@ -143,6 +157,7 @@ function filterKey(filter: Filter | null | undefined): string {
     filter?.vettingStatus ?? null,
     prefix ? prefix.toLowerCase() : null,
     filter?.relationshipToPartner ?? null,
+    ...(filter?.mcaAccepted == null ? [] : [filter.mcaAccepted]),
   ]);
 }
 
@@ -307,6 +322,7 @@ const nullable = <T>(arbitrary: fc.Arbitrary<T>) => fc.option(arbitrary, { nil: 
 const validFilter: fc.Arbitrary<Filter> = fc.record(
   {
     mcaDirectlySigned: nullable(fc.boolean()),
+    mcaAccepted: nullable(fc.boolean()),
     qualification: nullable(fc.constantFrom(...KINDS)),
     vettingStatus: nullable(fc.constantFrom(...STATUSES)),
     companyNameStartsWith: nullable(prefix.filter((text) => text.length <= 256)),
@@ -543,7 +559,7 @@ describe('customerBase with hostile arguments', () => {
     }
     return Object.entries(value).every(([key, field]) => {
       if (field === null) return Object.hasOwn(FIELDS, key);
-      if (key === 'mcaDirectlySigned') return typeof field === 'boolean';
+      if (key === 'mcaDirectlySigned' || key === 'mcaAccepted') return typeof field === 'boolean';
       if (key === 'companyNameStartsWith') return typeof field === 'string';
       const values = ENUM_FIELDS[key];
       return values !== undefined && field instanceof EnumValue && values.includes(field.name);
@@ -649,6 +665,7 @@ describe('customerBase with hostile arguments', () => {
 
 const KNOWN_PARAMETERS = [
   'mcaDirectlySigned',
+  'mcaAccepted',
   'qualification',
   'vettingStatus',
   'companyNameStartsWith',
@@ -656,12 +673,14 @@ const KNOWN_PARAMETERS = [
 ];
 const PARAMETER_VALUES: Record<string, (value: string) => boolean> = {
   mcaDirectlySigned: (value) => value === 'true' || value === 'false',
+  mcaAccepted: (value) => value === 'true' || value === 'false',
   qualification: isOneOf(KINDS),
   vettingStatus: isOneOf(STATUSES),
   companyNameStartsWith: (value) => value.length <= 256,
   relationshipToPartner: isOneOf(RELATIONSHIPS),
 };
-const CSV_HEADER = 'id,companyName,domain,relationshipToPartner,mcaDirectlySigned,qualifications,syncedAt';
+const CSV_HEADER =
+  'id,companyName,domain,relationshipToPartner,mcaDirectlySigned,qualifications,syncedAt,mcaAccepted,mcaAttestedAt';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
@@ -696,8 +715,10 @@ function parseCsv(text: string): string[][] {
 function filterOf(params: URLSearchParams): Filter {
   const get = (name: string) => params.get(name) ?? undefined;
   const mca = get('mcaDirectlySigned');
+  const accepted = get('mcaAccepted');
   return {
     ...(mca === undefined ? {} : { mcaDirectlySigned: mca === 'true' }),
+    ...(accepted === undefined ? {} : { mcaAccepted: accepted === 'true' }),
     ...(get('qualification') ? { qualification: get('qualification') as Filter['qualification'] } : {}),
     ...(get('vettingStatus') ? { vettingStatus: get('vettingStatus') as Filter['vettingStatus'] } : {}),
     ...(get('companyNameStartsWith') ? { companyNameStartsWith: get('companyNameStartsWith') } : {}),
@@ -709,7 +730,7 @@ function filterOf(params: URLSearchParams): Filter {
 
 const exportUrl = (query: string) => new URL(gw.url.replace('/graphql', `/exports/customers.csv${query}`));
 
-/** Downloads the export and checks a 200's CSV: header, RFC 4180, 7 cells a row, sane cells. Its ids, or the 400's body. */
+/** Downloads the export and checks a 200's CSV: header, RFC 4180, 9 cells a row, sane cells. Its ids, or the 400's body. */
 async function download(
   url: URL,
 ): Promise<{ status: number; ids?: string[]; error?: { message: string; code: unknown } }> {
@@ -736,8 +757,10 @@ async function download(
   expect(records[0]?.join(',')).toBe(CSV_HEADER);
   const rows = records.slice(1);
   for (const row of rows) {
-    expect(row, JSON.stringify(row)).toHaveLength(7);
-    const [id, , , relationship, mca, , syncedAt] = row as string[];
+    expect(row, JSON.stringify(row)).toHaveLength(9);
+    const [id, , , relationship, mca, , syncedAt, accepted, attestedAt] = row as string[];
+    expect(['true', 'false', '']).toContain(accepted);
+    if (attestedAt !== '') expect(attestedAt).toMatch(ISO);
     expect(id).toMatch(GUID);
     expect(['', ...RELATIONSHIPS]).toContain(relationship);
     expect(['true', 'false', '']).toContain(mca);
@@ -829,6 +852,7 @@ describe('GET /exports/customers.csv with hostile query strings', () => {
 
   const allParameters = fc.record({
     mcaDirectlySigned: fc.constantFrom('true', 'false'),
+    mcaAccepted: fc.constantFrom('true', 'false'),
     qualification: fc.constantFrom(...KINDS),
     vettingStatus: fc.constantFrom(...STATUSES),
     companyNameStartsWith: fc.oneof(
@@ -846,7 +870,7 @@ describe('GET /exports/customers.csv with hostile query strings', () => {
     )
     .map(([values, names]) => Object.fromEntries(names.map((name) => [name, values[name as keyof typeof values]])));
 
-  it('exports, for valid parameters, exactly summary(where).customers rows of 7 cells, in the order of customers(where)', async () => {
+  it('exports, for valid parameters, exactly summary(where).customers rows of 9 cells, in the order of customers(where)', async () => {
     await withoutUpstreamCalls(() =>
       fc.assert(
         fc.asyncProperty(validParameters, fc.boolean(), async (parameters, plusForSpace) => {

@@ -73,7 +73,7 @@ describe('GraphiQL served by the gateway alone', { timeout: 180_000 }, () => {
     const result = await editorText(page, '.graphiql-response');
     expect(result).toContain('"companyName": "Bellows College"');
     expect(result).toContain('"relationshipToPartner": "RESELLER"');
-    // The one error is the sample customer without a reseller relationship: its mcaDirectlySigned fails alone.
+    // The one error is the sample customer without a reseller relationship: its mcaAcceptance fails alone.
     expect(result).toContain('"code": "FORBIDDEN"');
     expect(result).not.toMatch(/Syntax Error|INTERNAL_SERVER_ERROR|UNAUTHENTICATED/);
     if (process.env.GRAPHIQL_SCREENSHOT) await page.screenshot({ path: process.env.GRAPHIQL_SCREENSHOT });

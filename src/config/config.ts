@@ -96,6 +96,8 @@ export interface Config {
   readonly syncRatePerMinute: number;
   /** A synced customer's data is read again once it is older than this. */
   readonly syncMaxAgeMinutes: number;
+  /** SYNC_SETTLED_MAX_AGE_HOURS: an accepted MCA's two reads are repeated only once older than this. */
+  readonly syncSettledMaxAgeHours: number;
   /** The file the customer-base snapshot is kept in (it then survives a restart); undefined keeps it in memory. */
   readonly snapshotPath: string | undefined;
   /** How old a stored answer may be to stand in for a read that Partner Center throttled or failed; 0 turns it off. */
@@ -153,6 +155,7 @@ export const defaultConfig: Config = Object.freeze({
   signIn: defaultSignInSettings,
   syncRatePerMinute: 0,
   syncMaxAgeMinutes: 60,
+  syncSettledMaxAgeHours: 24,
   snapshotPath: undefined,
   staleIfErrorSeconds: 0,
 });
@@ -177,6 +180,7 @@ const NUMBERS = {
   ratePerMinute: { env: 'PARTNER_CENTER_RATE_PER_MINUTE', min: 0, max: 1_000_000 },
   syncRatePerMinute: { env: 'SYNC_RATE_PER_MINUTE', min: 0, max: 1_000_000 },
   syncMaxAgeMinutes: { env: 'SYNC_MAX_AGE_MINUTES', min: 1, max: 525_600 },
+  syncSettledMaxAgeHours: { env: 'SYNC_SETTLED_MAX_AGE_HOURS', min: 1, max: 8_760 },
   staleIfErrorSeconds: { env: 'STALE_IF_ERROR_SECONDS', min: 0, max: 31_536_000 },
 } as const satisfies Partial<Record<keyof Config, { env: string; min: number; max: number }>>;
 

@@ -1,4 +1,4 @@
-// Owns the questions asked of the snapshot: the filter (MCA status,
+// Owns the questions asked of the snapshot: the filter (MCA status and acceptance,
 // qualification kind and vetting status, company-name prefix, relationship),
 // the order (lower-cased company name in code-point order, then id; no name
 // last), the summary counts, and the opaque cursors tied to their filter.
@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { BadUserInputError } from '../partner-center/errors';
 import { kindOf, vettingStatusOf } from '../schema/qualification';
 import { relationshipOf } from '../schema/relationship-to-partner';
-import type { CustomerStore, StoredCustomer } from './store';
+import { type CustomerStore, mcaAcceptedOf, type StoredCustomer } from './store';
 
 export const KINDS = ['EDUCATION', 'NONPROFIT', 'GOVERNMENT_COMMUNITY_CLOUD', 'STATE_OWNED_ENTITY', 'OTHER'] as const;
 export const STATUSES = ['APPROVED', 'IN_REVIEW', 'DENIED', 'UNKNOWN'] as const;
@@ -18,6 +18,7 @@ export type Relationship = (typeof RELATIONSHIPS)[number];
 
 export interface CustomerFilter {
   readonly mcaDirectlySigned?: boolean | null;
+  readonly mcaAccepted?: boolean | null;
   readonly qualification?: Kind | null;
   readonly vettingStatus?: Status | null;
   readonly companyNameStartsWith?: string | null;
@@ -28,6 +29,10 @@ export function matches(customer: StoredCustomer, filter: CustomerFilter): boole
   if (filter.mcaDirectlySigned !== undefined && filter.mcaDirectlySigned !== null) {
     // Unknown (not read yet, refused, not supported) matches neither true nor false.
     if (customer.mca !== filter.mcaDirectlySigned) return false;
+  }
+  if (filter.mcaAccepted !== undefined && filter.mcaAccepted !== null) {
+    // Unknown matches neither, as above.
+    if (mcaAcceptedOf(customer) !== filter.mcaAccepted) return false;
   }
   const { qualification, vettingStatus } = filter;
   if ((qualification ?? null) !== null || (vettingStatus ?? null) !== null) {
@@ -104,6 +109,9 @@ export interface Summary {
   readonly mcaSigned: number;
   readonly mcaNotSigned: number;
   readonly mcaUnknown: number;
+  readonly mcaAccepted: number;
+  readonly mcaNotAccepted: number;
+  readonly mcaAcceptanceUnknown: number;
   readonly qualifications: readonly QualificationCount[];
 }
 
@@ -111,12 +119,17 @@ export function summarise(customers: Iterable<StoredCustomer>, filter: CustomerF
   let count = 0;
   let signed = 0;
   let notSigned = 0;
+  let accepted = 0;
+  let notAccepted = 0;
   const tally = new Map<string, number>();
   for (const customer of customers) {
     if (!matches(customer, filter)) continue;
     count++;
     if (customer.mca === true) signed++;
     else if (customer.mca === false) notSigned++;
+    const acceptance = mcaAcceptedOf(customer);
+    if (acceptance === true) accepted++;
+    else if (acceptance === false) notAccepted++;
     for (const item of customer.qualifications ?? []) {
       const key = `${kindOf(item.qualification)}|${vettingStatusOf(item.vettingStatus) ?? ''}`;
       tally.set(key, (tally.get(key) ?? 0) + 1);
@@ -135,6 +148,9 @@ export function summarise(customers: Iterable<StoredCustomer>, filter: CustomerF
     mcaSigned: signed,
     mcaNotSigned: notSigned,
     mcaUnknown: count - signed - notSigned,
+    mcaAccepted: accepted,
+    mcaNotAccepted: notAccepted,
+    mcaAcceptanceUnknown: count - accepted - notAccepted,
     qualifications,
   };
 }
@@ -242,6 +258,8 @@ const filterDigest = (filter: CustomerFilter) =>
         // An empty prefix is no prefix: both match every customer, and their cursors are one.
         filter.companyNameStartsWith ? filter.companyNameStartsWith.toLowerCase() : null,
         filter.relationshipToPartner ?? null,
+        // Appended only when given, so the cursors of filters without it stay what they were.
+        ...(filter.mcaAccepted == null ? [] : [filter.mcaAccepted]),
       ]),
     )
     .digest('base64url')

@@ -6,7 +6,8 @@
 //
 // Keys under pcgw:cb:<partner digest>: `customers` (hash: id -> JSON),
 // `changes` (sorted set: id by the revision that last wrote it), `rev` (the
-// revision counter) and `state` (the list's and the last pass's times).
+// revision counter) and `state` (the list's and the last pass's times, the
+// current MCA template).
 
 import type { Logger } from '../observability/logger';
 import { KEY_PREFIX, type SharedRedis } from '../quota/redis';
@@ -218,6 +219,12 @@ export function createSharedCustomerStore(
     },
     passCompleted(at) {
       local.passCompleted(at);
+      stateDirty = true;
+      scheduleWrite();
+    },
+    templateRead(templateId) {
+      if (local.state().agreementTemplateId === templateId) return;
+      local.templateRead(templateId);
       stateDirty = true;
       scheduleWrite();
     },

@@ -1,5 +1,6 @@
 // Owns the snapshot of the whole customer base: each listed customer's
-// profile, qualifications and MCA status with the time each was read, the
+// profile, qualifications, MCA status and MCA attestations with the time each
+// was read, the current MCA template, the
 // latest list, and when the last pass ended. In memory, or in the file
 // SNAPSHOT_PATH (written whole to a temporary file, then renamed, so a crash
 // never leaves half a snapshot), read back at start. Shared through Redis by
@@ -7,6 +8,7 @@
 
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { acceptedOf, type WireAgreement } from '../partner-center/agreements';
 import type { WireCustomer } from '../partner-center/customers';
 import type { WireQualification } from '../partner-center/qualifications';
 
@@ -20,18 +22,36 @@ export interface StoredCustomer extends WireCustomer {
   readonly mca?: StoredMca;
   /** Epoch ms of the MCA status read. */
   readonly mcaAt?: number;
+  /** The MCA's attestations, newest first; null when unknown (403, not supported, app-only). */
+  readonly agreements?: readonly WireAgreement[] | null;
+  /** Epoch ms of the agreements read. */
+  readonly agreementsAt?: number;
 }
 
-/** A customer's syncedAt: the older of its reads, once both are there. */
+/** A customer's syncedAt: the oldest of its reads, once all are there. */
 export function syncedAtOf(customer: StoredCustomer): number | undefined {
-  if (customer.qualificationsAt === undefined || customer.mcaAt === undefined) return undefined;
-  return Math.min(customer.qualificationsAt, customer.mcaAt);
+  const { qualificationsAt, mcaAt, agreementsAt } = customer;
+  if (qualificationsAt === undefined || mcaAt === undefined || agreementsAt === undefined) return undefined;
+  return Math.min(qualificationsAt, mcaAt, agreementsAt);
+}
+
+/**
+ * Whether the customer accepted the MCA (signed directly, or attested by its partner): true as soon as either read
+ * says so; false only when both were read and neither does; null while unknown. A snapshot written before the
+ * agreements were read holds none: unknown, unless the customer signed directly.
+ */
+export function mcaAcceptedOf(customer: StoredCustomer): boolean | null {
+  if (customer.mca === true || (customer.agreements?.length ?? 0) > 0) return true;
+  if (customer.mca === false && Array.isArray(customer.agreements)) return acceptedOf(false, customer.agreements);
+  return null;
 }
 
 export interface SnapshotState {
   /** Epoch ms when the list was last read whole. */
   readonly listedAt?: number;
   readonly lastPassCompletedAt?: number;
+  /** The current MCA template's id when the agreements were last read: the snapshot's attestations are judged by it. */
+  readonly agreementTemplateId?: string;
 }
 
 export interface CustomerStore {
@@ -47,6 +67,8 @@ export interface CustomerStore {
   replaceList(items: readonly WireCustomer[], at: number): void;
   update(id: string, change: Partial<Omit<StoredCustomer, 'id'>>): void;
   passCompleted(at: number): void;
+  /** The current MCA template, as last read. */
+  templateRead(templateId: string): void;
   /** Writes what changed now (SNAPSHOT_PATH, Redis); a no-op in memory. */
   flush(): void;
   close(): Promise<void>;
@@ -122,6 +144,11 @@ export function createCustomerStore(path?: string): LocalCustomerStore {
     },
     passCompleted(at) {
       state = { ...state, lastPassCompletedAt: at };
+      changed();
+    },
+    templateRead(templateId) {
+      if (state.agreementTemplateId === templateId) return;
+      state = { ...state, agreementTemplateId: templateId };
       changed();
     },
     apply(items, removed, next) {

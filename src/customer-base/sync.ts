@@ -1,6 +1,7 @@
 // Owns the background sync of the whole customer base: passes that read the
 // customer list (500 a page, continuation tokens), then each customer whose
-// data is missing or older than SYNC_MAX_AGE_MINUTES, at most
+// data is missing or older than SYNC_MAX_AGE_MINUTES (an accepted MCA's two
+// reads: SYNC_SETTLED_MAX_AGE_HOURS), at most
 // SYNC_RATE_PER_MINUTE calls in any 60 s, spread evenly, behind every waiting
 // request (src/quota/admission.ts) and slower while requests need the minute
 // (./share.ts), after a 429 nothing before Retry-After.
@@ -18,7 +19,7 @@ import type { CallContext, PartnerCenterClient, Resource } from '../partner-cent
 import type { TokenIdentity } from '../quota/partner-key';
 import { heldAlways, type SyncLease } from './lease';
 import type { SyncShare } from './share';
-import { type CustomerStore, type StoredCustomer, syncedAtOf } from './store';
+import { type CustomerStore, mcaAcceptedOf, type StoredCustomer } from './store';
 
 /** Partner Center's largest page of GET /customers. */
 export const SYNC_PAGE_SIZE = 500;
@@ -26,6 +27,8 @@ export const SYNC_PAGE_SIZE = 500;
 export interface SyncStatus {
   readonly known: number;
   readonly synced: number;
+  /** The snapshot's customers by MCA acceptance. */
+  readonly mca: { readonly accepted: number; readonly notAccepted: number; readonly unknown: number };
   readonly lastPassCompletedAt: number | undefined;
   readonly oldestSyncedAt: number | undefined;
 }
@@ -52,16 +55,32 @@ export interface SyncDeps {
   readonly share: SyncShare;
 }
 
+/** How often the sync asks for the current MCA template (answered from the hour-long cache in between). */
+const TEMPLATE_RECHECK_MS = 60_000;
+
 /** How often a replica that does not hold the lease looks whether it does now. */
 const LEASE_CHECK_MS = 250;
 
-/** Whether the MCA status is read at all: App+User tokens only, and the public cloud only. */
+/** Whether the MCA status and agreements are read at all: App+User tokens only, and the public cloud only. */
 const readsMca = (config: Config) => config.signIn.mode === 'app-user' && config.cloud === 'public';
 
 export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
   const { config, client, store, logger, events } = deps;
   const lease = deps.lease ?? heldAlways;
   const maxAgeMs = config.syncMaxAgeMinutes * 60_000;
+  const settledMaxAgeMs = config.syncSettledMaxAgeHours * 3_600_000;
+  /** How long the MCA's two reads stay fresh: an accepted MCA is settled, and spends no calls for a day. */
+  const mcaMaxAgeMs = (customer: StoredCustomer) =>
+    mcaAcceptedOf(customer) === true ? Math.max(maxAgeMs, settledMaxAgeMs) : maxAgeMs;
+  /** When each of its reads falls due; the earliest is when the customer does. */
+  const dueAtOf = (customer: StoredCustomer) => {
+    const mcaAge = mcaMaxAgeMs(customer);
+    return Math.min(
+      (customer.qualificationsAt ?? 0) + maxAgeMs,
+      (customer.mcaAt ?? 0) + mcaAge,
+      (customer.agreementsAt ?? 0) + mcaAge,
+    );
+  };
   const { share } = deps;
   const spacingMs = share.baseSpacingMs;
   const stop = new AbortController();
@@ -72,24 +91,37 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
   let callCount = 0;
   let loop: Promise<void> | undefined;
 
-  const fresh = (at: number | undefined, now: number) => at !== undefined && now - at <= maxAgeMs;
+  const fresh = (at: number | undefined, now: number, ageMs = maxAgeMs) => at !== undefined && now - at <= ageMs;
+  const mcaFresh = (customer: StoredCustomer, now: number) =>
+    fresh(customer.mcaAt, now, mcaMaxAgeMs(customer)) && fresh(customer.agreementsAt, now, mcaMaxAgeMs(customer));
   const due = (customer: StoredCustomer, now: number) =>
-    !fresh(customer.qualificationsAt, now) || !fresh(customer.mcaAt, now);
+    !fresh(customer.qualificationsAt, now) || !mcaFresh(customer, now);
+  /** The oldest of its reads, when every one is within its own age. */
+  const syncedAt = (customer: StoredCustomer, now: number) => {
+    if (due(customer, now)) return undefined;
+    return Math.min(customer.qualificationsAt ?? 0, customer.mcaAt ?? 0, customer.agreementsAt ?? 0);
+  };
 
   const status = (): SyncStatus => {
     const now = Date.now();
     let synced = 0;
     let oldest: number | undefined;
     const all = store.all();
+    const mca = { accepted: 0, notAccepted: 0, unknown: 0 };
     for (const customer of all) {
-      const at = syncedAtOf(customer);
-      if (at === undefined || now - at > maxAgeMs) continue;
+      const acceptance = mcaAcceptedOf(customer);
+      if (acceptance === true) mca.accepted++;
+      else if (acceptance === false) mca.notAccepted++;
+      else mca.unknown++;
+      const at = syncedAt(customer, now);
+      if (at === undefined) continue;
       synced++;
       oldest = oldest === undefined ? at : Math.min(oldest, at);
     }
     return {
       known: all.length,
       synced,
+      mca,
       lastPassCompletedAt: store.state().lastPassCompletedAt,
       oldestSyncedAt: oldest,
     };
@@ -207,19 +239,41 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
       }
       store.update(customer.id, { qualifications: outcome.value, qualificationsAt: Date.now() });
     }
-    if (!fresh(customer.mcaAt, now)) {
-      if (!readsMca(config)) {
-        // App-only tokens cannot read it and other clouds do not have it: an answer (unknown), kept like any other.
-        store.update(customer.id, { mca: null, mcaAt: Date.now() });
-        return;
-      }
-      const outcome = await paced('mca_status', correlationId, (ctx) => client.getMcaDirectlySigned(customer.id, ctx));
-      if ('error' in outcome) {
-        if (outcome.error.code === 'FORBIDDEN') store.update(customer.id, { mca: null, mcaAt: Date.now() });
-        return;
-      }
-      store.update(customer.id, { mca: outcome.value, mcaAt: Date.now() });
+    if (mcaFresh(customer, now)) return;
+    if (!readsMca(config)) {
+      // App-only tokens cannot read them and other clouds do not have them: an answer (unknown), kept like any other.
+      const at = Date.now();
+      store.update(customer.id, { mca: null, mcaAt: at, agreements: null, agreementsAt: at });
+      return;
     }
+    // Both of the MCA's reads, so that its acceptance is judged on facts of the same moment.
+    const status = await paced('mca_status', correlationId, (ctx) => client.getMcaDirectlySigned(customer.id, ctx));
+    if ('error' in status) {
+      if (status.error.code === 'FORBIDDEN') store.update(customer.id, { mca: null, mcaAt: Date.now() });
+      else return;
+    } else {
+      store.update(customer.id, { mca: status.value, mcaAt: Date.now() });
+    }
+    await readTemplate(correlationId);
+    const agreements = await paced('agreements', correlationId, (ctx) => client.getAgreements(customer.id, ctx));
+    if ('error' in agreements) {
+      if (agreements.error.code === 'FORBIDDEN')
+        store.update(customer.id, { agreements: null, agreementsAt: Date.now() });
+      return;
+    }
+    store.update(customer.id, { agreements: agreements.value, agreementsAt: Date.now() });
+  }
+
+  /**
+   * The current MCA template, which the snapshot's attestations are judged by: through the hour-long metadata cache,
+   * so a pass pays at most one call an hour for it. A failure keeps the template last read.
+   */
+  let templateReadAt = Number.NEGATIVE_INFINITY;
+  async function readTemplate(correlationId: string): Promise<void> {
+    if (Date.now() - templateReadAt < TEMPLATE_RECHECK_MS) return;
+    templateReadAt = Date.now();
+    const outcome = await paced('agreement_metadata', correlationId, (ctx) => client.getCurrentAgreementTemplate(ctx));
+    if ('value' in outcome) store.templateRead(outcome.value);
   }
 
   /** One pass; false when the list could not be read (the next pass waits a little). */
@@ -269,9 +323,7 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
         const now = Date.now();
         // A loop, not Math.min(...all): tens of thousands of arguments would overflow the stack.
         let nextDue = (store.state().listedAt ?? 0) + maxAgeMs;
-        for (const customer of store.all()) {
-          nextDue = Math.min(nextDue, Math.min(customer.qualificationsAt ?? 0, customer.mcaAt ?? 0) + maxAgeMs);
-        }
+        for (const customer of store.all()) nextDue = Math.min(nextDue, dueAtOf(customer));
         if (nextDue > now) await sleep(nextDue - now, undefined, { signal: stop.signal });
         else if (Date.now() - lastCallAt < spacingMs) await sleep(spacingMs, undefined, { signal: stop.signal });
       } catch (error) {

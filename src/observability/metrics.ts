@@ -11,14 +11,24 @@ import { createHistogramTally, createTally } from './tally';
 
 export interface Metrics {
   readonly registry: Registry;
-  /** Serves gateway_sync_customers from the sync's status at each scrape (the sync is made after the metrics). */
-  watchSync(status: () => { known: number; synced: number }): void;
+  /**
+   * Serves gateway_sync_customers and gateway_customer_base_customers from the sync's status at each scrape (the sync
+   * is made after the metrics).
+   */
+  watchSync(status: () => SyncCounts): void;
   /** Counts what the client and the quota machinery report. */
   readonly events: GatewayEvents;
   /** Serves the registry at /metrics. */
   readonly plugin: Plugin;
   /** Counts and times a GraphQL request from the request log's record, as its answer goes out. */
   readonly answered: (request: AnsweredRequest) => void;
+}
+
+/** What the sync's gauges show: its progress, and the snapshot's customers by MCA acceptance. */
+export interface SyncCounts {
+  readonly known: number;
+  readonly synced: number;
+  readonly mca: { readonly accepted: number; readonly notAccepted: number; readonly unknown: number };
 }
 
 export interface MetricsOptions {
@@ -78,10 +88,23 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
     labelNames: ['resource', 'status'] as const,
     registers: [registry],
   });
-  let syncStatus: (() => { known: number; synced: number }) | undefined;
+  let syncStatus: (() => SyncCounts) | undefined;
+  new Gauge({
+    name: 'gateway_customer_base_customers',
+    help: 'Customers of the customer-base snapshot by MCA acceptance: accepted (signed directly or attested), not_accepted (orders fail) and unknown (not read yet, refused or not supported).',
+    labelNames: ['mca'] as const,
+    registers: [registry],
+    collect() {
+      if (!syncStatus) return;
+      const { mca } = syncStatus();
+      this.set({ mca: 'accepted' }, mca.accepted);
+      this.set({ mca: 'not_accepted' }, mca.notAccepted);
+      this.set({ mca: 'unknown' }, mca.unknown);
+    },
+  });
   new Gauge({
     name: 'gateway_sync_customers',
-    help: 'Customers of the customer-base snapshot: known (in the latest list read) and synced (with data no older than SYNC_MAX_AGE_MINUTES).',
+    help: 'Customers of the customer-base snapshot: known (in the latest list read) and synced (with every fact within its age: SYNC_MAX_AGE_MINUTES, SYNC_SETTLED_MAX_AGE_HOURS for an accepted MCA).',
     labelNames: ['state'] as const,
     registers: [registry],
     collect() {

@@ -12,6 +12,7 @@ import { type Logger, silentLogger } from '../observability/logger';
 import type { Tracing, UpstreamSpan } from '../observability/tracing';
 import { type Admission, CallCancelledError } from '../quota/admission';
 import { MIN_WINDOW_MS } from '../quota/windows';
+import { MCA_TYPE, parseAgreementList, parseCreatedAgreement, parseCurrentTemplate } from './agreements';
 import { createAttempt, type Outcome, statusOf } from './attempt';
 import { CONTINUATION_HEADER, customerListPath, parseCustomerBody, parseCustomerPage } from './customers';
 import { badResponse, UnauthenticatedError, UpstreamError, type UpstreamInfo } from './errors';
@@ -223,6 +224,60 @@ export function createPartnerCenterClient(config: ClientConfig, deps: ClientDeps
         'partner center added a qualification',
       );
       return item;
+    },
+    async getAgreements(customerId, ctx) {
+      const { body, upstream } = await call(
+        'agreements',
+        'GET',
+        `/customers/${customerId}/agreements?agreementType=${MCA_TYPE}`,
+        customerId,
+        ctx,
+      );
+      return parseAgreementList(body, upstream, customerId);
+    },
+    async getCurrentAgreementTemplate(ctx) {
+      // The partner's metadata, no customer's: a 429 on it holds this resource (and, with another window, the partner).
+      const { body, upstream } = await call(
+        'agreement_metadata',
+        'GET',
+        `/agreements?agreementType=${MCA_TYPE}`,
+        'agreement_metadata',
+        ctx,
+      );
+      return parseCurrentTemplate(body, upstream);
+    },
+    async confirmAgreement(customerId, agreement, ctx) {
+      let answer: { body: unknown; upstream: UpstreamInfo };
+      try {
+        answer = await call('agreements', 'POST', `/customers/${customerId}/agreements`, customerId, ctx, agreement);
+      } catch (error) {
+        // Partner Center's description of a refused contact may quote it, and a contact is personal data: the client
+        // sees the status and the code, never that text.
+        if (error instanceof UpstreamError && error.upstream.status !== undefined && error.code !== 'UNAUTHENTICATED') {
+          const { code: _code, upstream: _upstream, ...extra } = error.extensions;
+          const plain = new UpstreamError(
+            error.code,
+            `Partner Center answered ${error.upstream.status} to the agreement confirmation.`,
+            error.upstream,
+            extra,
+          );
+          plain.retryAfterMs = error.retryAfterMs;
+          throw plain;
+        }
+        throw error;
+      }
+      const created = parseCreatedAgreement(answer.body, answer.upstream);
+      // Logged because it cannot be undone; never the contact.
+      (ctx.log ?? logger.child({ correlationId: ctx.correlationId })).info(
+        {
+          customerId,
+          templateId: created.templateId,
+          status: answer.upstream.status,
+          requestId: answer.upstream.requestId,
+        },
+        'partner center confirmed a customer agreement',
+      );
+      return created;
     },
     async getCustomer(customerId, ctx) {
       const { body, upstream } = await call('customer', 'GET', `/customers/${customerId}`, customerId, ctx);

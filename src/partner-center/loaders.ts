@@ -4,6 +4,7 @@
 // from a page cost no further call for their profile fields.
 
 import DataLoader from 'dataloader';
+import type { WireAgreement } from './agreements';
 import type { WireCustomer } from './customers';
 import type { WireQualification } from './qualifications';
 import type { CallContext, PartnerCenterClient } from './types';
@@ -13,6 +14,10 @@ export interface Loaders {
   readonly mcaDirectlySigned: DataLoader<string, boolean>;
   /** GET /customers/{id}: companyName, domain, relationshipToPartner. */
   readonly customer: DataLoader<string, WireCustomer>;
+  /** The MCA's attestations, newest first. */
+  readonly agreements: DataLoader<string, WireAgreement[]>;
+  /** The partner's current MCA template id; one key (the partner's), read once a request at most. */
+  readonly agreementTemplate: DataLoader<'current', string>;
 }
 
 /**
@@ -31,6 +36,8 @@ export function createLoaders(client: PartnerCenterClient, call: CallContext): L
     qualifications: new DataLoader(perKey((id) => client.getQualifications(id, call))),
     mcaDirectlySigned: new DataLoader(perKey((id) => client.getMcaDirectlySigned(id, call))),
     customer: new DataLoader(perKey((id) => client.getCustomer(id, call))),
+    agreements: new DataLoader(perKey((id) => client.getAgreements(id, call))),
+    agreementTemplate: new DataLoader(perKey(() => client.getCurrentAgreementTemplate(call))),
   };
 }
 

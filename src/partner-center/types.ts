@@ -7,6 +7,7 @@ import type { Context as TraceContext } from '@opentelemetry/api';
 import type { Config } from '../config/config';
 import type { Logger } from '../observability/logger';
 import type { TokenIdentity } from '../quota/partner-key';
+import type { NewAgreementBody, WireAgreement } from './agreements';
 import type { ListCustomersRequest, WireCustomer, WireCustomerPage } from './customers';
 import type { NewQualificationBody, WireQualification } from './qualifications';
 
@@ -62,7 +63,13 @@ export interface RequestStats {
 }
 
 /** The Partner Center resources, named as in metrics labels (docs/operations.md, "Metrics"). */
-export type Resource = 'qualifications' | 'mca_status' | 'customer' | 'customer_list';
+export type Resource =
+  | 'qualifications'
+  | 'mca_status'
+  | 'customer'
+  | 'customer_list'
+  | 'agreements'
+  | 'agreement_metadata';
 
 export interface PartnerCenterClient {
   getQualifications(customerId: string, call: CallContext): Promise<WireQualification[]>;
@@ -72,6 +79,12 @@ export interface PartnerCenterClient {
   getCustomer(customerId: string, call: CallContext): Promise<WireCustomer>;
   /** GET /customers: one page, filtered by company name, or the page after a continuation token. */
   listCustomers(request: ListCustomersRequest, call: CallContext): Promise<WireCustomerPage>;
+  /** GET /customers/{id}/agreements?agreementType=MicrosoftCustomerAgreement: the MCA's attestations, newest first. */
+  getAgreements(customerId: string, call: CallContext): Promise<WireAgreement[]>;
+  /** GET /agreements?agreementType=MicrosoftCustomerAgreement: the current template's id (lowest versionRank). */
+  getCurrentAgreementTemplate(call: CallContext): Promise<string>;
+  /** POST /customers/{id}/agreements: confirms the customer's acceptance; the created attestation. */
+  confirmAgreement(customerId: string, body: NewAgreementBody, call: CallContext): Promise<WireAgreement>;
   close(): Promise<void>;
 }
 

@@ -34,12 +34,20 @@ export interface QuotaTuning {
 export interface Quota {
   readonly admission: Admission;
   readonly shared: SharedCalls;
+  /**
+   * The partner's metadata (the current MCA template): cached for an hour whatever CACHE_TTL_SECONDS says, keyed like
+   * every answer (per partner when the gateway signs in, per token in forward mode), shared through Redis.
+   */
+  readonly metadata: SharedCalls;
   /** PARTNER_CENTER_RATE_PER_MINUTE's turns, which the admission takes; undefined without pacing. */
   readonly pacer: Pacer | undefined;
   /** The one Redis connection (REDIS_URL), which the sign-in shares too; undefined without one. */
   readonly redis: SharedRedis | undefined;
   dispose(): Promise<void>;
 }
+
+/** The current MCA template is read at most once an hour: it is the partner's and rarely changes. */
+export const METADATA_TTL_SECONDS = 3_600;
 
 export function createQuota(
   config: QuotaConfig,
@@ -68,5 +76,14 @@ export function createQuota(
     staleSeconds: config.staleIfErrorSeconds,
   });
   const shared = createSharedCalls({ cache, events: deps.events });
-  return { admission, shared, pacer, redis, dispose: async () => redis?.close() };
+  const metadata = createSharedCalls({
+    cache: createAnswerCache({
+      ttlSeconds: METADATA_TTL_SECONDS,
+      maxEntries: 1_000,
+      redis,
+      leaseMs: config.attemptTimeoutMs + 1_000,
+    }),
+    events: deps.events,
+  });
+  return { admission, shared, metadata, pacer, redis, dispose: async () => redis?.close() };
 }

@@ -12,10 +12,16 @@ export function createGuardedClient(client: PartnerCenterClient): PartnerCenterC
     getQualifications: (customerId, call) => read(call, () => client.getQualifications(customerId, call)),
     getMcaDirectlySigned: (customerId, call) => read(call, () => client.getMcaDirectlySigned(customerId, call)),
     getCustomer: (customerId, call) => read(call, () => client.getCustomer(customerId, call)),
+    getAgreements: (customerId, call) => read(call, () => client.getAgreements(customerId, call)),
+    getCurrentAgreementTemplate: (call) => read(call, () => client.getCurrentAgreementTemplate(call)),
     listCustomers: (request, call) => read(call, () => client.listCustomers(request, call)),
     async addQualification(customerId, body, call) {
       await call.guard?.write();
       return client.addQualification(customerId, body, call);
+    },
+    async confirmAgreement(customerId, body, call) {
+      await call.guard?.write();
+      return client.confirmAgreement(customerId, body, call);
     },
     close: () => client.close(),
   };

@@ -2,9 +2,9 @@
 // checks made before any upstream call and the POST in Partner Center's spelling.
 
 import { BadUserInputError, ForbiddenError, GatewayError } from '../partner-center/errors';
-import { canonicalCustomerId } from '../partner-center/guid';
 import type { NewQualificationBody, WireQualification } from '../partner-center/qualifications';
 import type { Context } from '../request/context';
+import { auditedCaller, auditedCustomerId } from './audit';
 import { builder } from './builder';
 import { type CustomerParent, CustomerRef, parseCustomerId } from './customer';
 import { EducationSegment, QualificationKind, QualificationRef } from './qualification';
@@ -113,16 +113,10 @@ builder.mutationField('addCustomerQualification', (t) =>
  * itself), which customer and qualification, and how it ended; the request's logger adds the correlation id.
  */
 async function audit(ctx: Context, input: { customerId: string | number; qualification: string }, outcome: string) {
-  const caller = await ctx.access.caller();
-  const who = caller && {
-    ...(caller.oid ? { oid: caller.oid } : caller.sub ? { sub: caller.sub } : {}),
-    ...(caller.tid ? { tid: caller.tid } : {}),
-    ...(caller.name ? { [caller.name.claim]: caller.name.value } : {}),
-  };
   ctx.call.log?.info(
     {
-      caller: who ?? null,
-      customerId: canonicalCustomerId(String(input.customerId)) ?? String(input.customerId).slice(0, 100),
+      caller: await auditedCaller(ctx),
+      customerId: auditedCustomerId(input.customerId),
       qualification: input.qualification,
       outcome,
     },

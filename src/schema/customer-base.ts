@@ -37,6 +37,11 @@ const CustomerFilterInput = builder.inputType('CustomerFilter', {
       required: false,
       description: 'Signed (true) or not signed (false) the MCA directly; an unknown status matches neither.',
     }),
+    mcaAccepted: t.boolean({
+      required: false,
+      description:
+        'Accepted the MCA (true: signed directly or attested by the partner) or not (false: orders for it fail); an unknown acceptance matches neither.',
+    }),
     qualification: t.field({
       type: QualificationKind,
       required: false,
@@ -79,7 +84,8 @@ const SyncStatusRef = builder.objectRef<SyncStatusShape>('SyncStatus').implement
     }),
     customersKnown: t.exposeInt('customersKnown', { description: 'Customers in the latest list read.' }),
     customersSynced: t.exposeInt('customersSynced', {
-      description: 'Of those, customers whose data is no older than SYNC_MAX_AGE_MINUTES.',
+      description:
+        'Of those, customers with every fact within its age: SYNC_MAX_AGE_MINUTES, or SYNC_SETTLED_MAX_AGE_HOURS for an accepted MCA.',
     }),
     lastPassCompletedAt: t.field({
       type: DateTimeScalar,
@@ -117,6 +123,15 @@ const SummaryRef = builder.objectRef<Summary>('CustomerBaseSummary').implement({
     mcaSigned: t.exposeInt('mcaSigned', { description: 'Of those, customers that directly signed the MCA.' }),
     mcaNotSigned: t.exposeInt('mcaNotSigned', { description: 'Of those, customers that did not.' }),
     mcaUnknown: t.exposeInt('mcaUnknown', { description: 'Not read yet, refused (403) or not supported.' }),
+    mcaAccepted: t.exposeInt('mcaAccepted', {
+      description: 'Of those, customers that accepted the MCA: signed it directly, or attested by the partner.',
+    }),
+    mcaNotAccepted: t.exposeInt('mcaNotAccepted', {
+      description: 'Of those, customers that did neither: orders for these customers fail.',
+    }),
+    mcaAcceptanceUnknown: t.exposeInt('mcaAcceptanceUnknown', {
+      description: 'Acceptance not read yet, refused (403) or not supported.',
+    }),
     qualifications: t.field({
       type: [QualificationCountRef],
       description: "One per (kind, vettingStatus) present, in the enums' order, a null status first.",

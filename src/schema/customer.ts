@@ -6,6 +6,7 @@ import { orStale } from '../customer-base/stale';
 import { type StoredCustomer, syncedAtOf } from '../customer-base/store';
 import { BadUserInputError, ForbiddenError, NotSupportedInCloudError } from '../partner-center/errors';
 import { canonicalCustomerId } from '../partner-center/guid';
+import type { Context } from '../request/context';
 import { builder } from './builder';
 import { DateTimeScalar, QualificationRef } from './qualification';
 import { RelationshipToPartner, relationshipOf } from './relationship-to-partner';
@@ -51,20 +52,7 @@ export const CustomerRef = builder.objectRef<CustomerParent>('Customer').impleme
       resolve: async (customer, _args, ctx, info) => {
         // From the snapshot: null, with no error, while unknown.
         if (customer.snapshot) return customer.snapshot.mca ?? null;
-        if (ctx.config.cloud !== 'public') {
-          throw new NotSupportedInCloudError(
-            `mcaDirectlySigned is available in the public cloud only; this gateway serves the ${ctx.config.cloud} cloud.`,
-          );
-        }
-        if (ctx.tokenKind === 'app-only') {
-          // Who asks comes first: an unverified caller of a gateway signed in app-only is UNAUTHENTICATED.
-          await ctx.access.read();
-          throw new ForbiddenError(
-            ctx.config.signIn.mode === 'app'
-              ? 'mcaDirectlySigned needs an App+User token; this gateway signs in app-only (PARTNER_CENTER_AUTH=app).'
-              : 'mcaDirectlySigned needs an App+User token; the token sent is app-only.',
-          );
-        }
+        await refuseWithoutCall(ctx, 'mcaDirectlySigned');
         return orStale(() => ctx.loaders.mcaDirectlySigned.load(customer.id), {
           store: ctx.customerBase?.store,
           maxAgeSeconds: ctx.config.staleIfErrorSeconds,
@@ -105,7 +93,7 @@ export const CustomerRef = builder.objectRef<CustomerParent>('Customer').impleme
       type: DateTimeScalar,
       nullable: true,
       description:
-        'When its data was read by the background sync: the older of its qualifications and MCA status reads. Null outside customerBase, and for a customer not synced yet.',
+        'When its data was read by the background sync: the oldest of its qualifications, MCA status and MCA agreements reads. Null outside customerBase, and for a customer not synced yet.',
       resolve: (customer) => {
         const at = customer.snapshot && syncedAtOf(customer.snapshot);
         return at === undefined ? null : new Date(at);
@@ -123,6 +111,27 @@ builder.asEntity(CustomerRef, {
     return { id: parseCustomerId(typeof raw === 'string' ? raw : String(JSON.stringify(raw)), 'id') };
   },
 });
+
+/**
+ * The refusals of the MCA's reads that cost no call: another cloud (NOT_SUPPORTED_IN_CLOUD) and an app-only token
+ * (FORBIDDEN, once the caller is known to be allowed to read at all).
+ */
+export async function refuseWithoutCall(ctx: Context, field: string): Promise<void> {
+  if (ctx.config.cloud !== 'public') {
+    throw new NotSupportedInCloudError(
+      `${field} is available in the public cloud only; this gateway serves the ${ctx.config.cloud} cloud.`,
+    );
+  }
+  if (ctx.tokenKind === 'app-only') {
+    // Who asks comes first: an unverified caller of a gateway signed in app-only is UNAUTHENTICATED.
+    await ctx.access.read();
+    throw new ForbiddenError(
+      ctx.config.signIn.mode === 'app'
+        ? `${field} needs an App+User token; this gateway signs in app-only (PARTNER_CENTER_AUTH=app).`
+        : `${field} needs an App+User token; the token sent is app-only.`,
+    );
+  }
+}
 
 /** The canonical id (lower case, no braces), or BAD_USER_INPUT naming what arrived (before any upstream call). */
 export function parseCustomerId(raw: string, argument: string): string {

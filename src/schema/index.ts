@@ -6,8 +6,10 @@ import { BadUserInputError } from '../partner-center/errors';
 import { builder } from './builder';
 import './qualification';
 import './customer';
+import './mca-acceptance';
 import './customer-list';
 import './add-customer-qualification';
+import './confirm-customer-agreement';
 import './customer-base';
 
 /** The executable schema: the fixed contract plus federation's _service and _entities. */

@@ -7,7 +7,7 @@
 
 import type { Plugin } from 'graphql-yoga';
 import { type CustomerFilter, filterProblem, KINDS, orderedIn, RELATIONSHIPS, STATUSES } from '../customer-base/query';
-import { type StoredCustomer, syncedAtOf } from '../customer-base/store';
+import { mcaAcceptedOf, type StoredCustomer, syncedAtOf } from '../customer-base/store';
 import { GatewayError } from '../partner-center/errors';
 import type { Access } from '../request/access';
 import type { CustomerBase } from '../request/context';
@@ -15,7 +15,9 @@ import { vettingStatusOf } from '../schema/qualification';
 import { relationshipOf } from '../schema/relationship-to-partner';
 
 export const EXPORT_PATH = '/exports/customers.csv';
-export const CSV_HEADER = 'id,companyName,domain,relationshipToPartner,mcaDirectlySigned,qualifications,syncedAt';
+/** The last two columns came after the others, so that readers of the first seven keep working. */
+export const CSV_HEADER =
+  'id,companyName,domain,relationshipToPartner,mcaDirectlySigned,qualifications,syncedAt,mcaAccepted,mcaAttestedAt';
 /** Rows per chunk of the stream. */
 const ROWS_PER_CHUNK = 500;
 
@@ -32,14 +34,19 @@ export function csvRow(customer: StoredCustomer): string {
     customer.companyName ?? '',
     customer.domain ?? '',
     relationshipOf(customer.relationshipToPartner) ?? '',
-    customer.mca === true ? 'true' : customer.mca === false ? 'false' : '',
+    booleanCell(customer.mca),
     (customer.qualifications ?? [])
       .map((item) => `${item.qualification}:${vettingStatusOf(item.vettingStatus) ?? ''}`)
       .join(';'),
     syncedAt === undefined ? '' : new Date(syncedAt).toISOString(),
+    booleanCell(mcaAcceptedOf(customer)),
+    // The attestations are kept newest first.
+    customer.agreements?.[0]?.dateAgreed ?? '',
   ];
   return `${cells.map(csvCell).join(',')}\r\n`;
 }
+
+const booleanCell = (value: boolean | null | undefined) => (value === true ? 'true' : value === false ? 'false' : '');
 
 class BadExportParameterError extends GatewayError {
   constructor(message: string) {
@@ -51,6 +58,7 @@ class BadExportParameterError extends GatewayError {
 export function filterFromQuery(params: URLSearchParams): CustomerFilter {
   const known = [
     'mcaDirectlySigned',
+    'mcaAccepted',
     'qualification',
     'vettingStatus',
     'companyNameStartsWith',
@@ -74,6 +82,7 @@ export function filterFromQuery(params: URLSearchParams): CustomerFilter {
     return raw as T;
   };
   const mca = oneOf('mcaDirectlySigned', ['true', 'false'] as const);
+  const accepted = oneOf('mcaAccepted', ['true', 'false'] as const);
   const prefix = params.get('companyNameStartsWith');
   const problem = filterProblem({ companyNameStartsWith: prefix });
   if (problem) throw new BadExportParameterError(problem);
@@ -82,6 +91,7 @@ export function filterFromQuery(params: URLSearchParams): CustomerFilter {
   const relationshipToPartner = oneOf('relationshipToPartner', RELATIONSHIPS);
   return {
     ...(mca === undefined ? {} : { mcaDirectlySigned: mca === 'true' }),
+    ...(accepted === undefined ? {} : { mcaAccepted: accepted === 'true' }),
     ...(qualification ? { qualification } : {}),
     ...(vettingStatus ? { vettingStatus } : {}),
     ...(prefix ? { companyNameStartsWith: prefix } : {}),

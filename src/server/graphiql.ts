@@ -52,7 +52,14 @@ query CustomerListPage {
         companyName
         domain
         relationshipToPartner
-        mcaDirectlySigned
+        mcaAcceptance {
+          accepted
+          directlySigned
+          attestations {
+            dateAgreed
+            currentTemplate
+          }
+        }
         qualifications {
           qualification
           kind

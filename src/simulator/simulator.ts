@@ -2,18 +2,26 @@
 // with Partner Center's paths, bodies and error shapes, sample customers that
 // show every case (their profiles and the roster of a few hundred customers,
 // paged with continuation tokens, are simulator/roster.ts's), and
-// deterministic data for any other GUID. Qualifications added through POST are
-// kept in memory until it stops. It plays Entra's token endpoint too
+// deterministic data for any other GUID. Qualifications and agreement
+// confirmations added through POST are kept in memory until it stops. It plays Entra's token endpoint too
 // (simulator/entra.ts) for a gateway that signs in itself.
 
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { canonicalCustomerId } from '../partner-center/guid';
+import {
+  answerAgreementMetadata,
+  answerAgreements,
+  CURRENT_TEMPLATE_ID,
+  PREVIOUS_TEMPLATE_ID,
+  type SimulatedAgreement,
+} from './agreements';
 import { badRequest, methodNotAllowed, notFound, send } from './answers';
 import { createSimulatedEntra } from './entra';
 import { answerCustomer, answerCustomerList, SAMPLE_CUSTOMERS } from './roster';
 
+export { CURRENT_TEMPLATE_ID, PREVIOUS_TEMPLATE_ID } from './agreements';
 export { SIMULATED_SIGN_IN } from './entra';
 export { SAMPLE_CUSTOMERS, SIMULATED_ROSTER, SIMULATED_ROSTER_SIZE } from './roster';
 
@@ -25,6 +33,8 @@ interface SimulatedCustomer {
   wrapped?: boolean;
   /** true/false, or 'no-relationship' for the 403 Partner Center sends without a reseller relationship. */
   mca: boolean | 'no-relationship';
+  /** The partner's attestations of the customer's MCA acceptance (GET /customers/{id}/agreements). */
+  attestations?: SimulatedAgreement[];
 }
 
 const samples: Record<string, SimulatedCustomer | undefined> = {
@@ -42,7 +52,22 @@ const samples: Record<string, SimulatedCustomer | undefined> = {
     qualifications: [
       { qualification: 'Education', vettingStatus: 'InReview', vettingCreatedDate: '2020-12-04T20:54:24Z' },
     ],
+    // Attested only: never signed directly, and can transact all the same.
     mca: false,
+    attestations: [
+      {
+        primaryContact: {
+          firstName: 'Tania',
+          lastName: 'Carr',
+          email: 'tania.carr@contosohigh.example.com',
+          phoneNumber: '+1 425 555 0100',
+        },
+        templateId: CURRENT_TEMPLATE_ID,
+        dateAgreed: '2019-08-26T00:00:00',
+        type: 'MicrosoftCustomerAgreement',
+        agreementLink: 'https://aka.ms/customeragreement',
+      },
+    ],
   },
   [SAMPLE_CUSTOMERS.deniedEducation]: {
     qualifications: [
@@ -55,7 +80,31 @@ const samples: Record<string, SimulatedCustomer | undefined> = {
     ],
     mca: true,
   },
-  [SAMPLE_CUSTOMERS.stateOwnedEntity]: { qualifications: [{ qualification: 'StateOwnedEntity' }], mca: false },
+  [SAMPLE_CUSTOMERS.stateOwnedEntity]: {
+    qualifications: [{ qualification: 'StateOwnedEntity' }],
+    // Attested twice: on the previous template, then on the current one; the older has no phone number or link.
+    mca: false,
+    attestations: [
+      {
+        primaryContact: { firstName: 'Ray', lastName: 'Tanaka', email: 'ray.tanaka@woodgrove.example.com' },
+        templateId: PREVIOUS_TEMPLATE_ID,
+        dateAgreed: '2020-02-03T04:05:06.1234567+01:00',
+        type: 'MicrosoftCustomerAgreement',
+      },
+      {
+        primaryContact: {
+          firstName: 'Ray',
+          lastName: 'Tanaka',
+          email: 'ray.tanaka@woodgrove.example.com',
+          phoneNumber: '(206) 555-0199',
+        },
+        templateId: CURRENT_TEMPLATE_ID,
+        dateAgreed: '2024-11-05T16:30:00Z',
+        type: 'MicrosoftCustomerAgreement',
+        agreementLink: 'https://aka.ms/customeragreement',
+      },
+    ],
+  },
   [SAMPLE_CUSTOMERS.governmentAndStateOwned]: {
     qualifications: [
       {
@@ -66,8 +115,24 @@ const samples: Record<string, SimulatedCustomer | undefined> = {
       { qualification: 'StateOwnedEntity' },
     ],
     wrapped: true,
+    // Both: signed directly and attested.
     mca: true,
+    attestations: [
+      {
+        primaryContact: {
+          firstName: 'Avery',
+          lastName: 'Howard',
+          email: 'avery.howard@adatum.example.com',
+          phoneNumber: '+1 202 555 0147',
+        },
+        templateId: CURRENT_TEMPLATE_ID,
+        dateAgreed: '2022-03-02T09:15:00.5000000-05:00',
+        type: 'MicrosoftCustomerAgreement',
+        agreementLink: 'https://aka.ms/customeragreement',
+      },
+    ],
   },
+  // Neither signed directly nor attested: orders for it fail.
   [SAMPLE_CUSTOMERS.noQualifications]: { qualifications: [], mca: false },
   [SAMPLE_CUSTOMERS.unknownQualification]: {
     qualifications: [
@@ -102,7 +167,20 @@ function generated(id: string): SimulatedCustomer {
     });
   }
   if (byte % 5 === 0) qualifications.push({ qualification: 'StateOwnedEntity' });
-  return { qualifications, mca: byte % 2 === 0 };
+  // Most customers are attested by their partner and never sign directly, as in Partner Center; a few are neither.
+  const attested = byte % 7 !== 0;
+  const attestations: SimulatedAgreement[] = attested
+    ? [
+        {
+          primaryContact: { firstName: 'Alex', lastName: `Buyer ${byte}`, email: `buyer${byte}@customer.example.com` },
+          templateId: byte % 3 === 0 ? PREVIOUS_TEMPLATE_ID : CURRENT_TEMPLATE_ID,
+          dateAgreed: `2024-0${(byte % 9) + 1}-0${(byte % 9) + 1}T10:00:00Z`,
+          type: 'MicrosoftCustomerAgreement',
+          agreementLink: 'https://aka.ms/customeragreement',
+        },
+      ]
+    : [];
+  return { qualifications, mca: byte % 2 === 0, attestations };
 }
 
 export interface SimulatedRequest {
@@ -133,8 +211,9 @@ export interface Simulator {
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
   const requests: SimulatedRequest[] = [];
-  // Qualifications added through POST, per customer, for the life of this simulator.
+  // Qualifications and agreement confirmations added through POST, per customer, for the life of this simulator.
   const added = new Map<string, Item[]>();
+  const confirmed = new Map<string, SimulatedAgreement[]>();
   const answerEntra = createSimulatedEntra();
 
   const server = createServer(async (req, res) => {
@@ -147,7 +226,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       requests.push({ method: req.method ?? 'GET', path, search: url.search, headers: req.headers, body: kept });
       if (requests.length > (options.maxRecorded ?? Number.POSITIVE_INFINITY)) requests.shift();
       if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
-      if (!answerEntra(req.method ?? 'GET', path, body, res)) answer(req, res, url, body, added);
+      if (!answerEntra(req.method ?? 'GET', path, body, res)) answer(req, res, url, body, added, confirmed);
     } catch {
       // The caller went away mid-request (e.g. a gateway timeout): nothing to answer.
       res.destroy();
@@ -167,7 +246,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 }
 
-function answer(req: IncomingMessage, res: ServerResponse, url: URL, body: string, added: Map<string, Item[]>) {
+function answer(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  body: string,
+  added: Map<string, Item[]>,
+  confirmed: Map<string, SimulatedAgreement[]>,
+) {
   const path = url.pathname;
   const requestId = String(req.headers['ms-requestid'] ?? '');
   if (!/^bearer\s+\S+/i.test(String(req.headers.authorization ?? ''))) {
@@ -179,9 +265,11 @@ function answer(req: IncomingMessage, res: ServerResponse, url: URL, body: strin
     });
   }
   if (path === '/v1/customers') return answerCustomerList(req, res, url);
+  if (path === '/v1/agreements') return answerAgreementMetadata(req, res, url);
   const profileMatch = /^\/v1\/customers\/([^/]+)$/.exec(path);
   if (profileMatch) return answerCustomer(req, res, profileMatch[1] ?? '', requestId);
-  const match = /^\/v1\/customers\/([^/]+)\/(qualifications|directSignedMicrosoftCustomerAgreementStatus)$/.exec(path);
+  const match =
+    /^\/v1\/customers\/([^/]+)\/(qualifications|directSignedMicrosoftCustomerAgreementStatus|agreements)$/.exec(path);
   if (!match)
     return send(res, 404, {
       code: 600008,
@@ -197,6 +285,14 @@ function answer(req: IncomingMessage, res: ServerResponse, url: URL, body: strin
   if (id === SAMPLE_CUSTOMERS.doesNotExist) return notFound(res, id, requestId);
   const customer = samples[id] ?? generated(id);
 
+  if (resource === 'agreements') {
+    const kept = confirmed.get(id) ?? [];
+    return answerAgreements(req, res, url, body, {
+      related: customer.mca !== 'no-relationship',
+      attestations: [...(customer.attestations ?? []), ...kept],
+      confirm: (agreement) => confirmed.set(id, [...kept, agreement]),
+    });
+  }
   if (resource === 'directSignedMicrosoftCustomerAgreementStatus') {
     if (req.method !== 'GET') return methodNotAllowed(res);
     if (customer.mca === 'no-relationship') {

@@ -13,7 +13,8 @@ export interface RecordedCall {
   customerId: string | undefined;
   /**
    * 'qualifications' | 'directSignedMicrosoftCustomerAgreementStatus' | other last segment after a customer id;
-   * 'customer' for GET /customers/{id}; 'customers' for the list, GET /customers.
+   * 'customer' for GET /customers/{id}; 'customers' for the list, GET /customers; 'agreements' for a customer's
+   * agreements and 'agreement_metadata' for GET /agreements.
    */
   resource: string | undefined;
   /** The query string's parameters (size, filter, seekOperation). */
@@ -107,11 +108,36 @@ export function customerListHandler(roster: readonly CustomerItem[]): UpstreamHa
   };
 }
 
+/** A GET agreements or GET /agreements body holding `items`. */
+export const agreementsBody = (items: unknown[]) => ({
+  totalCount: items.length,
+  items,
+  attributes: { objectType: 'Collection' },
+});
+
+/** The current MCA template of the stand-in's GET /agreements. */
+export const TEMPLATE_ID = '117a77b0-9360-443b-8795-c6dedc750cf9';
+export const CURRENT_TEMPLATE = {
+  templateId: TEMPLATE_ID,
+  agreementType: 'MicrosoftCustomerAgreement',
+  agreementLink: 'https://aka.ms/customeragreement',
+  versionRank: 0,
+};
+
+/** The default customer's one attestation, as Partner Center's reference shows it. */
+export const ATTESTATION = {
+  primaryContact: { firstName: 'Tania', lastName: 'Carr', email: 'someone@example.com', phoneNumber: '1234567890' },
+  templateId: TEMPLATE_ID,
+  dateAgreed: '2019-08-26T00:00:00',
+  type: 'MicrosoftCustomerAgreement',
+  agreementLink: 'https://aka.ms/customeragreement',
+};
+
 const defaultList = customerListHandler(DEFAULT_ROSTER);
 const defaultRosterById = new Map(DEFAULT_ROSTER.map((item) => [item.id, item]));
 
 /**
- * The default answer: one approved Education qualification, MCA signed; the
+ * The default answer: one approved Education qualification, MCA signed and attested; the
  * default roster for GET /customers, and a profile for GET /customers/{id}.
  */
 export const defaultHandler: UpstreamHandler = (call, res) => {
@@ -142,6 +168,8 @@ export const defaultHandler: UpstreamHandler = (call, res) => {
     ]);
   }
   if (call.resource === 'directSignedMicrosoftCustomerAgreementStatus') return json(res, 200, { isSigned: true });
+  if (call.resource === 'agreements' && call.method === 'GET') return json(res, 200, agreementsBody([ATTESTATION]));
+  if (call.resource === 'agreement_metadata') return json(res, 200, agreementsBody([CURRENT_TEMPLATE]));
   if (call.resource === 'qualifications' && call.method === 'POST') {
     const body = JSON.parse(call.body) as Record<string, unknown>;
     return json(res, 201, {
@@ -177,7 +205,15 @@ export async function startUpstream(
       method: req.method ?? 'GET',
       path,
       customerId: (match?.[1] ?? profile?.[1])?.toLowerCase(),
-      resource: match?.[2] ?? (profile ? 'customer' : /\/customers$/.test(path) ? 'customers' : undefined),
+      resource:
+        match?.[2] ??
+        (profile
+          ? 'customer'
+          : /\/customers$/.test(path)
+            ? 'customers'
+            : /\/agreements$/.test(path)
+              ? 'agreement_metadata'
+              : undefined),
       query: url.searchParams,
       headers: req.headers,
       body: Buffer.concat(chunks).toString('utf8'),
