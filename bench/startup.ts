@@ -1,20 +1,27 @@
 // Startup benchmark: start-to-ready time and resident memory after start of
-// the compiled build (`node dist/main.js`, with `npm start`'s flags) against running the sources through
-// tsx (`tsx src/main.ts`, how production ran before), side by side in one run:
-// rounds interleaved, alternating which goes first, medians compared.
+// the compiled build (`node dist/main.js`, with `npm start`'s flags), of the same
+// sources built as before with every bundled package's mappings in the source maps,
+// of `dist/main.js` without source maps, and of the sources run through tsx
+// (`tsx src/main.ts`), side by side in one run:
+// rounds interleaved, rotating which goes first, medians compared.
 //
 //   npm run bench:startup          (BENCH_ROUNDS, default 7)
 
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { buildGateway } from '../scripts/build.mjs';
 import { START_FLAGS } from '../test/support/start-flags';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+const BEFORE = 'node_modules/.cache/pc-bench-startup/dist';
+
 const VARIANTS = {
   compiled: [process.execPath, [...START_FLAGS, 'dist/main.js']],
+  packageMaps: [process.execPath, [...START_FLAGS, `${BEFORE}/main.js`]],
+  noMaps: [process.execPath, ['dist/main.js']],
   tsx: [`${ROOT}node_modules/.bin/tsx`, ['src/main.ts']],
 } as const satisfies Record<string, readonly [string, readonly string[]]>;
 type Variant = keyof typeof VARIANTS;
@@ -77,9 +84,14 @@ const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
 async function main(): Promise<void> {
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  const results: Record<Variant, Array<Awaited<ReturnType<typeof startOnce>>>> = { compiled: [], tsx: [] };
+  await buildGateway(`${ROOT}src/main.ts`, `${ROOT}${BEFORE}`, { packageMappings: true });
+  const variants = Object.keys(VARIANTS) as Variant[];
+  const results = Object.fromEntries(variants.map((variant) => [variant, []])) as unknown as Record<
+    Variant,
+    Array<Awaited<ReturnType<typeof startOnce>>>
+  >;
   for (let round = 0; round < ROUNDS; round++) {
-    const order: Variant[] = round % 2 === 0 ? ['compiled', 'tsx'] : ['tsx', 'compiled'];
+    const order = variants.map((_, index) => variants[(index + round) % variants.length] as Variant);
     for (const variant of order) results[variant].push(await startOnce(variant));
   }
   const summary = (variant: Variant) => ({
@@ -88,17 +100,24 @@ async function main(): Promise<void> {
     gatewayRss: median(results[variant].map((r) => r.gatewayRss)),
   });
   const compiled = summary('compiled');
-  const tsx = summary('tsx');
+  const labels: Record<Variant, string> = {
+    compiled: `node ${START_FLAGS.join(' ')} dist/main.js`,
+    packageMaps: 'the same, every package in the maps (before)',
+    noMaps: 'node dist/main.js (no source maps)',
+    tsx: 'tsx src/main.ts',
+  };
   console.log(`${ROUNDS} rounds, medians (Node ${process.version}):`);
-  console.log('| start | start to ready | RSS after start (all processes) | RSS of the gateway process |');
-  console.log('| --- | --- | --- | --- |');
   console.log(
-    `| node dist/main.js | ${compiled.readyMs.toFixed(0)} ms | ${mib(compiled.rss)} | ${mib(compiled.gatewayRss)} |`,
+    '| start | start to ready | RSS after start (all processes) | RSS of the gateway process | ready, RSS against dist/main.js |',
   );
-  console.log(`| tsx src/main.ts | ${tsx.readyMs.toFixed(0)} ms | ${mib(tsx.rss)} | ${mib(tsx.gatewayRss)} |`);
-  console.log(
-    `| ratio | ${(tsx.readyMs / compiled.readyMs).toFixed(2)}x faster | ${(tsx.rss / compiled.rss).toFixed(2)}x less | ${(tsx.gatewayRss / compiled.gatewayRss).toFixed(2)}x less |`,
-  );
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const variant of variants) {
+    const { readyMs, rss, gatewayRss } = summary(variant);
+    const against = `${(readyMs / compiled.readyMs).toFixed(2)}x, ${(rss / compiled.rss).toFixed(2)}x`;
+    console.log(
+      `| ${labels[variant]} | ${readyMs.toFixed(0)} ms | ${mib(rss)} | ${mib(gatewayRss)} | ${variant === 'compiled' ? '-' : against} |`,
+    );
+  }
 }
 
 await main();
