@@ -17,13 +17,13 @@ import { createSharedCustomerStore, type SharedStoreOptions } from './customer-b
 import { useStaleExtensions } from './customer-base/stale';
 import { createCustomerStore } from './customer-base/store';
 import { createCustomerBaseSync } from './customer-base/sync';
+import { maskError } from './domain/errors';
 import { combineEvents, type GatewayEvents, ignoredEvents } from './observability/events';
 import { type Logger, silentLogger, yogaLogger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
 import { useRequestLog } from './observability/request-log';
 import type { Tracing } from './observability/tracing';
 import { createPartnerCenterClient } from './partner-center/client';
-import { maskError } from './partner-center/errors';
 import type { PartnerCenterClient } from './partner-center/types';
 import type { Pacer } from './quota/pacing';
 import { createQuota, type QuotaTuning } from './quota/quota';

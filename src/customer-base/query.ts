@@ -4,7 +4,7 @@
 // last), the summary counts, and the opaque cursors tied to their filter.
 
 import { createHash } from 'node:crypto';
-import { BadUserInputError } from '../partner-center/errors';
+import { BadUserInputError } from '../domain/errors';
 import { kindOf, vettingStatusOf } from '../schema/qualification';
 import { relationshipOf } from '../schema/relationship-to-partner';
 import type { CustomerStore, StoredCustomer } from './store';

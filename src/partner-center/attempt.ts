@@ -6,8 +6,8 @@
 
 import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
+import { codeForStatus, type ErrorCode, type ParsedErrorBody, parseErrorBody, UpstreamError } from '../domain/errors';
 import type { AttemptStatus, GatewayEvents } from '../observability/events';
-import { codeForStatus, type ErrorCode, type ParsedErrorBody, parseErrorBody, UpstreamError } from './errors';
 import { retryAfterSeconds } from './retry-timing';
 import { BodyTooLargeError, ON_WRITTEN, readText } from './transport';
 import type { Resource } from './types';

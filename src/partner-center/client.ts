@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
+import { badResponse, UnauthenticatedError, UpstreamError, type UpstreamInfo } from '../domain/errors';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
 import { type Logger, silentLogger } from '../observability/logger';
 import type { Tracing, UpstreamSpan } from '../observability/tracing';
@@ -14,7 +15,6 @@ import { type Admission, CallCancelledError } from '../quota/admission';
 import { MIN_WINDOW_MS } from '../quota/windows';
 import { createAttempt, type Outcome, statusOf } from './attempt';
 import { CONTINUATION_HEADER, customerListPath, parseCustomerBody, parseCustomerPage } from './customers';
-import { badResponse, UnauthenticatedError, UpstreamError, type UpstreamInfo } from './errors';
 import { parseQualification, parseQualificationList } from './qualifications';
 import { backoffDelayMs } from './retry-timing';
 import { createDispatcher, tellingWrites } from './transport';

@@ -5,8 +5,8 @@
 // the slot is handed on, a 401 gives its pacing turn back.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { GatewayError, UpstreamError, type UpstreamInfo } from '../domain/errors';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
-import { GatewayError, UpstreamError, type UpstreamInfo } from '../partner-center/errors';
 import { type Pacer, QUEUED_TURN_PAST_MINUTE_MS, type Turn } from './pacing';
 import { partnerKey, type TokenIdentity, tokenDigest } from './partner-key';
 import type { Slots } from './slots';

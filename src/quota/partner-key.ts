@@ -4,8 +4,8 @@
 // quota (the JWT's unverified `tid`, else the token's digest).
 
 import { hash } from 'node:crypto';
-import { canonicalCustomerId } from '../partner-center/guid';
-import { unverifiedClaims } from '../request/token-claims';
+import { canonicalCustomerId } from '../domain/guid';
+import { unverifiedClaims } from '../domain/token-claims';
 
 /** SHA-256 of the whole Authorization header, base64url: never reversible to the token, stable across replicas. */
 export function tokenDigest(authorization: string): string {

@@ -1,8 +1,8 @@
 // Owns the addCustomerQualification mutation: its input, its payload, the
 // checks made before any upstream call and the POST in Partner Center's spelling.
 
-import { BadUserInputError, ForbiddenError, GatewayError } from '../partner-center/errors';
-import { canonicalCustomerId } from '../partner-center/guid';
+import { BadUserInputError, ForbiddenError, GatewayError } from '../domain/errors';
+import { canonicalCustomerId } from '../domain/guid';
 import type { NewQualificationBody, WireQualification } from '../partner-center/qualifications';
 import type { Context } from '../request/context';
 import { builder } from './builder';

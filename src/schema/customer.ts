@@ -4,8 +4,8 @@
 
 import { orStale } from '../customer-base/stale';
 import { type StoredCustomer, syncedAtOf } from '../customer-base/store';
-import { BadUserInputError, ForbiddenError, NotSupportedInCloudError } from '../partner-center/errors';
-import { canonicalCustomerId } from '../partner-center/guid';
+import { BadUserInputError, ForbiddenError, NotSupportedInCloudError } from '../domain/errors';
+import { canonicalCustomerId } from '../domain/guid';
 import { builder } from './builder';
 import { DateTimeScalar, QualificationRef } from './qualification';
 import { RelationshipToPartner, relationshipOf } from './relationship-to-partner';

@@ -8,7 +8,7 @@
 import type { Plugin } from 'graphql-yoga';
 import { type CustomerFilter, filterProblem, KINDS, orderedIn, RELATIONSHIPS, STATUSES } from '../customer-base/query';
 import { type StoredCustomer, syncedAtOf } from '../customer-base/store';
-import { GatewayError } from '../partner-center/errors';
+import { GatewayError } from '../domain/errors';
 import type { Access } from '../request/access';
 import type { CustomerBase } from '../request/context';
 import { vettingStatusOf } from '../schema/qualification';
