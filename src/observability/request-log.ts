@@ -7,7 +7,7 @@
 
 import { type DocumentNode, getOperationAST } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
-import type { RequestStats } from '../partner-center/types';
+import type { RequestStats } from '../domain/upstream';
 import { correlationIdFor } from '../request/context';
 import type { Logger } from './logger';
 

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { badResponse, UnauthenticatedError, UpstreamError, type UpstreamInfo } from '../domain/errors';
+import type { Resource } from '../domain/upstream';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
 import { type Logger, silentLogger } from '../observability/logger';
 import type { Tracing, UpstreamSpan } from '../observability/tracing';
@@ -18,7 +19,7 @@ import { CONTINUATION_HEADER, customerListPath, parseCustomerBody, parseCustomer
 import { parseQualification, parseQualificationList } from './qualifications';
 import { backoffDelayMs } from './retry-timing';
 import { createDispatcher, tellingWrites } from './transport';
-import type { CallContext, ClientConfig, PartnerCenterClient, Resource } from './types';
+import type { CallContext, ClientConfig, PartnerCenterClient } from './types';
 
 export interface ClientDeps {
   /** Where requests go; tests inject their own. Defaults to a keep-alive Agent sized by poolConnections. */

@@ -6,9 +6,10 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GatewayError, UpstreamError, type UpstreamInfo } from '../domain/errors';
+import type { TokenIdentity } from '../domain/upstream';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
 import { type Pacer, QUEUED_TURN_PAST_MINUTE_MS, type Turn } from './pacing';
-import { partnerKey, type TokenIdentity, tokenDigest } from './partner-key';
+import { partnerKey, tokenDigest } from './partner-key';
 import type { Slots } from './slots';
 import type { ThrottleWindows } from './windows';
 

@@ -10,13 +10,14 @@ import type { CustomerStore } from '../customer-base/store';
 import type { CustomerBaseSync } from '../customer-base/sync';
 import { matchGuid } from '../domain/guid';
 import { unverifiedClaims } from '../domain/token-claims';
+import type { RequestStats, Resource, TokenIdentity } from '../domain/upstream';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
 import type { Logger } from '../observability/logger';
 import type { Tracing } from '../observability/tracing';
 import { createLoaders, type Loaders } from '../partner-center/loaders';
-import type { CallContext, PartnerCenterClient, RequestStats, Resource } from '../partner-center/types';
+import type { CallContext, PartnerCenterClient } from '../partner-center/types';
 import type { SharedCalls } from '../quota/coalescing';
-import { identifyToken, type TokenIdentity } from '../quota/partner-key';
+import { identifyToken } from '../quota/partner-key';
 import type { SignIn } from '../sign-in/sign-in';
 import { type Access, forwardAccess, gatewayAccess } from './access';
 
