@@ -6,9 +6,10 @@ import { orStale } from '../customer-base/stale';
 import { type StoredCustomer, syncedAtOf } from '../customer-base/store';
 import { BadUserInputError, ForbiddenError, NotSupportedInCloudError } from '../domain/errors';
 import { canonicalCustomerId } from '../domain/guid';
+import { relationshipOf } from '../domain/relationship-to-partner';
 import { builder } from './builder';
 import { DateTimeScalar, QualificationRef } from './qualification';
-import { RelationshipToPartner, relationshipOf } from './relationship-to-partner';
+import { RelationshipToPartner } from './relationship-to-partner';
 
 export interface CustomerParent {
   /** Canonical customer tenant id: lower case, no braces. */
