@@ -3,14 +3,13 @@
 // language, the request budget, fresh loaders, and the signal that ends the
 // request's upstream work, built once for each GraphQL request.
 
-import { randomUUID } from 'node:crypto';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config/config';
 import type { CustomerStore } from '../customer-base/store';
 import type { CustomerBaseSync } from '../customer-base/sync';
-import { matchGuid } from '../domain/guid';
 import { unverifiedClaims } from '../domain/token-claims';
 import type { RequestStats, Resource, TokenIdentity } from '../domain/upstream';
+import { correlationIdFor } from '../observability/correlation-id';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
 import type { Logger } from '../observability/logger';
 import type { Tracing } from '../observability/tracing';
@@ -47,18 +46,6 @@ export interface Context {
 
 /** The Authorization value the simulator accepts for tokenless requests in simulator mode. */
 export const DEVELOPMENT_AUTHORIZATION = 'Bearer simulator-development-user';
-
-const correlationIds = new WeakMap<Request, string>();
-
-/** One correlation id per HTTP request: the caller's GUID when it sent one, else a new one. */
-export function correlationIdFor(request: Request): string {
-  let id = correlationIds.get(request);
-  if (id === undefined) {
-    id = matchGuid(request.headers.get('ms-correlationid') ?? '') ?? randomUUID();
-    correlationIds.set(request, id);
-  }
-  return id;
-}
 
 /** One child logger per HTTP request, carrying its correlation id; the context and the request's log line share it. */
 export function createRequestLoggers(logger: Logger): (request: Request) => Logger {
