@@ -2,7 +2,8 @@
 // per-request budget, retries with backoff, waiting out 429s, and the
 // validation of response bodies. One HTTP attempt (its timeout, reading and
 // classifying the answer) is attempt.ts's; who may send when (windows,
-// slots, pacing) is src/quota/admission.ts's business.
+// slots, pacing) is the admission port's business (admission-port.ts), which
+// src/quota/admission.ts implements.
 
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,8 +13,7 @@ import type { Resource } from '../domain/upstream';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
 import { type Logger, silentLogger } from '../observability/logger';
 import type { Tracing, UpstreamSpan } from '../observability/tracing';
-import { type Admission, CallCancelledError } from '../quota/admission';
-import { MIN_WINDOW_MS } from '../quota/windows';
+import { type Admission, CallCancelledError, MIN_WINDOW_MS } from './admission-port';
 import { createAttempt, type Outcome, statusOf } from './attempt';
 import { CONTINUATION_HEADER, customerListPath, parseCustomerBody, parseCustomerPage } from './customers';
 import { parseQualification, parseQualificationList } from './qualifications';

@@ -7,8 +7,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Resource } from '../domain/upstream';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
+import { CallCancelledError } from '../partner-center/admission-port';
 import type { CallContext } from '../partner-center/types';
-import { CallCancelledError } from './admission';
 import type { AnswerCache, AnswerKey, Stamp } from './cache';
 import { tokenDigest } from './partner-key';
 
