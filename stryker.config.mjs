@@ -1,13 +1,13 @@
 // Stryker mutation testing (`npm run mutation`, not in CI: it is slow): how
-// strong the suite is on the Partner Center client, the schema and the quota
-// machinery. Scores per file, and how to run one file, are in README "Testing".
+// strong the suite is on the shared domain, the Partner Center client, the
+// schema and the quota machinery. Scores per file, and how to run one file, are in README "Testing".
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner'],
   vitest: { configFile: 'vitest.mutation.config.ts' },
-  mutate: ['src/partner-center/**/*.ts', 'src/schema/**/*.ts', 'src/quota/**/*.ts'],
+  mutate: ['src/domain/**/*.ts', 'src/partner-center/**/*.ts', 'src/schema/**/*.ts', 'src/quota/**/*.ts'],
   coverageAnalysis: 'perTest',
   // Mutants in module-level code (SDL descriptions, constant tables) run only when the module loads, so each
   // would need a full suite run (~2 minutes here); they are reported as ignored, not as killed or survived.

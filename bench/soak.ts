@@ -301,7 +301,7 @@ function checkCustomer(
   }
 }
 
-/** The GraphQL value the gateway must give for a wire qualification (an independent copy of the mapping in README "Example queries" and src/schema/qualification.ts). */
+/** The GraphQL value the gateway must give for a wire qualification (an independent copy of the mapping in README "Example queries" and src/domain/qualification.ts). */
 function expectedQualification(item: WireItem): Record<string, unknown> {
   const kinds: Record<string, string> = {
     Education: 'EDUCATION',

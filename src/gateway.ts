@@ -17,13 +17,14 @@ import { createSharedCustomerStore, type SharedStoreOptions } from './customer-b
 import { useStaleExtensions } from './customer-base/stale';
 import { createCustomerStore } from './customer-base/store';
 import { createCustomerBaseSync } from './customer-base/sync';
+import { maskError } from './domain/errors';
+import { correlationIdFor } from './observability/correlation-id';
 import { combineEvents, type GatewayEvents, ignoredEvents } from './observability/events';
 import { type Logger, silentLogger, yogaLogger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
 import { useRequestLog } from './observability/request-log';
 import type { Tracing } from './observability/tracing';
 import { createPartnerCenterClient } from './partner-center/client';
-import { maskError } from './partner-center/errors';
 import type { PartnerCenterClient } from './partner-center/types';
 import type { Pacer } from './quota/pacing';
 import { createQuota, type QuotaTuning } from './quota/quota';
@@ -31,13 +32,7 @@ import type { SharedRedis } from './quota/redis';
 import { createSharedClient } from './quota/shared-client';
 import { forwardAccess, gatewayAccess } from './request/access';
 import type { CustomerBase } from './request/context';
-import {
-  type Context,
-  correlationIdFor,
-  createContextFactory,
-  createRequestLoggers,
-  useWorkEndsWithAnswer,
-} from './request/context';
+import { type Context, createContextFactory, createRequestLoggers, useWorkEndsWithAnswer } from './request/context';
 import { createGuardedClient } from './request/guarded-client';
 import { schema } from './schema/index';
 import { useBodySizeLimit } from './server/body-size';

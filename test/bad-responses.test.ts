@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cleanUpstreamText } from '../src/partner-center/errors';
+import { cleanUpstreamText } from '../src/domain/errors';
 import { ADD_STATE_OWNED, QUALIFICATIONS } from './support/documents';
 import { useGateway } from './support/fixtures';
 import { customerId, TOKEN } from './support/gateway';

@@ -215,7 +215,7 @@ describe('confirmCustomerAgreement', () => {
     ...(
       [
         ['an email without @', 'someone.example.com'],
-        ['an email with two @', 'some@one@example.com'],
+        ['an email with two @', 'someone@fabrikam.example@example.com'],
         ['an email without a dot in its domain', 'someone@example'],
         ['an email longer than 254 characters', `${'a'.repeat(64)}@${'b'.repeat(186)}.example`],
       ] as const

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CustomerListPageDocument } from '../schema/generated/graphql';
 import { loadConfig } from '../src/config/config';
-import { readPersistedDocuments } from '../src/server/persisted-documents';
+import { readPersistedDocuments } from '../src/config/persisted-documents-manifest';
 import { configProblems } from './support/config';
 import { useUpstream } from './support/fixtures';
 import { customerId, type RunningGateway, TOKEN } from './support/gateway';

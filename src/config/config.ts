@@ -1,11 +1,11 @@
 // Owns the gateway's configuration: environment variables in, one validated,
 // typed and frozen Config out. Only src/main.ts passes process.env here. The
-// persisted-documents manifest is loaded here (read by persisted-documents.ts),
-// so a bad one stops the start.
+// persisted-documents manifest is loaded here (read by
+// persisted-documents-manifest.ts), so a bad one stops the start.
 
-import { readPersistedDocuments } from '../server/persisted-documents';
 import { syncProblems } from './customer-base-settings';
 import { readProxies, readTracing } from './outbound-settings';
+import { readPersistedDocuments } from './persisted-documents-manifest';
 import {
   corsOriginProblem,
   insecureBaseUrl,

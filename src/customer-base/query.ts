@@ -4,17 +4,10 @@
 // last), the summary counts, and the opaque cursors tied to their filter.
 
 import { createHash } from 'node:crypto';
-import { BadUserInputError } from '../partner-center/errors';
-import { kindOf, vettingStatusOf } from '../schema/qualification';
-import { relationshipOf } from '../schema/relationship-to-partner';
+import { BadUserInputError } from '../domain/errors';
+import { KINDS, type Kind, kindOf, STATUSES, type Status, vettingStatusOf } from '../domain/qualification';
+import { type Relationship, relationshipOf } from '../domain/relationship-to-partner';
 import { type CustomerStore, mcaAcceptedOf, type StoredCustomer } from './store';
-
-export const KINDS = ['EDUCATION', 'NONPROFIT', 'GOVERNMENT_COMMUNITY_CLOUD', 'STATE_OWNED_ENTITY', 'OTHER'] as const;
-export const STATUSES = ['APPROVED', 'IN_REVIEW', 'DENIED', 'UNKNOWN'] as const;
-export const RELATIONSHIPS = ['NONE', 'RESELLER', 'ADVISOR', 'SYNDICATION', 'MICROSOFT_SUPPORT', 'UNKNOWN'] as const;
-export type Kind = (typeof KINDS)[number];
-export type Status = (typeof STATUSES)[number];
-export type Relationship = (typeof RELATIONSHIPS)[number];
 
 export interface CustomerFilter {
   readonly mcaDirectlySigned?: boolean | null;

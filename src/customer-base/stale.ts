@@ -6,7 +6,7 @@
 
 import type { ExecutionResult, GraphQLResolveInfo } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
-import { GatewayError } from '../partner-center/errors';
+import { GatewayError } from '../domain/errors';
 import type { CustomerStore, StoredCustomer } from './store';
 
 /** The failures a stored answer may stand in for; a refusal (4xx) never is. */

@@ -11,12 +11,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../config/config';
+import { GatewayError, UpstreamError } from '../domain/errors';
+import type { Resource, TokenIdentity } from '../domain/upstream';
 import type { GatewayEvents } from '../observability/events';
 import type { Logger } from '../observability/logger';
 import type { WireCustomer, WireCustomerPage } from '../partner-center/customers';
-import { GatewayError, UpstreamError } from '../partner-center/errors';
-import type { CallContext, PartnerCenterClient, Resource } from '../partner-center/types';
-import type { TokenIdentity } from '../quota/partner-key';
+import type { CallContext, PartnerCenterClient } from '../partner-center/types';
 import { heldAlways, type SyncLease } from './lease';
 import type { SyncShare } from './share';
 import { type CustomerStore, mcaAcceptedOf, type StoredCustomer } from './store';

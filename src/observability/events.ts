@@ -3,7 +3,7 @@
 // back. Metrics (and anything else that wants them) subscribe by passing a
 // GatewayEvents to createGateway; the default ignores them.
 
-import type { Resource } from '../partner-center/types';
+import type { Resource } from '../domain/upstream';
 
 /** How an upstream attempt ended: its HTTP status, or no status at all. */
 export type AttemptStatus = number | 'timeout' | 'network';

@@ -6,7 +6,7 @@ import { GraphQLError } from 'graphql';
 import type { YogaLogger } from 'graphql-yoga';
 import { type DestinationStream, type Logger, pino } from 'pino';
 import type { LogLevel } from '../config/config';
-import { GatewayError } from '../partner-center/errors';
+import { GatewayError } from '../domain/errors';
 
 export type { Logger };
 

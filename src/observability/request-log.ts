@@ -7,8 +7,8 @@
 
 import { type DocumentNode, getOperationAST } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
-import type { RequestStats } from '../partner-center/types';
-import { correlationIdFor } from '../request/context';
+import type { RequestStats } from '../domain/upstream';
+import { correlationIdFor } from './correlation-id';
 import type { Logger } from './logger';
 
 /** What the metrics are told of a GraphQL request that got as far as parsing its document, as its response goes out. */

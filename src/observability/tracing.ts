@@ -8,7 +8,7 @@ import type { Context as TraceContext } from '@opentelemetry/api';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Resource } from '../partner-center/types';
+import type { Resource } from '../domain/upstream';
 import { exportsOf } from '../runtime/interop';
 
 /** One upstream call as the client describes it to its span. */

@@ -4,7 +4,7 @@
 // missing), the agreement metadata's current template (the lowest
 // versionRank), and the POST body that confirms a customer's acceptance.
 
-import { badResponse, type UpstreamInfo } from './errors';
+import { badResponse, type UpstreamInfo } from '../domain/errors';
 
 /** The agreement type every agreements call names: without it Partner Center answers the older Cloud Agreement. */
 export const MCA_TYPE = 'MicrosoftCustomerAgreement';

@@ -6,11 +6,11 @@
 
 import { EventEmitter } from 'node:events';
 import type { Dispatcher } from 'undici';
+import { codeForStatus, type ErrorCode, type ParsedErrorBody, parseErrorBody, UpstreamError } from '../domain/errors';
+import type { Resource } from '../domain/upstream';
 import type { AttemptStatus, GatewayEvents } from '../observability/events';
-import { codeForStatus, type ErrorCode, type ParsedErrorBody, parseErrorBody, UpstreamError } from './errors';
 import { retryAfterSeconds } from './retry-timing';
 import { BodyTooLargeError, ON_WRITTEN, readText } from './transport';
-import type { Resource } from './types';
 
 /** Why an attempt's controller aborted: its own timer, or every caller went away. */
 const TIMED_OUT = Symbol('timed out');

@@ -2,24 +2,25 @@
 // per-request budget, retries with backoff, waiting out 429s, and the
 // validation of response bodies. One HTTP attempt (its timeout, reading and
 // classifying the answer) is attempt.ts's; who may send when (windows,
-// slots, pacing) is src/quota/admission.ts's business.
+// slots, pacing) is the admission port's business (admission-port.ts), which
+// src/quota/admission.ts implements.
 
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
+import { badResponse, UnauthenticatedError, UpstreamError, type UpstreamInfo } from '../domain/errors';
+import type { Resource } from '../domain/upstream';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
 import { type Logger, silentLogger } from '../observability/logger';
 import type { Tracing, UpstreamSpan } from '../observability/tracing';
-import { type Admission, CallCancelledError } from '../quota/admission';
-import { MIN_WINDOW_MS } from '../quota/windows';
+import { type Admission, CallCancelledError, MIN_WINDOW_MS } from './admission-port';
 import { MCA_TYPE, parseAgreementList, parseCreatedAgreement, parseCurrentTemplate } from './agreements';
 import { createAttempt, type Outcome, statusOf } from './attempt';
 import { CONTINUATION_HEADER, customerListPath, parseCustomerBody, parseCustomerPage } from './customers';
-import { badResponse, UnauthenticatedError, UpstreamError, type UpstreamInfo } from './errors';
 import { parseQualification, parseQualificationList } from './qualifications';
 import { backoffDelayMs } from './retry-timing';
 import { createDispatcher, tellingWrites } from './transport';
-import type { CallContext, ClientConfig, PartnerCenterClient, Resource } from './types';
+import type { CallContext, ClientConfig, PartnerCenterClient } from './types';
 
 export interface ClientDeps {
   /** Where requests go; tests inject their own. Defaults to a keep-alive Agent sized by poolConnections. */

@@ -2,8 +2,8 @@
 // GET /customers (paged, filtered) and GET /customers/{id}, and the defensive
 // parsing of their bodies into customer profiles and pages.
 
-import { badResponse, type UpstreamInfo } from './errors';
-import { canonicalCustomerId } from './guid';
+import { badResponse, type UpstreamInfo } from '../domain/errors';
+import { canonicalCustomerId } from '../domain/guid';
 
 /** A customer as Partner Center lists it; every field but the id may be missing (null). */
 export interface WireCustomer {

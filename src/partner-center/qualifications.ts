@@ -2,7 +2,7 @@
 // Center sends it (a bare or wrapped list, two spellings of the date), and the
 // POST body in Partner Center's spelling.
 
-import { badResponse, type UpstreamInfo } from './errors';
+import { badResponse, type UpstreamInfo } from '../domain/errors';
 
 /** A qualification as Partner Center sent it, with the two date spellings folded into one. */
 export interface WireQualification {

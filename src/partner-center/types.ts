@@ -1,12 +1,12 @@
 // Owns the shapes the Partner Center client shares with its callers (the
-// request context, the loaders, the quota machinery, observability): what a
-// call carries, what a request spent, the resources' names and the client's
-// interface. Types only, so no module imports the client for its types.
+// request context, the loaders, the quota machinery): what a call carries and
+// the client's interface; what a request spent and the resources' names are
+// src/domain/upstream.ts's. Types only, so no module imports the client for its types.
 
 import type { Context as TraceContext } from '@opentelemetry/api';
 import type { Config } from '../config/config';
+import type { RequestStats, TokenIdentity } from '../domain/upstream';
 import type { Logger } from '../observability/logger';
-import type { TokenIdentity } from '../quota/partner-key';
 import type { NewAgreementBody, WireAgreement } from './agreements';
 import type { ListCustomersRequest, WireCustomer, WireCustomerPage } from './customers';
 import type { NewQualificationBody, WireQualification } from './qualifications';
@@ -52,24 +52,6 @@ export interface CallContext {
   /** The request's operation span when tracing is on: parent of each call's span. */
   readonly trace?: TraceContext;
 }
-
-/** Per-request counters, written by the client and the loaders, read once when the request ends. */
-export interface RequestStats {
-  upstreamCalls: number;
-  /** When the last attempt was let through to be sent (ms); the background sync spaces its calls from it. */
-  sentAt?: number;
-  cacheHits: number;
-  retries: number;
-}
-
-/** The Partner Center resources, named as in metrics labels (docs/operations.md, "Metrics"). */
-export type Resource =
-  | 'qualifications'
-  | 'mca_status'
-  | 'customer'
-  | 'customer_list'
-  | 'agreements'
-  | 'agreement_metadata';
 
 export interface PartnerCenterClient {
   getQualifications(customerId: string, call: CallContext): Promise<WireQualification[]>;

@@ -1,52 +1,23 @@
-// Owns the way in for every upstream attempt: throttle window (wait or fail
-// fast), the token's concurrency slot, the partner's pacing turn, a last look
-// at the window, and the background sync kept behind every request of its
-// partner still on its way in; and the way out: a 429 opens a window before
-// the slot is handed on, a 401 gives its pacing turn back.
+// Owns the way in for every upstream attempt, implementing the client's
+// admission port (src/partner-center/admission-port.ts): throttle window (wait
+// or fail fast), the token's concurrency slot, the partner's pacing turn, a
+// last look at the window, and the background sync kept behind every request
+// of its partner still on its way in; and the way out: a 429 opens a window
+// before the slot is handed on, a 401 gives its pacing turn back.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { UpstreamError, type UpstreamInfo } from '../domain/errors';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
-import { GatewayError, UpstreamError, type UpstreamInfo } from '../partner-center/errors';
+import {
+  type Admission,
+  type AdmissionRequest,
+  type Admitted,
+  CallCancelledError,
+} from '../partner-center/admission-port';
 import { type Pacer, QUEUED_TURN_PAST_MINUTE_MS, type Turn } from './pacing';
-import { partnerKey, type TokenIdentity, tokenDigest } from './partner-key';
+import { partnerKey, tokenDigest } from './partner-key';
 import type { Slots } from './slots';
 import type { ThrottleWindows } from './windows';
-
-export interface AdmissionRequest {
-  readonly authorization: string;
-  /** The token's digest and partner key when the request has worked them out already. */
-  readonly token?: TokenIdentity;
-  /** What a 429 holds besides the whole partner: the customer id, or the resource for calls without one. */
-  readonly scope: string;
-  readonly deadline: number;
-  /** Aborted when every caller waiting for this call went away: the call leaves any queue at once. */
-  readonly signal: AbortSignal | undefined;
-  readonly upstream: UpstreamInfo;
-  /** The background sync: it takes a pacing turn only when one is free now, and never waits out a window. */
-  readonly background?: boolean;
-}
-
-export interface Admitted {
-  /**
-   * The attempt was written to its socket: its pacing turn counts from now when that is later than the turn. Only with
-   * a turn, so that without pacing no attempt is watched for its write.
-   */
-  readonly written?: () => void;
-  /** Tells how the attempt ended, then frees the slot. */
-  done(outcome: { status?: number; retryAfterMs?: number }): void;
-}
-
-export interface Admission {
-  /** Resolves when the attempt may be sent; rejects with UPSTREAM_THROTTLED, UPSTREAM_TIMEOUT or a cancellation. */
-  enter(request: AdmissionRequest): Promise<Admitted>;
-}
-
-/** The call was dropped because no caller waits for it any more; nobody sees this error. */
-export class CallCancelledError extends GatewayError {
-  constructor() {
-    super('UPSTREAM_UNAVAILABLE', 'The call was dropped: the GraphQL request that needed it went away.');
-  }
-}
 
 export interface AdmissionOptions {
   readonly slots: Slots;

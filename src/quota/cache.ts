@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import type { Resource } from '../partner-center/types';
+import type { Resource } from '../domain/upstream';
 import { KEY_PREFIX, type SharedRedis } from './redis';
 
 export interface AnswerKey {

@@ -5,9 +5,10 @@
 // every request waiting for it has gone.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Resource } from '../domain/upstream';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
-import type { CallContext, Resource } from '../partner-center/types';
-import { CallCancelledError } from './admission';
+import { CallCancelledError } from '../partner-center/admission-port';
+import type { CallContext } from '../partner-center/types';
 import type { AnswerCache, AnswerKey, Stamp } from './cache';
 import { tokenDigest } from './partner-key';
 

@@ -4,19 +4,14 @@
 // quota (the JWT's unverified `tid`, else the token's digest).
 
 import { hash } from 'node:crypto';
-import { canonicalCustomerId } from '../partner-center/guid';
-import { unverifiedClaims } from '../request/token-claims';
+import { canonicalCustomerId } from '../domain/guid';
+import { unverifiedClaims } from '../domain/token-claims';
+import type { TokenIdentity } from '../domain/upstream';
 
 /** SHA-256 of the whole Authorization header, base64url: never reversible to the token, stable across replicas. */
 export function tokenDigest(authorization: string): string {
   // The one-shot hash: about half the cost of a createHash object per digest.
   return hash('sha256', authorization, 'base64url');
-}
-
-/** A token as the quota machinery names it: its digest and its partner key, worked out once per request. */
-export interface TokenIdentity {
-  readonly digest: string;
-  readonly partner: string;
 }
 
 export function identifyToken(authorization: string): TokenIdentity {

@@ -5,7 +5,8 @@
 import type { Config } from '../config/config';
 import type { GatewayEvents } from '../observability/events';
 import type { Logger } from '../observability/logger';
-import { type Admission, createAdmission } from './admission';
+import type { Admission } from '../partner-center/admission-port';
+import { createAdmission } from './admission';
 import { createAnswerCache } from './cache';
 import { createSharedCalls, type SharedCalls } from './coalescing';
 import { createPacer, type Pacer } from './pacing';

@@ -5,10 +5,8 @@
 
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
+import { MIN_WINDOW_MS } from '../partner-center/admission-port';
 import { KEY_PREFIX, type SharedRedis } from './redis';
-
-/** A Retry-After of 0, or a date in the past, still holds calls this long: Partner Center asks not to retry at once. */
-export const MIN_WINDOW_MS = 100;
 
 export interface ThrottleWindows {
   /** Milliseconds until calls of `partner` for `scope` (a customer id, or a resource without one) may go; 0 when none is open. */

@@ -4,12 +4,12 @@
 // the caller is only named (unverified) for the audit line.
 
 import type { Config } from '../config/config';
+import { ForbiddenError, GatewayError } from '../domain/errors';
+import { unverifiedClaims } from '../domain/token-claims';
 import type { GatewayEvents } from '../observability/events';
-import { ForbiddenError, GatewayError } from '../partner-center/errors';
 import { type Caller, type CallerVerifier, callerFromClaims, DEVELOPMENT_CALLER, holdsRole } from '../sign-in/callers';
 import type { GatewayToken } from '../sign-in/gateway-token';
 import { GatewayCredentialsError } from '../sign-in/gateway-token';
-import { unverifiedClaims } from './token-claims';
 
 export interface Access {
   /** Resolves when the caller may read; rejects with UNAUTHENTICATED or FORBIDDEN (MISSING_ROLE) otherwise. */

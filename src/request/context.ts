@@ -3,22 +3,22 @@
 // language, the request budget, fresh loaders, and the signal that ends the
 // request's upstream work, built once for each GraphQL request.
 
-import { randomUUID } from 'node:crypto';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config/config';
 import type { CustomerStore } from '../customer-base/store';
 import type { CustomerBaseSync } from '../customer-base/sync';
+import { unverifiedClaims } from '../domain/token-claims';
+import type { RequestStats, Resource, TokenIdentity } from '../domain/upstream';
+import { correlationIdFor } from '../observability/correlation-id';
 import { type GatewayEvents, ignoredEvents } from '../observability/events';
 import type { Logger } from '../observability/logger';
 import type { Tracing } from '../observability/tracing';
-import { matchGuid } from '../partner-center/guid';
 import { createLoaders, type Loaders } from '../partner-center/loaders';
-import type { CallContext, PartnerCenterClient, RequestStats, Resource } from '../partner-center/types';
+import type { CallContext, PartnerCenterClient } from '../partner-center/types';
 import type { SharedCalls } from '../quota/coalescing';
-import { identifyToken, type TokenIdentity } from '../quota/partner-key';
+import { identifyToken } from '../quota/partner-key';
 import type { SignIn } from '../sign-in/sign-in';
 import { type Access, forwardAccess, gatewayAccess } from './access';
-import { unverifiedClaims } from './token-claims';
 
 export type TokenKind = 'app-only' | 'app-user' | 'unknown';
 
@@ -46,18 +46,6 @@ export interface Context {
 
 /** The Authorization value the simulator accepts for tokenless requests in simulator mode. */
 export const DEVELOPMENT_AUTHORIZATION = 'Bearer simulator-development-user';
-
-const correlationIds = new WeakMap<Request, string>();
-
-/** One correlation id per HTTP request: the caller's GUID when it sent one, else a new one. */
-export function correlationIdFor(request: Request): string {
-  let id = correlationIds.get(request);
-  if (id === undefined) {
-    id = matchGuid(request.headers.get('ms-correlationid') ?? '') ?? randomUUID();
-    correlationIds.set(request, id);
-  }
-  return id;
-}
 
 /** One child logger per HTTP request, carrying its correlation id; the context and the request's log line share it. */
 export function createRequestLoggers(logger: Logger): (request: Request) => Logger {

@@ -1,7 +1,7 @@
 // Owns the addCustomerQualification mutation: its input, its payload, the
 // checks made before any upstream call and the POST in Partner Center's spelling.
 
-import { BadUserInputError, ForbiddenError, GatewayError } from '../partner-center/errors';
+import { BadUserInputError, ForbiddenError, GatewayError } from '../domain/errors';
 import type { NewQualificationBody, WireQualification } from '../partner-center/qualifications';
 import type { Context } from '../request/context';
 import { auditedCaller, auditedCustomerId } from './audit';

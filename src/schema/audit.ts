@@ -2,7 +2,7 @@
 // customer: the verified caller's identifying claims (oid, else sub; tid; a
 // display name), never a token, and the customer id as canonical when it is one.
 
-import { canonicalCustomerId } from '../partner-center/guid';
+import { canonicalCustomerId } from '../domain/guid';
 import type { Context } from '../request/context';
 
 /** The caller as an audit line names it; null in forward mode, where the gateway verifies no caller. */

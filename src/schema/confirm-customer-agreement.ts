@@ -4,8 +4,8 @@
 // audit line. The customer's contact is personal data: it is sent to Partner
 // Center and answered to the caller, never logged or put in an error message.
 
+import { BadUserInputError, GatewayError } from '../domain/errors';
 import { MCA_TYPE, type NewAgreementBody, type WireAgreement } from '../partner-center/agreements';
-import { BadUserInputError, GatewayError } from '../partner-center/errors';
 import type { Context } from '../request/context';
 import { auditedCaller, auditedCustomerId } from './audit';
 import { builder } from './builder';

@@ -12,7 +12,7 @@ import {
   type Summary,
   summarise,
 } from '../customer-base/query';
-import { BadUserInputError, GatewayError } from '../partner-center/errors';
+import { BadUserInputError, GatewayError } from '../domain/errors';
 import type { Context } from '../request/context';
 import { builder } from './builder';
 import { CustomerConnectionRef, type CustomerPage } from './customer-list';

@@ -4,8 +4,8 @@
 // so listed customers cost no further call for their profile.
 
 import { createHash } from 'node:crypto';
+import { BadUserInputError } from '../domain/errors';
 import { isSendableToken } from '../partner-center/customers';
-import { BadUserInputError } from '../partner-center/errors';
 import { builder } from './builder';
 import { type CustomerParent, CustomerRef } from './customer';
 

@@ -4,12 +4,13 @@
 
 import { orStale } from '../customer-base/stale';
 import { type StoredCustomer, syncedAtOf } from '../customer-base/store';
-import { BadUserInputError, ForbiddenError, NotSupportedInCloudError } from '../partner-center/errors';
-import { canonicalCustomerId } from '../partner-center/guid';
+import { BadUserInputError, ForbiddenError, NotSupportedInCloudError } from '../domain/errors';
+import { canonicalCustomerId } from '../domain/guid';
+import { relationshipOf } from '../domain/relationship-to-partner';
 import type { Context } from '../request/context';
 import { builder } from './builder';
 import { DateTimeScalar, QualificationRef } from './qualification';
-import { RelationshipToPartner, relationshipOf } from './relationship-to-partner';
+import { RelationshipToPartner } from './relationship-to-partner';
 
 export interface CustomerParent {
   /** Canonical customer tenant id: lower case, no braces. */

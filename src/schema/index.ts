@@ -2,7 +2,7 @@
 // federation subgraph schema and its SDL.
 
 import type { GraphQLFieldResolver } from 'graphql';
-import { BadUserInputError } from '../partner-center/errors';
+import { BadUserInputError } from '../domain/errors';
 import { builder } from './builder';
 import './qualification';
 import './customer';

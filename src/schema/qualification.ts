@@ -1,6 +1,8 @@
-// Owns the Qualification type, its enums, the DateTime scalar and the mapping
-// from Partner Center's wire values to them. Unknown values never fail a request.
+// Owns the Qualification type, its enums (one described GraphQL value for each
+// of src/domain/qualification.ts's values, which maps the wire's), the DateTime
+// scalar and the reading of Partner Center's dates. Unknown values never fail a request.
 
+import { type Kind, kindOf, type Status, vettingStatusOf } from '../domain/qualification';
 import type { WireQualification } from '../partner-center/qualifications';
 import { builder } from './builder';
 
@@ -37,7 +39,7 @@ export const QualificationKind = builder.enumType('QualificationKind', {
     OTHER: {
       description: 'A qualification this gateway does not know yet; the raw name is in Qualification.qualification.',
     },
-  } as const,
+  } as const satisfies Record<Kind, { description: string }>,
 });
 
 export const VettingStatus = builder.enumType('VettingStatus', {
@@ -53,7 +55,7 @@ export const VettingStatus = builder.enumType('VettingStatus', {
         'Partner Center refused the qualification; vettingReason says why (for example "Not an Academic Domain").',
     },
     UNKNOWN: { description: 'A status this gateway does not know yet; Partner Center adds new ones without notice.' },
-  } as const,
+  } as const satisfies Record<Status, { description: string }>,
 });
 
 export const EducationSegment = builder.enumType('EducationSegment', {
@@ -63,32 +65,6 @@ export const EducationSegment = builder.enumType('EducationSegment', {
     HIGHER_EDUCATION: { description: 'Colleges and universities (Partner Center: "HigherEducation").' },
   } as const,
 });
-
-const KIND_BY_WIRE_NAME = {
-  education: 'EDUCATION',
-  nonprofit: 'NONPROFIT',
-  governmentcommunitycloud: 'GOVERNMENT_COMMUNITY_CLOUD',
-  stateownedentity: 'STATE_OWNED_ENTITY',
-} as const;
-
-const STATUS_BY_WIRE_NAME = {
-  approved: 'APPROVED',
-  inreview: 'IN_REVIEW',
-  denied: 'DENIED',
-} as const;
-
-/** Education -> EDUCATION, ...; case-insensitive; anything else -> OTHER. */
-export function kindOf(wireName: string) {
-  const key = wireName.toLowerCase() as keyof typeof KIND_BY_WIRE_NAME;
-  return Object.hasOwn(KIND_BY_WIRE_NAME, key) ? KIND_BY_WIRE_NAME[key] : 'OTHER';
-}
-
-/** Approved/InReview/Denied -> APPROVED/IN_REVIEW/DENIED; none -> null; anything else -> UNKNOWN. */
-export function vettingStatusOf(wireStatus: string | null) {
-  if (wireStatus === null) return null;
-  const key = wireStatus.toLowerCase() as keyof typeof STATUS_BY_WIRE_NAME;
-  return Object.hasOwn(STATUS_BY_WIRE_NAME, key) ? STATUS_BY_WIRE_NAME[key] : 'UNKNOWN';
-}
 
 /**
  * Parses Partner Center's dates: 7 fractional digits are cut to milliseconds

@@ -1,6 +1,7 @@
-// Owns the RelationshipToPartner enum and the mapping from Partner Center's
-// wire values to it. Unknown values become UNKNOWN; they never fail a request.
+// Owns the RelationshipToPartner enum: one described GraphQL value for each of
+// src/domain/relationship-to-partner.ts's values, which maps the wire's.
 
+import type { Relationship } from '../domain/relationship-to-partner';
 import { builder } from './builder';
 
 export const RelationshipToPartner = builder.enumType('RelationshipToPartner', {
@@ -20,21 +21,5 @@ export const RelationshipToPartner = builder.enumType('RelationshipToPartner', {
     UNKNOWN: {
       description: 'A relationship this gateway does not know yet; Partner Center adds new ones without notice.',
     },
-  } as const,
+  } as const satisfies Record<Relationship, { description: string }>,
 });
-
-const RELATIONSHIP_BY_WIRE_NAME = {
-  none: 'NONE',
-  reseller: 'RESELLER',
-  advisor: 'ADVISOR',
-  syndication: 'SYNDICATION',
-  microsoftsupport: 'MICROSOFT_SUPPORT',
-} as const;
-
-/** reseller -> RESELLER, microsoft_support (or MicrosoftSupport) -> MICROSOFT_SUPPORT; none sent -> null; anything else -> UNKNOWN. */
-export function relationshipOf(wire: string | null) {
-  if (wire === null) return null;
-  // Case, underscores and hyphens are ignored: deployments write both "microsoft_support" and "MicrosoftSupport".
-  const key = wire.toLowerCase().replace(/[_-]/g, '') as keyof typeof RELATIONSHIP_BY_WIRE_NAME;
-  return Object.hasOwn(RELATIONSHIP_BY_WIRE_NAME, key) ? RELATIONSHIP_BY_WIRE_NAME[key] : 'UNKNOWN';
-}

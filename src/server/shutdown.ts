@@ -3,12 +3,17 @@
 // then the gateway's pools and whatever else main.ts started are closed.
 
 import type { Server } from 'node:http';
-import type { Gateway } from '../gateway';
 import type { Logger } from '../observability/logger';
+
+/** What shutdown needs of the gateway (src/gateway.ts's Gateway): that it starts draining. */
+export interface Draining {
+  /** From now on /ready answers 503 and every response says `Connection: close`; requests keep being served. */
+  drain(): void;
+}
 
 export interface ShutdownOptions {
   readonly server: Server;
-  readonly gateway: Gateway;
+  readonly gateway: Draining;
   /** How long requests in flight may take to finish (SHUTDOWN_TIMEOUT_MS). */
   readonly timeoutMs: number;
   readonly logger: Logger;

@@ -7,9 +7,9 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecretSetting } from '../config/sign-in-settings';
+import { GatewayError } from '../domain/errors';
 import type { GatewayEvents } from '../observability/events';
 import type { Logger } from '../observability/logger';
-import { GatewayError } from '../partner-center/errors';
 import { type CredentialStore, type SignInState, seedOf } from './credential-store';
 import type { Grant, Refusal, TokenGrant, TokenOutcome } from './token-endpoint';
 

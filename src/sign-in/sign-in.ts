@@ -7,10 +7,11 @@
 import { Agent, type Dispatcher } from 'undici';
 import type { Config } from '../config/config';
 import { encryptionKeyBytes, PARTNER_CENTER_SCOPE } from '../config/sign-in-settings';
+import { canonicalCustomerId } from '../domain/guid';
+import type { TokenIdentity } from '../domain/upstream';
 import type { GatewayEvents } from '../observability/events';
 import type { Logger } from '../observability/logger';
-import { canonicalCustomerId } from '../partner-center/guid';
-import { type TokenIdentity, tokenDigest } from '../quota/partner-key';
+import { tokenDigest } from '../quota/partner-key';
 import type { SharedRedis } from '../quota/redis';
 import { type CallerVerifier, createCallerVerifier } from './callers';
 import { createMemoryCredentialStore, createRedisCredentialStore } from './credential-store';

@@ -4,7 +4,7 @@
 // Center answers them. src/simulator/simulator.ts serves them.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { canonicalCustomerId } from '../partner-center/guid';
+import { canonicalCustomerId } from '../domain/guid';
 import { badRequest, methodNotAllowed, notFound, send } from './answers';
 
 /** Sample customers: each shows one case a frontend must handle. */

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { canonicalCustomerId } from '../partner-center/guid';
+import { canonicalCustomerId } from '../domain/guid';
 import {
   answerAgreementMetadata,
   answerAgreements,

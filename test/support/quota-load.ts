@@ -2,7 +2,8 @@
 // admission (window, slot, pacing turn) per token, a 429 for every tenth, and
 // one cached answer each; shared by the memory-bound test and bench/.
 
-import { type Admission, createAdmission } from '../../src/quota/admission';
+import type { Admission } from '../../src/partner-center/admission-port';
+import { createAdmission } from '../../src/quota/admission';
 import { type AnswerCache, createAnswerCache } from '../../src/quota/cache';
 import { createPacer } from '../../src/quota/pacing';
 import { identifyToken } from '../../src/quota/partner-key';

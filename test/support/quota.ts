@@ -3,8 +3,8 @@
 // so a test can wait for what it needs instead of sleeping.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Resource } from '../../src/domain/upstream';
 import type { GatewayEvents, UpstreamAttempt } from '../../src/observability/events';
-import type { Resource } from '../../src/partner-center/types';
 import { TOKEN } from './gateway';
 import { unsignedJwt } from './tokens';
 import type { RecordedCall, UpstreamHandler } from './upstream';

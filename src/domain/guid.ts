@@ -1,4 +1,4 @@
-// Owns what counts as a GUID: customer tenant ids and correlation ids alike.
+// Owns what counts as a GUID, for every floor: customer tenant ids and correlation ids alike.
 
 const GUID = /^(\{?)([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(\}?)$/i;
 

@@ -1,6 +1,7 @@
-// Owns the error codes clients see and the one place where gateway errors
-// (bad input, upstream failures) become GraphQL errors. Everything that is not
-// a GatewayError or a deliberate GraphQLError is masked.
+// Owns the error codes clients see, thrown from every floor above this one,
+// and the one place where gateway errors (bad input, upstream failures) become
+// GraphQL errors. Everything that is not a GatewayError or a deliberate
+// GraphQLError is masked.
 
 import { GraphQLError } from 'graphql';
 
