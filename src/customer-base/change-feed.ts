@@ -4,8 +4,8 @@
 // replica; the end of a stream when its caller's token expires or the
 // gateway drains; and how many are open, by transport, for the gauge.
 
+import { type ChangeFilter, changeMatches, type RecordedChange } from './change';
 import { type ChangeLog, compareIds } from './change-log';
-import { type ChangeFilter, changeMatches, type RecordedChange } from './changes';
 
 export type Transport = 'sse' | 'ws';
 

@@ -10,7 +10,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger';
 import { KEY_PREFIX, type SharedRedis } from '../quota/redis';
-import { type ChangeFilter, changeMatches, type NewChange, type RecordedChange } from './changes';
+import { type ChangeFilter, changeMatches, type NewChange, type RecordedChange } from './change';
 
 export interface ChangeLogOptions {
   /** CHANGES_MAX: changes kept at most. */

@@ -5,8 +5,9 @@
 // never recorded again here: the replica that wrote it recorded it.
 
 import type { GatewayEvents } from '../observability/events';
+import type { NewChange } from './change';
 import type { ChangeLog } from './change-log';
-import { changesBetween, type NewChange } from './changes';
+import { changesBetween } from './changes';
 import type { CustomerStore } from './store';
 
 export function createRecordingStore(store: CustomerStore, log: ChangeLog, events: GatewayEvents): CustomerStore {

@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 import { acceptedOf, type WireAgreement } from '../partner-center/agreements';
 import type { WireCustomer } from '../partner-center/customers';
 import type { WireQualification } from '../partner-center/qualifications';
-import type { ChangeSource, RecordedChange } from './changes';
+import type { ChangeSource, RecordedChange } from './change';
 
 /** MCA status as stored: signed or not, or unknown (403: no reseller relationship; not supported in the cloud). */
 export type StoredMca = boolean | null;
