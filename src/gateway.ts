@@ -11,9 +11,7 @@ import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Dispatcher } from 'undici';
 import type { Config } from './config/config';
-import { createCustomerBase } from './customer-base/customer-base';
-import type { LeaseOptions } from './customer-base/lease';
-import type { SharedStoreOptions } from './customer-base/shared-store';
+import { type CustomerBaseTuning, createCustomerBase } from './customer-base/customer-base';
 import { useStaleExtensions } from './customer-base/stale';
 import { maskError } from './domain/errors';
 import { correlationIdFor } from './observability/correlation-id';
@@ -56,7 +54,7 @@ export interface GatewayDeps {
   /** Not settings: the quota benchmark compresses time; tests shorten Redis's bounds. */
   quota?: QuotaTuning;
   /** Not settings: tests shorten how often replicas read each other's snapshot changes and the sync lease's life. */
-  customerBase?: SharedStoreOptions & LeaseOptions;
+  customerBase?: CustomerBaseTuning;
   /** The gateway-held modes: where token requests go, and shorter waits for tests. */
   signIn?: Pick<SignInDeps, 'dispatcher' | 'refusedRetryMs' | 'retryBaseMs' | 'keysCooldownMs'>;
 }

@@ -31,13 +31,16 @@ export interface CustomerBase {
   close(): Promise<void>;
 }
 
+/** Knobs that are not settings: tests shorten how often replicas read each other, the lease, and data's age. */
+export type CustomerBaseTuning = SharedStoreOptions & LeaseOptions & { readonly maxAgeMs?: number };
+
 export interface CustomerBaseDeps {
   readonly client: PartnerCenterClient;
   readonly signIn: SignIn;
   readonly logger: Logger;
   readonly events: GatewayEvents;
   readonly redis: SharedRedis | undefined;
-  readonly tuning: (SharedStoreOptions & LeaseOptions) | undefined;
+  readonly tuning: CustomerBaseTuning | undefined;
   readonly minuteMs: number | undefined;
   readonly pacer: Pacer | undefined;
 }
@@ -68,6 +71,7 @@ export function createCustomerBase(config: Config, deps: CustomerBaseDeps): Cust
       turnsInWindow: pacer ? () => pacer.turnsInWindow(signIn.identity.partner) : undefined,
     }),
     lease: redis && shared ? createSyncLease(redis, digest, shared.loaded, logger, tuning) : undefined,
+    ...(tuning?.maxAgeMs === undefined ? {} : { maxAgeMs: tuning.maxAgeMs }),
   });
   return {
     store,

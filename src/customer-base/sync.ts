@@ -53,6 +53,8 @@ export interface SyncDeps {
   readonly lease?: SyncLease;
   /** The sync's spacing: its rate, less what the partner's requests need. */
   readonly share: SyncShare;
+  /** Not a setting: tests shorten how old data may get (SYNC_MAX_AGE_MINUTES otherwise). */
+  readonly maxAgeMs?: number;
 }
 
 /** How often the sync asks for the current MCA template (answered from the hour-long cache in between). */
@@ -67,7 +69,7 @@ const readsMca = (config: Config) => config.signIn.mode === 'app-user' && config
 export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
   const { config, client, store, logger, events } = deps;
   const lease = deps.lease ?? heldAlways;
-  const maxAgeMs = config.syncMaxAgeMinutes * 60_000;
+  const maxAgeMs = deps.maxAgeMs ?? config.syncMaxAgeMinutes * 60_000;
   const settledMaxAgeMs = config.syncSettledMaxAgeHours * 3_600_000;
   /** How long the MCA's two reads stay fresh: an accepted MCA is settled, and spends no calls for a day. */
   const mcaMaxAgeMs = (customer: StoredCustomer) =>
