@@ -102,6 +102,8 @@ export interface Config {
   readonly snapshotPath: string | undefined;
   /** How old a stored answer may be to stand in for a read that Partner Center throttled or failed; 0 turns it off. */
   readonly staleIfErrorSeconds: number;
+  /** SIMULATOR_CHANGES: in simulator mode, a few of the simulator's customers change every ~15 s; false keeps them fixed. */
+  readonly simulatorChanges: boolean;
 }
 
 export class ConfigError extends Error {
@@ -158,6 +160,7 @@ export const defaultConfig: Config = Object.freeze({
   syncSettledMaxAgeHours: 24,
   snapshotPath: undefined,
   staleIfErrorSeconds: 0,
+  simulatorChanges: true,
 });
 
 /** The numeric settings: where each comes from in the environment and the range it must fall in. */
@@ -230,6 +233,11 @@ export function createConfig(overrides: Partial<Config> = {}): Config {
   return Object.freeze(config);
 }
 
+/** The settings the environment gives (present and not blank, as loadConfig reads them): who decides what. */
+export function givenSettings(env: Env): ReadonlySet<string> {
+  return new Set(Object.keys(env).filter((name) => Boolean(env[name]?.trim())));
+}
+
 /** Reads and validates the environment once; throws ConfigError listing every bad value. */
 export function loadConfig(env: Env): Config {
   const problems: string[] = [];
@@ -297,6 +305,7 @@ export function loadConfig(env: Env): Config {
   const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw);
   if (logLevel === undefined) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevelRaw}"`);
   const metrics = flag('METRICS', true);
+  const simulatorChanges = flag('SIMULATOR_CHANGES', true);
 
   const tracing = readTracing(read, problems);
   const { httpsProxy, httpProxy, noProxy } = readProxies(read, problems);
@@ -324,6 +333,7 @@ export function loadConfig(env: Env): Config {
     allowArbitraryDocuments,
     logLevel: logLevel ?? defaultConfig.logLevel,
     metrics,
+    simulatorChanges,
     tracing,
     httpsProxy,
     httpProxy,
