@@ -5,9 +5,8 @@
 // On SIGTERM or SIGINT it drains (src/server/shutdown.ts) and exits 0.
 
 import { createServer } from 'node:http';
-import { ConfigError, createConfig, givenSettings, loadConfig } from './config/config';
+import { ConfigError, createConfig, loadConfig } from './config/config';
 import { SecretSetting, type SignInSettings } from './config/sign-in-settings';
-import { simulatorDefaults } from './config/simulator-defaults';
 import { createGateway } from './gateway';
 import { createLogger } from './observability/logger';
 import { startTracing } from './observability/tracing';
@@ -28,7 +27,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', (signal) => onSignal(signal));
   process.on('SIGTERM', (signal) => onSignal(signal));
   // With no Partner Center configured, what the operator did not set shows the whole product (signed in, synced).
-  let config = simulatorDefaults(loadConfig(process.env), givenSettings(process.env));
+  let config = loadConfig(process.env, { simulatorDefaults: true });
   const logger = createLogger({ level: config.logLevel });
 
   let closeSimulator = async () => {};

@@ -6,6 +6,7 @@
 import { syncProblems } from './customer-base-settings';
 import { readProxies, readTracing } from './outbound-settings';
 import { readPersistedDocuments } from './persisted-documents-manifest';
+import { simulatorDefaults } from './simulator-defaults';
 import {
   corsOriginProblem,
   insecureBaseUrl,
@@ -238,8 +239,12 @@ export function givenSettings(env: Env): ReadonlySet<string> {
   return new Set(Object.keys(env).filter((name) => Boolean(env[name]?.trim())));
 }
 
-/** Reads and validates the environment once; throws ConfigError listing every bad value. */
-export function loadConfig(env: Env): Config {
+/**
+ * Reads and validates the environment once; throws ConfigError listing every bad value. With `simulatorDefaults`
+ * (main.ts), a start with no Partner Center configured gets the simulator's defaults (simulator-defaults.ts) for
+ * every setting the environment does not give, before the settings are checked together.
+ */
+export function loadConfig(env: Env, options: { simulatorDefaults?: boolean } = {}): Config {
   const problems: string[] = [];
   // An empty value counts as unset, so `PARTNER_CENTER_BASE_URL= npm start` means "not configured".
   const read = (name: string): string | undefined => {
@@ -317,7 +322,8 @@ export function loadConfig(env: Env): Config {
   }
   const signIn = readSignInSettings(read, cloud, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return createConfig({
+  const settings: Config = {
+    ...defaultConfig,
     ...numbers,
     signIn,
     snapshotPath: read('SNAPSHOT_PATH'),
@@ -339,5 +345,6 @@ export function loadConfig(env: Env): Config {
     httpProxy,
     noProxy,
     redisUrl,
-  });
+  };
+  return createConfig(options.simulatorDefaults ? simulatorDefaults(settings, givenSettings(env)) : settings);
 }

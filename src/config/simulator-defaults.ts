@@ -1,10 +1,21 @@
 // Owns what a start with no Partner Center configured (the simulator mode)
 // turns on by default so that `npm start` shows the whole product: the gateway
 // signs in itself (to the simulator's Entra) and syncs the customer base within
-// seconds at the simulator's own rate. Each setting the operator gave wins;
-// main.ts passes the names it found in the environment (givenSettings).
+// seconds at the simulator's own rate. Each setting the operator gave wins:
+// loadConfig(env, { simulatorDefaults: true }) (main.ts) passes the names the
+// environment gives, and applies these before it checks the settings together.
 
-import { type Config, createConfig } from './config';
+import type { SignInSettings } from './sign-in-settings';
+
+/** The settings the simulator's defaults read and set (a Config, or loadConfig's settings before their checks). */
+export interface SimulatorDefaultable {
+  readonly baseUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly signIn: SignInSettings;
+  readonly ratePerMinute: number;
+  readonly syncRatePerMinute: number;
+  readonly syncMaxAgeMinutes: number;
+}
 
 /** The simulator's own pacing: its roster of a few hundred customers × 4 reads is synced in a few seconds. */
 export const SIMULATOR_RATE_PER_MINUTE = 24_000;
@@ -16,9 +27,9 @@ const MAX_RATE = 1_000_000;
 /**
  * The configuration a simulator-mode start runs with: `config` as loaded, with the simulator's defaults for every
  * setting not in `given` (PARTNER_CENTER_AUTH=app-user, the pacing and sync rates, a short sync age). A configured
- * Partner Center (baseUrl set) is returned unchanged.
+ * Partner Center (baseUrl set) is returned unchanged. Pure: the caller checks the result (createConfig).
  */
-export function simulatorDefaults(config: Config, given: ReadonlySet<string>): Config {
+export function simulatorDefaults<T extends SimulatorDefaultable>(config: T, given: ReadonlySet<string>): T {
   if (config.baseUrl !== undefined) return config;
   const set = (name: string) => given.has(name);
   // With REDIS_URL and no TOKEN_ENCRYPTION_KEY app-user cannot start: the operator's forward mode stays then.
@@ -37,11 +48,11 @@ export function simulatorDefaults(config: Config, given: ReadonlySet<string>): C
     // Within a given pacing budget, leaving requests half of it; off when the gateway does not sign in.
     syncRatePerMinute = signsIn ? Math.min(SIMULATOR_SYNC_RATE_PER_MINUTE, Math.floor(ratePerMinute / 2)) : 0;
   }
-  return createConfig({
+  return {
     ...config,
     signIn,
     ratePerMinute,
     syncRatePerMinute,
     syncMaxAgeMinutes: set('SYNC_MAX_AGE_MINUTES') ? config.syncMaxAgeMinutes : SIMULATOR_SYNC_MAX_AGE_MINUTES,
-  });
+  };
 }
