@@ -69,7 +69,11 @@ describe('simulatorDefaults', () => {
   });
 
   it('changes nothing when a Partner Center is configured', () => {
-    for (const env of [{ PARTNER_CENTER_CLOUD: 'public' }, { PARTNER_CENTER_BASE_URL: 'http://127.0.0.1:9' }]) {
+    const envs: Array<Record<string, string>> = [
+      { PARTNER_CENTER_CLOUD: 'public' },
+      { PARTNER_CENTER_BASE_URL: 'http://127.0.0.1:9' },
+    ];
+    for (const env of envs) {
       const loaded = loadConfig(env);
       expect(simulatorDefaults(loaded, givenSettings(env))).toBe(loaded);
       expect(started(env)).toEqual(loaded);

@@ -6,7 +6,6 @@
 import { syncProblems } from './customer-base-settings';
 import { readProxies, readTracing } from './outbound-settings';
 import { readPersistedDocuments } from './persisted-documents-manifest';
-import { simulatorDefaults } from './simulator-defaults';
 import {
   corsOriginProblem,
   insecureBaseUrl,
@@ -16,6 +15,7 @@ import {
   redactUrl,
 } from './setting-urls';
 import { defaultSignInSettings, readSignInSettings, type SignInSettings, signInProblems } from './sign-in-settings';
+import { simulatorDefaults } from './simulator-defaults';
 
 export type Cloud = 'public' | 'usgov' | 'china';
 
