@@ -87,7 +87,9 @@ async function main(): Promise<void> {
           : `!! PARTNER_CENTER_AUTH=${config.signIn.mode}: the gateway signs in to the simulator's Entra itself.`,
         config.syncRatePerMinute > 0
           ? `!! Customer-base sync: on, ${config.syncRatePerMinute} calls a minute (SYNC_RATE_PER_MINUTE).`
-          : '!! Customer-base sync: off (SYNC_RATE_PER_MINUTE=0 or PARTNER_CENTER_AUTH=forward).',
+          : config.signIn.mode === 'forward'
+            ? '!! Customer-base sync: off (PARTNER_CENTER_AUTH=forward: the gateway holds no token to sync with).'
+            : '!! Customer-base sync: off (SYNC_RATE_PER_MINUTE=0).',
         config.simulatorChanges
           ? `!! Simulated changes: a few customers change every ~${CHANGES_EVERY_MS / 1000} s (SIMULATOR_CHANGES=false: off).`
           : '!! Simulated changes: off (SIMULATOR_CHANGES=false).',
