@@ -7,7 +7,10 @@
 // SUBSCRIPTIONS_MAX, and ends when its caller's token expires.
 
 import { createHash } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { firstPassEnded } from './support/customer-base';
@@ -307,6 +310,31 @@ function olderCursor(cursor: string): string {
   const check = createHash('sha256').update(`customerChanges cursor:${olderId}`).digest('base64url').slice(0, 12);
   return `${Buffer.from(olderId, 'utf8').toString('base64url')}.${check}`;
 }
+
+describe('the change log in SNAPSHOT_PATH', () => {
+  it('keeps the changes and their cursors across a restart', async () => {
+    const snapshotPath = join(mkdtempSync(join(tmpdir(), 'changes-')), 'snapshot.json');
+    const first = await syncing({ snapshotPath });
+    openGate();
+    for (const n of [1, 2]) expect((await addQualification(first, n)).body.errors).toBeUndefined();
+    const before = (await changesOf(first)).data?.customerBase.changes.nodes ?? [];
+    expect(before).toHaveLength(2);
+    await first.close();
+    running = running.filter((gw) => gw !== first);
+    // A gateway without Redis begins again from the configured refresh token, which the stand-in has rotated.
+    entra.setRefreshToken(DEFAULT_REFRESH_TOKEN);
+
+    const restarted = await syncing({ snapshotPath });
+    const after = (await changesOf(restarted)).data?.customerBase.changes.nodes ?? [];
+    expect(after.map((change) => change.cursor)).toEqual(before.map((change) => change.cursor));
+    const next = await changesOf(restarted, `(after: "${before[0]?.cursor}")`);
+    expect(next.data?.customerBase.changes.nodes.map((change) => change.customerId)).toEqual([customerId(2)]);
+    // Changes recorded after the restart come after the kept ones.
+    expect((await addQualification(restarted, 3)).body.errors).toBeUndefined();
+    const all = (await changesOf(restarted)).data?.customerBase.changes.nodes ?? [];
+    expect(all.map((change) => change.customerId)).toEqual([1, 2, 3].map(customerId));
+  });
+});
 
 describe('the customerChanges subscription over SSE', () => {
   it('replays what was kept after a cursor, then goes on live, with no gap and no duplicate', async () => {
