@@ -138,6 +138,27 @@ describe('replicas sharing one Redis', () => {
     ]);
   });
 
+  it("reads the current MCA template once for both replicas, and drops a customer's agreements on both after a confirmation", async () => {
+    const [one, two] = [await replica(), await replica()];
+    const id = customerId(4);
+    const TEMPLATE = `query ($id: ID!) { customer(id: $id) { mcaAcceptance { attestations { currentTemplate } } } }`;
+    expect((await one.query(TEMPLATE, { id }, A)).body.errors).toBeUndefined();
+    expect((await two.query(TEMPLATE, { id: customerId(5) }, A)).body.errors).toBeUndefined();
+    // Shared through Redis: one read for both replicas.
+    expect(upstream.callsTo('agreement_metadata')).toHaveLength(1);
+    expect(upstream.callsTo('agreements', id)).toHaveLength(1);
+    await two.query(TEMPLATE, { id }, A);
+    expect(upstream.callsTo('agreements', id)).toHaveLength(1);
+    const confirmed = await one.query(
+      `mutation ($id: ID!) { confirmCustomerAgreement(input: { customerId: $id, dateAgreed: "2026-01-01T00:00:00Z", primaryContact: { firstName: "A", lastName: "B", email: "a@b.example" } }) { attestation { templateId } } }`,
+      { id },
+      A,
+    );
+    expect(confirmed.body.errors).toBeUndefined();
+    await two.query(TEMPLATE, { id }, A);
+    expect(upstream.callsTo('agreements', id).map((call) => call.method)).toEqual(['GET', 'POST', 'GET']);
+  });
+
   it('shares the pacing budget of a partner between replicas', async () => {
     const paced = { ratePerMinute: 2, requestBudgetMs: 3_000 };
     const [one, two] = [await replica(paced), await replica(paced)];

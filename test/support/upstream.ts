@@ -169,6 +169,9 @@ export const defaultHandler: UpstreamHandler = (call, res) => {
   }
   if (call.resource === 'directSignedMicrosoftCustomerAgreementStatus') return json(res, 200, { isSigned: true });
   if (call.resource === 'agreements' && call.method === 'GET') return json(res, 200, agreementsBody([ATTESTATION]));
+  if (call.resource === 'agreements' && call.method === 'POST') {
+    return json(res, 201, { ...(JSON.parse(call.body) as object), userId: 'partner-user' });
+  }
   if (call.resource === 'agreement_metadata') return json(res, 200, agreementsBody([CURRENT_TEMPLATE]));
   if (call.resource === 'qualifications' && call.method === 'POST') {
     const body = JSON.parse(call.body) as Record<string, unknown>;
