@@ -116,7 +116,11 @@ export function createChangeFeed(log: ChangeLog, max: number): ChangeFeed {
       if (open.sse + open.ws >= max) return undefined;
       open[options.transport]++;
       let started = false;
-      const generator = stream(options, () => {
+      // A generator waiting for the next change would take return() only after that change: the caller's going
+      // away (a graphql-ws `complete`, a closed SSE response) wakes it, so it ends and is counted closed at once.
+      const gone = new AbortController();
+      const signal = options.signal ? AbortSignal.any([options.signal, gone.signal]) : gone.signal;
+      const generator = stream({ ...options, signal }, () => {
         started = true;
       });
       // A stream ended before its first step never runs its body (nor its finally): it is counted closed here.
@@ -126,6 +130,7 @@ export function createChangeFeed(log: ChangeLog, max: number): ChangeFeed {
           started = true;
           open[options.transport]--;
         }
+        gone.abort();
         return end(value);
       };
       return generator;
