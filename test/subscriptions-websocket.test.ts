@@ -5,10 +5,14 @@
 // SUBSCRIPTIONS_MAX), the end of a stream when its token expires, the
 // gateway_subscriptions{transport="ws"} gauge and the server's ping frames.
 
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type Client, createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Config } from '../src/config/config';
+import { attachWebSocket, KEEP_ALIVE_MS } from '../src/server/websocket';
 import { type SyncedGateway, startSyncedGateway } from './support/customer-base';
 import { customerId } from './support/gateway';
 import { bearer } from './support/sign-in';
@@ -225,5 +229,41 @@ describe('customerChanges over WebSocket', () => {
       );
     });
     expect(result).toEqual({ data: { customerBase: { sync: { customersKnown: ROSTER.length } } } });
+  });
+});
+
+describe('keep-alive', () => {
+  it('pings every 12 s by default, within the 15 s an idle stream may go without a keep-alive', () => {
+    expect(KEEP_ALIVE_MS).toBe(12_000);
+  });
+
+  it('sends ping frames to an idle connection, and cuts one that does not answer them', async () => {
+    const gw = await start();
+    // The gateway's own endpoint again, on a second server, with pings every 100 ms.
+    const server = createServer(gw.gw.gateway);
+    const endpoint = attachWebSocket(server, gw.gw.gateway, { config: gw.gw.config, keepAliveMs: 100 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+    try {
+      const answering = new WebSocket(url, 'graphql-transport-ws');
+      let pings = 0;
+      answering.on('ping', () => pings++);
+      await once(answering, 'open');
+      answering.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${gw.caller}` } }));
+      await expect.poll(() => pings).toBeGreaterThanOrEqual(3);
+      expect(answering.readyState).toBe(WebSocket.OPEN);
+      answering.close();
+
+      const silent = new WebSocket(url, 'graphql-transport-ws', { autoPong: false });
+      const closed = once(silent, 'close');
+      await once(silent, 'open');
+      silent.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${gw.caller}` } }));
+      const [code] = await closed;
+      expect(code).toBe(1006);
+    } finally {
+      await endpoint.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
