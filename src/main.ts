@@ -2,6 +2,7 @@
 // With no upstream configured it loads and starts the built-in simulator
 // (never loaded otherwise), with the simulator's defaults for every setting not
 // given (config/simulator-defaults.ts: sign in, sync), and says so.
+// GraphQL over WebSocket is served on the same port (src/server/websocket.ts).
 // On SIGTERM or SIGINT it drains (src/server/shutdown.ts) and exits 0.
 
 import { createServer } from 'node:http';
@@ -12,6 +13,7 @@ import { createLogger } from './observability/logger';
 import { startTracing } from './observability/tracing';
 import { exampleQuery } from './server/graphiql';
 import { shutdown } from './server/shutdown';
+import { attachWebSocket } from './server/websocket';
 
 /** How often a few of the simulator's customers change when nothing is configured (SIMULATOR_CHANGES). */
 const CHANGES_EVERY_MS = 15_000;
@@ -65,6 +67,8 @@ async function main(): Promise<void> {
     graphiqlDefaultQuery: exampleQuery({ simulated: config.simulator }),
   });
   const server = createServer(gateway);
+  // GraphQL over WebSocket on /graphql; ws and graphql-ws are loaded on the first upgrade.
+  const webSocket = attachWebSocket(server, gateway, { config });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, resolve);
@@ -122,6 +126,7 @@ async function main(): Promise<void> {
       gateway,
       timeoutMs: config.shutdownTimeoutMs,
       logger,
+      closeUpgraded: () => webSocket.close(),
       cleanup: [
         async () => gateway.dispose(),
         async () => closeSimulator(),

@@ -65,6 +65,15 @@ describe('federation subgraph', () => {
     expect(upstream.calls).toHaveLength(0);
   });
 
+  it('serves Subscription.customerChanges in its SDL, for a router that follows it over WebSocket', async () => {
+    const sdl = (await gw.query<{ _service: { sdl: string } }>('{ _service { sdl } }')).body.data?._service.sdl ?? '';
+    // Its arguments carry descriptions, so the field spans several lines.
+    const subscription = /type Subscription \{\n([\s\S]*?)\n\}/.exec(sdl)?.[1] ?? '';
+    expect(subscription).toMatch(
+      /\n\s+customerChanges\([\s\S]*\bafter: String\b[\s\S]*\bwhere: CustomerChangeFilter\b[\s\S]*\): CustomerChange!/,
+    );
+  });
+
   it('resolves 40 representations of 20 customers with exactly 20 calls per selected resource', async () => {
     const representations = FORTY_IDS.map((id) => ({ __typename: 'Customer', id }));
     const response = await gw.query<{ _entities: Array<{ id: string; mcaDirectlySigned: boolean }> }>(ENTITIES, {

@@ -1,12 +1,15 @@
 // A rolling deploy sends SIGTERM: the real gateway process stops accepting
 // connections, answers /ready with 503, lets the request in flight finish with
-// its data, closes its pools and exits 0. Requests that outlive
-// SHUTDOWN_TIMEOUT_MS are cut, and the process still exits 0.
+// its data, completes open subscriptions (SSE and WebSocket), closes its pools
+// and exits 0. Requests that outlive SHUTDOWN_TIMEOUT_MS are cut, and the
+// process still exits 0.
 
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { loadConfig } from '../src/config/config';
 import { customerId, TOKEN } from './support/gateway';
 import { logLines, startGatewayProcess } from './support/process';
@@ -124,6 +127,64 @@ describe('graceful shutdown', () => {
     expect(await gateway.exited()).toBe(0);
     expect(gateway.stdout()).toContain('closing them now');
     holding.release();
+  });
+
+  it('on SIGTERM completes the open subscriptions, over SSE and WebSocket, and exits 0 without waiting for the cut', async () => {
+    // The compiled build in simulator mode: it signs in to the simulator and syncs, so customerChanges is served.
+    const gateway = startGatewayProcess({ PORT: '0', SHUTDOWN_TIMEOUT_MS: '10000' }, { compiled: true });
+    const base = await gateway.listening();
+    const subscription = 'subscription { customerChanges { customerId kind } }';
+
+    const sse = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: subscription }),
+    });
+    expect(sse.status).toBe(200);
+    const sseText = sse.text();
+
+    const closes: number[] = [];
+    const client = createClient({
+      url: `${base.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      // Not lazy: the client keeps its socket once the subscription completes, so the close it sees is the gateway's.
+      lazy: false,
+      retryAttempts: 0,
+      on: { closed: (event) => closes.push((event as { code: number }).code) },
+    });
+    let wsEnded: 'complete' | 'error' | undefined;
+    client.subscribe(
+      { query: subscription },
+      {
+        next: () => {},
+        error: () => {
+          wsEnded ??= 'error';
+        },
+        complete: () => {
+          wsEnded ??= 'complete';
+        },
+      },
+    );
+    const open = async () =>
+      (await (await fetch(`${base}/metrics`)).text())
+        .split('\n')
+        .filter((line) => line.startsWith('gateway_subscriptions{'))
+        .sort();
+    await expect
+      .poll(open, { timeout: 10_000 })
+      .toEqual(['gateway_subscriptions{transport="sse"} 1', 'gateway_subscriptions{transport="ws"} 1']);
+
+    gateway.child.kill('SIGTERM');
+
+    // The SSE response ends (its body completes), the WebSocket subscription completes and its socket closes 1001.
+    expect(await sseText).toMatch(/event: complete/);
+    await expect.poll(() => ({ wsEnded, closes })).toEqual({ wsEnded: 'complete', closes: [1001] });
+    expect(await gateway.exited()).toBe(0);
+    const messages = logLines(gateway.stdout()).map((line) => line.msg);
+    expect(messages).toContain('stopped');
+    // Nothing held the drain until SHUTDOWN_TIMEOUT_MS: no connection had to be cut.
+    expect(gateway.stdout()).not.toContain('closing them now');
+    await client.dispose();
   });
 
   it('drains on SIGINT too', async () => {

@@ -3,6 +3,7 @@
 // customerBase.sync.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Config } from '../../src/config/config';
 import { type EntraStandIn, startEntra } from './entra';
 import type { RunningGateway } from './gateway';
 import { bearer, signInSettings, startSignedInGateway } from './sign-in';
@@ -32,14 +33,21 @@ export interface SyncedGateway {
   close(): Promise<void>;
 }
 
-/** Starts all of it with the stand-in answering `handler`, and the sync fast enough to end its first pass at once. */
-export async function startSyncedGateway(handler: UpstreamHandler): Promise<SyncedGateway> {
+/**
+ * Starts all of it with the stand-in answering `handler`, and the sync fast enough to end its first pass at once;
+ * `overrides` are further settings of the gateway.
+ */
+export async function startSyncedGateway(
+  handler: UpstreamHandler,
+  overrides: Partial<Config> = {},
+): Promise<SyncedGateway> {
   const upstream = await startUpstream(handler);
   const entra = await startEntra();
   const caller = await entra.signCallerToken();
   const gw = await startSignedInGateway(upstream.url, signInSettings(entra), {
     ratePerMinute: 600_000,
     syncRatePerMinute: 300_000,
+    ...overrides,
   });
   await firstPassEnded(gw, bearer(caller));
   return {

@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Config, createConfig } from '../../src/config/config';
 import { createGateway, type Gateway, type GatewayDeps } from '../../src/gateway';
+import { attachWebSocket, type WebSocketEndpoint } from '../../src/server/websocket';
 
 export const TOKEN = 'Bearer test-token-app-user';
 
@@ -21,6 +22,9 @@ export interface RunningGateway {
   readonly url: string;
   readonly gateway: Gateway;
   readonly config: Config;
+  /** The WebSocket endpoint (graphql-transport-ws) on the same server, at wsUrl. */
+  readonly webSocket: WebSocketEndpoint;
+  readonly wsUrl: string;
   /** POSTs a GraphQL request; sends TOKEN unless `headers.authorization` is given (null omits it). */
   query<TData = Record<string, unknown>>(
     query: string,
@@ -40,6 +44,7 @@ export async function startGateway(
   const config = createConfig({ baseUrl: upstreamUrl, ...overrides });
   const gateway = createGateway(config, { retryBaseDelayMs: 10, ...deps });
   const server = createServer(gateway);
+  const webSocket = attachWebSocket(server, gateway, { config });
   let disconnects = 0;
   // Registered after yoga's own listener, so when this counts, yoga has already aborted the request's signal.
   server.on('request', (_req, res) => {
@@ -54,6 +59,8 @@ export async function startGateway(
     url,
     gateway,
     config,
+    webSocket,
+    wsUrl: url.replace(/^http/, 'ws'),
     async query(query, variables, headers = {}) {
       const sent: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
       if (!('authorization' in headers)) sent.authorization = TOKEN;
@@ -63,6 +70,7 @@ export async function startGateway(
     },
     disconnects: () => disconnects,
     close: async () => {
+      await webSocket.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.dispose();

@@ -1,0 +1,269 @@
+// Subscription.customerChanges over WebSocket (graphql-transport-ws, the
+// graphql-ws client against the real server path): replay from a cursor then
+// live with no gap and no duplicate, only new changes without a cursor,
+// refusals before anything is sent (no token, no read role, past
+// SUBSCRIPTIONS_MAX), the end of a stream when its token expires, the
+// gateway_subscriptions{transport="ws"} gauge and the server's ping frames.
+
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Client, createClient } from 'graphql-ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { Config } from '../src/config/config';
+import { attachWebSocket, KEEP_ALIVE_MS } from '../src/server/websocket';
+import { type SyncedGateway, startSyncedGateway } from './support/customer-base';
+import { customerId } from './support/gateway';
+import { bearer } from './support/sign-in';
+import { customerListHandler, defaultHandler, json, rosterItem, type UpstreamHandler } from './support/upstream';
+
+const ROSTER = Array.from({ length: 6 }, (_, n) => rosterItem(n + 1));
+
+/** A stand-in that keeps the qualifications added to it, so the sync's later reads find what the gateway recorded. */
+function standIn(): UpstreamHandler {
+  const list = customerListHandler(ROSTER);
+  const added = new Map<string, string[]>();
+  return (call, res, attempt) => {
+    if (call.resource === 'customers') return list(call, res, attempt);
+    const id = call.customerId ?? '';
+    if (call.resource === 'qualifications' && call.method === 'GET') {
+      return json(res, 200, [
+        { qualification: 'Education', vettingStatus: 'Approved', vettingCreatedDate: '2021-05-06T19:59:56Z' },
+        ...(added.get(id) ?? []).map((qualification) => ({ qualification })),
+      ]);
+    }
+    if (call.resource === 'qualifications' && call.method === 'POST') {
+      const { qualification } = JSON.parse(call.body) as { qualification: string };
+      added.set(id, [...(added.get(id) ?? []), qualification]);
+      return json(res, 201, { qualification });
+    }
+    return defaultHandler(call, res, attempt);
+  };
+}
+
+let synced: SyncedGateway | undefined;
+const clients: Client[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.dispose()));
+  await synced?.close();
+  synced = undefined;
+});
+
+async function start(overrides: Partial<Config> = {}): Promise<SyncedGateway> {
+  synced = await startSyncedGateway(standIn(), overrides);
+  return synced;
+}
+
+/** A graphql-ws client of the gateway; `authorization` goes in connection_init (none when undefined). */
+function connect(gw: SyncedGateway, authorization: string | undefined): { client: Client; closes: number[] } {
+  const closes: number[] = [];
+  const client = createClient({
+    url: gw.gw.wsUrl,
+    webSocketImpl: WebSocket,
+    lazy: true,
+    retryAttempts: 0,
+    connectionParams: authorization === undefined ? {} : { authorization },
+    on: { closed: (event) => closes.push((event as { code: number }).code) },
+  });
+  clients.push(client);
+  return { client, closes };
+}
+
+interface Followed {
+  /** What each `next` carried: a change's customerId and kind, or the codes of its errors. */
+  readonly received: string[];
+  /** The error the stream ended with: the codes of an `error` message's errors, or a close code. */
+  error?: string[] | number;
+  completed: boolean;
+  stop(): void;
+}
+
+function follow(client: Client, after?: string): Followed {
+  const followed: Followed = { received: [], completed: false, stop: () => {} };
+  followed.stop = client.subscribe<{ customerChanges: { customerId: string; kind: string } }>(
+    {
+      query: 'subscription ($after: String) { customerChanges(after: $after) { customerId kind source } }',
+      variables: after === undefined ? {} : { after },
+    },
+    {
+      next: (result) => {
+        const change = result.data?.customerChanges;
+        if (change) followed.received.push(`${change.customerId} ${change.kind}`);
+        for (const error of result.errors ?? []) followed.received.push(`error ${String(error.extensions?.code)}`);
+      },
+      error: (error) => {
+        followed.error = Array.isArray(error)
+          ? error.map((one: { extensions?: { code?: unknown } }) => String(one.extensions?.code))
+          : (error as { code: number }).code;
+      },
+      complete: () => {
+        followed.completed = true;
+      },
+    },
+  );
+  return followed;
+}
+
+/** One change, source GATEWAY: a qualification added to customer n through the gateway. */
+async function add(gw: SyncedGateway, n: number): Promise<void> {
+  const writer = await gw.entra.signCallerToken({ roles: ['PartnerCenter.Write'] });
+  const { body } = await gw.gw.query(
+    `mutation { addCustomerQualification(input: { customerId: "${customerId(n)}", qualification: STATE_OWNED_ENTITY }) { qualification { kind } } }`,
+    undefined,
+    bearer(writer),
+  );
+  expect(body.errors).toBeUndefined();
+}
+
+const added = (n: number) => `${customerId(n)} QUALIFICATION_ADDED`;
+
+async function openSubscriptions(gw: SyncedGateway): Promise<string> {
+  const text = await (await fetch(gw.gw.url.replace(/\/graphql$/, '/metrics'))).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('gateway_subscriptions{'))
+    .sort()
+    .join('\n');
+}
+
+const gauge = (sse: number, ws: number) =>
+  `gateway_subscriptions{transport="sse"} ${sse}\ngateway_subscriptions{transport="ws"} ${ws}`;
+
+describe('customerChanges over WebSocket', () => {
+  it('replays the changes after a cursor, then sends the next one live: no gap, no duplicate', async () => {
+    const gw = await start();
+    for (const n of [1, 2, 3]) await add(gw, n);
+    const { body } = await gw.gw.query<{ customerBase: { changes: { edges: Array<{ cursor: string }> } } }>(
+      '{ customerBase { changes { edges { cursor } } } }',
+      undefined,
+      bearer(gw.caller),
+    );
+    const cursors = body.data?.customerBase.changes.edges.map((edge) => edge.cursor) ?? [];
+    expect(cursors).toHaveLength(3);
+
+    const followed = follow(connect(gw, `Bearer ${gw.caller}`).client, cursors[0]);
+    await expect.poll(() => followed.received).toEqual([added(2), added(3)]);
+    await add(gw, 4);
+    await expect.poll(() => followed.received).toEqual([added(2), added(3), added(4)]);
+    await add(gw, 5);
+    await expect.poll(() => followed.received).toEqual([added(2), added(3), added(4), added(5)]);
+    expect(followed.error).toBeUndefined();
+  });
+
+  it('without `after` sends only new changes', async () => {
+    const gw = await start();
+    await add(gw, 1);
+    const followed = follow(connect(gw, `Bearer ${gw.caller}`).client);
+    await expect.poll(() => openSubscriptions(gw)).toBe(gauge(0, 1));
+    await add(gw, 2);
+    await expect.poll(() => followed.received).toEqual([added(2)]);
+  });
+
+  it('refuses a caller without a token (4401) and one without a read role (4403), sending nothing', async () => {
+    const gw = await start();
+    const anonymous = connect(gw, undefined);
+    const noToken = follow(anonymous.client);
+    const noRole = connect(gw, `Bearer ${await gw.entra.signCallerToken({ roles: ['Other.Role'] })}`);
+    const forbidden = follow(noRole.client);
+    await expect.poll(() => [noToken.error, forbidden.error]).toEqual([4401, 4403]);
+    expect([anonymous.closes, noRole.closes]).toEqual([[4401], [4403]]);
+    await add(gw, 1);
+    expect([noToken.received, forbidden.received]).toEqual([[], []]);
+    expect(await openSubscriptions(gw)).toBe(gauge(0, 0));
+  });
+
+  it('refuses a subscription with a bad cursor with an error message: BAD_USER_INPUT', async () => {
+    const gw = await start();
+    const followed = follow(connect(gw, `Bearer ${gw.caller}`).client, 'not-a-cursor');
+    await expect.poll(() => followed.error).toEqual(['BAD_USER_INPUT']);
+    expect(followed.received).toEqual([]);
+  });
+
+  it('refuses one more than SUBSCRIPTIONS_MAX with TOO_MANY_SUBSCRIPTIONS; the open one goes on', async () => {
+    const gw = await start({ subscriptionsMax: 1 });
+    const first = follow(connect(gw, `Bearer ${gw.caller}`).client);
+    await expect.poll(() => openSubscriptions(gw)).toBe(gauge(0, 1));
+    const second = follow(connect(gw, `Bearer ${gw.caller}`).client);
+    await expect.poll(() => second.error).toEqual(['TOO_MANY_SUBSCRIPTIONS']);
+    await add(gw, 1);
+    await expect.poll(() => first.received).toEqual([added(1)]);
+    expect(second.received).toEqual([]);
+  });
+
+  it("ends the stream with UNAUTHENTICATED when the caller's token expires", async () => {
+    const gw = await start();
+    const token = await gw.entra.signCallerToken({}, { expiresIn: 3 });
+    const followed = follow(connect(gw, `Bearer ${token}`).client);
+    await expect.poll(() => openSubscriptions(gw)).toBe(gauge(0, 1));
+    await expect
+      .poll(() => ({ received: followed.received, completed: followed.completed }), { timeout: 10_000 })
+      .toEqual({ received: ['error UNAUTHENTICATED'], completed: true });
+    await expect.poll(() => openSubscriptions(gw)).toBe(gauge(0, 0));
+  });
+
+  it('counts the open subscription in gateway_subscriptions{transport="ws"}, and not once it completes', async () => {
+    const gw = await start();
+    expect(await openSubscriptions(gw)).toBe(gauge(0, 0));
+    const followed = follow(connect(gw, `Bearer ${gw.caller}`).client);
+    await expect.poll(() => openSubscriptions(gw)).toBe(gauge(0, 1));
+    followed.stop();
+    await expect.poll(() => openSubscriptions(gw)).toBe(gauge(0, 0));
+  });
+
+  it('accepts the token as `Authorization` in connection_init too, and serves queries', async () => {
+    const gw = await start();
+    const client = createClient({
+      url: gw.gw.wsUrl,
+      webSocketImpl: WebSocket,
+      lazy: true,
+      retryAttempts: 0,
+      connectionParams: { Authorization: `Bearer ${gw.caller}` },
+    });
+    clients.push(client);
+    const result = await new Promise<unknown>((resolve, reject) => {
+      let last: unknown;
+      client.subscribe(
+        { query: '{ customerBase { sync { customersKnown } } }' },
+        { next: (value) => (last = value), error: reject, complete: () => resolve(last) },
+      );
+    });
+    expect(result).toEqual({ data: { customerBase: { sync: { customersKnown: ROSTER.length } } } });
+  });
+});
+
+describe('keep-alive', () => {
+  it('pings every 12 s by default, within the 15 s an idle stream may go without a keep-alive', () => {
+    expect(KEEP_ALIVE_MS).toBe(12_000);
+  });
+
+  it('sends ping frames to an idle connection, and cuts one that does not answer them', async () => {
+    const gw = await start();
+    // The gateway's own endpoint again, on a second server, with pings every 100 ms.
+    const server = createServer(gw.gw.gateway);
+    const endpoint = attachWebSocket(server, gw.gw.gateway, { config: gw.gw.config, keepAliveMs: 100 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+    try {
+      const answering = new WebSocket(url, 'graphql-transport-ws');
+      let pings = 0;
+      answering.on('ping', () => pings++);
+      await once(answering, 'open');
+      answering.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${gw.caller}` } }));
+      await expect.poll(() => pings).toBeGreaterThanOrEqual(3);
+      expect(answering.readyState).toBe(WebSocket.OPEN);
+      answering.close();
+
+      const silent = new WebSocket(url, 'graphql-transport-ws', { autoPong: false });
+      const closed = once(silent, 'close');
+      await once(silent, 'open');
+      silent.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${gw.caller}` } }));
+      const [code] = await closed;
+      expect(code).toBe(1006);
+    } finally {
+      await endpoint.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
