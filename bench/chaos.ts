@@ -293,6 +293,7 @@ function counters(into: Setup['lookups']): GatewayEvents {
     cacheLookup: (_resource, result) => void into[result]++,
     throttled: (reason) => void into[reason]++,
     tokenRequest: () => undefined,
+    customerChange: () => undefined,
     callerAuth: () => undefined,
     syncCall: () => undefined,
   };

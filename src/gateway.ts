@@ -11,12 +11,8 @@ import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Dispatcher } from 'undici';
 import type { Config } from './config/config';
-import { createSyncLease, type LeaseOptions } from './customer-base/lease';
-import { createSyncShare } from './customer-base/share';
-import { createSharedCustomerStore, type SharedStoreOptions } from './customer-base/shared-store';
+import { type CustomerBaseTuning, createCustomerBase } from './customer-base/customer-base';
 import { useStaleExtensions } from './customer-base/stale';
-import { createCustomerStore } from './customer-base/store';
-import { createCustomerBaseSync } from './customer-base/sync';
 import { maskError } from './domain/errors';
 import { correlationIdFor } from './observability/correlation-id';
 import { combineEvents, type GatewayEvents, ignoredEvents } from './observability/events';
@@ -27,12 +23,9 @@ import type { Tracing } from './observability/tracing';
 import { useCustomerBasePage } from './page/page';
 import { createPartnerCenterClient } from './partner-center/client';
 import type { PartnerCenterClient } from './partner-center/types';
-import type { Pacer } from './quota/pacing';
 import { createQuota, type QuotaTuning } from './quota/quota';
-import type { SharedRedis } from './quota/redis';
 import { createSharedClient } from './quota/shared-client';
 import { forwardAccess, gatewayAccess } from './request/access';
-import type { CustomerBase } from './request/context';
 import { type Context, createContextFactory, createRequestLoggers, useWorkEndsWithAnswer } from './request/context';
 import { createGuardedClient } from './request/guarded-client';
 import { schema } from './schema/index';
@@ -62,7 +55,7 @@ export interface GatewayDeps {
   /** Not settings: the quota benchmark compresses time; tests shorten Redis's bounds. */
   quota?: QuotaTuning;
   /** Not settings: tests shorten how often replicas read each other's snapshot changes and the sync lease's life. */
-  customerBase?: SharedStoreOptions & LeaseOptions;
+  customerBase?: CustomerBaseTuning;
   /** The gateway-held modes: where token requests go, and shorter waits for tests. */
   signIn?: Pick<SignInDeps, 'dispatcher' | 'refusedRetryMs' | 'retryBaseMs' | 'keysCooldownMs'>;
 }
@@ -121,14 +114,17 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
           pacer: quota.pacer,
         })
       : undefined;
-  if (customerBase) metrics?.watchSync(customerBase.sync.status);
+  if (customerBase) {
+    metrics?.watchSync(customerBase.sync.status);
+    metrics?.watchSubscriptions(customerBase.feed.open);
+  }
   customerBase?.sync.start();
   let draining = false;
 
   let closed: Promise<void> | undefined;
   const closeUpstreams = () => {
     // The sync stops first, so it makes no call on a closing pool and writes its snapshot.
-    closed ??= (customerBase?.sync.close() ?? Promise.resolve())
+    closed ??= (customerBase?.close() ?? Promise.resolve())
       .then(() => Promise.all([client.close(), signIn?.close(), quota.dispose()]))
       .then(() => undefined);
     return closed;
@@ -197,49 +193,13 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     drain: {
       value: () => {
         draining = true;
+        // Open subscriptions complete now, so they do not hold the drain; their clients resume elsewhere.
+        customerBase?.feed.close();
       },
       configurable: true,
     },
     draining: { get: () => draining, configurable: true },
   }) as Gateway;
-}
-
-/** The snapshot (in memory, in SNAPSHOT_PATH, shared through Redis) and the sync that keeps it fresh. */
-function createCustomerBase(
-  config: Config,
-  deps: {
-    client: PartnerCenterClient;
-    signIn: SignIn;
-    logger: Logger;
-    events: GatewayEvents;
-    redis: SharedRedis | undefined;
-    tuning: (SharedStoreOptions & LeaseOptions) | undefined;
-    minuteMs: number | undefined;
-    pacer: Pacer | undefined;
-  },
-): CustomerBase {
-  const { signIn, logger, redis, tuning, pacer } = deps;
-  const local = createCustomerStore(config.snapshotPath);
-  const digest = signIn.identity.digest;
-  const shared = redis ? createSharedCustomerStore(local, redis, digest, logger, tuning) : undefined;
-  const store = shared ?? local;
-  const sync = createCustomerBaseSync({
-    config,
-    client: deps.client,
-    store,
-    identity: signIn.identity,
-    signIn: signIn.token.authorization,
-    logger,
-    events: deps.events,
-    share: createSyncShare({
-      rate: config.syncRatePerMinute,
-      limit: config.ratePerMinute,
-      minuteMs: deps.minuteMs ?? 60_000,
-      turnsInWindow: pacer ? () => pacer.turnsInWindow(signIn.identity.partner) : undefined,
-    }),
-    lease: redis && shared ? createSyncLease(redis, digest, shared.loaded, logger, tuning) : undefined,
-  });
-  return { store, sync };
 }
 
 /**

@@ -1,6 +1,7 @@
 // The server entry: the only file that reads process.env and opens a port.
 // With no upstream configured it loads and starts the built-in simulator
-// (never loaded otherwise) and says so.
+// (never loaded otherwise), with the simulator's defaults for every setting not
+// given (config/simulator-defaults.ts: sign in, sync), and says so.
 // On SIGTERM or SIGINT it drains (src/server/shutdown.ts) and exits 0.
 
 import { createServer } from 'node:http';
@@ -12,6 +13,9 @@ import { startTracing } from './observability/tracing';
 import { exampleQuery } from './server/graphiql';
 import { shutdown } from './server/shutdown';
 
+/** How often a few of the simulator's customers change when nothing is configured (SIMULATOR_CHANGES). */
+const CHANGES_EVERY_MS = 15_000;
+
 async function main(): Promise<void> {
   // Handlers from the first line: until a process has one, the kernel's default action ends it at once, so a signal
   // that arrives while the gateway starts (a supervisor's, or one right after the start-up line) would kill it
@@ -22,7 +26,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', (signal) => onSignal(signal));
   process.on('SIGTERM', (signal) => onSignal(signal));
-  let config = loadConfig(process.env);
+  // With no Partner Center configured, what the operator did not set shows the whole product (signed in, synced).
+  let config = loadConfig(process.env, { simulatorDefaults: true });
   const logger = createLogger({ level: config.logLevel });
 
   let closeSimulator = async () => {};
@@ -37,7 +42,10 @@ async function main(): Promise<void> {
     // Loaded only here: a gateway with a Partner Center configured never builds the simulator's roster.
     const { SAMPLE_CUSTOMERS, SIMULATED_SIGN_IN, startSimulator } = await import('./simulator/simulator');
     sampleCustomers = SAMPLE_CUSTOMERS;
-    const simulator = await startSimulator({ maxRecorded: 1_000 });
+    const simulator = await startSimulator({
+      maxRecorded: 1_000,
+      ...(config.simulatorChanges ? { changes: { everyMs: CHANGES_EVERY_MS, seed: 1 } } : {}),
+    });
     closeSimulator = simulator.close;
     config = createConfig({
       ...config,
@@ -67,17 +75,28 @@ async function main(): Promise<void> {
 
   if (config.simulator) {
     const banner = '!'.repeat(78);
+    const base = `http://localhost:${port}`;
     console.log(
       [
         banner,
         '!! SIMULATED DATA: no Partner Center is configured, so the built-in simulator',
-        `!! answers at ${config.baseUrl}. Requests without a token are served as a`,
-        '!! development user. Set PARTNER_CENTER_BASE_URL or PARTNER_CENTER_CLOUD for real data.',
-        ...(config.signIn.mode === 'forward'
-          ? []
-          : [`!! PARTNER_CENTER_AUTH=${config.signIn.mode}: the gateway signs in to the simulator's Entra itself.`]),
+        `!! plays Partner Center at ${config.baseUrl}. Requests without a token are served`,
+        '!! as a development user. Set PARTNER_CENTER_BASE_URL or PARTNER_CENTER_CLOUD for real data.',
+        config.signIn.mode === 'forward'
+          ? "!! PARTNER_CENTER_AUTH=forward: callers' tokens go to the simulator; Entra is not simulated."
+          : `!! PARTNER_CENTER_AUTH=${config.signIn.mode}: the gateway signs in to the simulator's Entra itself.`,
+        config.syncRatePerMinute > 0
+          ? `!! Customer-base sync: on, ${config.syncRatePerMinute} calls a minute (SYNC_RATE_PER_MINUTE).`
+          : config.signIn.mode === 'forward'
+            ? '!! Customer-base sync: off (PARTNER_CENTER_AUTH=forward: the gateway holds no token to sync with).'
+            : '!! Customer-base sync: off (SYNC_RATE_PER_MINUTE=0).',
+        config.simulatorChanges
+          ? `!! Simulated changes: a few customers change every ~${CHANGES_EVERY_MS / 1000} s (SIMULATOR_CHANGES=false: off).`
+          : '!! Simulated changes: off (SIMULATOR_CHANGES=false).',
         banner,
         `GraphiQL: ${url}`,
+        `Customer base: ${base}/customer-base`,
+        `CSV export: ${base}/exports/customers.csv`,
         'Sample customers:',
         ...Object.entries(sampleCustomers).map(([name, id]) => `  ${id}  ${name}`),
       ].join('\n'),

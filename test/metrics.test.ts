@@ -109,6 +109,7 @@ describe('Partner Center attempts', () => {
       tokenRequest() {},
       callerAuth() {},
       syncCall() {},
+      customerChange() {},
     };
     const first = await gatewayWith({}, { events: listener });
     const second = await gatewayWith({});

@@ -39,7 +39,7 @@ describe('persisted documents', () => {
   it('reads the manifest the client preset writes, one document per operation in schema/operations', () => {
     expect(LIST_PAGE_ID).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(documents.get(LIST_PAGE_ID)).toMatch(/^query CustomerListPage/);
-    expect(documents.size).toBe(5);
+    expect(documents.size).toBe(7);
   });
 
   it('answers a documentId from the manifest, with variables, like the query it names', async () => {

@@ -15,6 +15,7 @@ import {
   redactUrl,
 } from './setting-urls';
 import { defaultSignInSettings, readSignInSettings, type SignInSettings, signInProblems } from './sign-in-settings';
+import { simulatorDefaults } from './simulator-defaults';
 
 export type Cloud = 'public' | 'usgov' | 'china';
 
@@ -102,6 +103,14 @@ export interface Config {
   readonly snapshotPath: string | undefined;
   /** How old a stored answer may be to stand in for a read that Partner Center throttled or failed; 0 turns it off. */
   readonly staleIfErrorSeconds: number;
+  /** CHANGES_RETENTION_DAYS: how long the change log keeps a change. */
+  readonly changesRetentionDays: number;
+  /** CHANGES_MAX: how many changes the change log keeps at most. */
+  readonly changesMax: number;
+  /** SUBSCRIPTIONS_MAX: open subscriptions per replica at most. */
+  readonly subscriptionsMax: number;
+  /** SIMULATOR_CHANGES: in simulator mode, a few of the simulator's customers change every ~15 s; false keeps them fixed. */
+  readonly simulatorChanges: boolean;
 }
 
 export class ConfigError extends Error {
@@ -158,6 +167,10 @@ export const defaultConfig: Config = Object.freeze({
   syncSettledMaxAgeHours: 24,
   snapshotPath: undefined,
   staleIfErrorSeconds: 0,
+  changesRetentionDays: 30,
+  changesMax: 100_000,
+  subscriptionsMax: 1_000,
+  simulatorChanges: true,
 });
 
 /** The numeric settings: where each comes from in the environment and the range it must fall in. */
@@ -182,6 +195,9 @@ const NUMBERS = {
   syncMaxAgeMinutes: { env: 'SYNC_MAX_AGE_MINUTES', min: 1, max: 525_600 },
   syncSettledMaxAgeHours: { env: 'SYNC_SETTLED_MAX_AGE_HOURS', min: 1, max: 8_760 },
   staleIfErrorSeconds: { env: 'STALE_IF_ERROR_SECONDS', min: 0, max: 31_536_000 },
+  changesRetentionDays: { env: 'CHANGES_RETENTION_DAYS', min: 1, max: 3_650 },
+  changesMax: { env: 'CHANGES_MAX', min: 1, max: 10_000_000 },
+  subscriptionsMax: { env: 'SUBSCRIPTIONS_MAX', min: 0, max: 1_000_000 },
 } as const satisfies Partial<Record<keyof Config, { env: string; min: number; max: number }>>;
 
 type NumberSetting = keyof typeof NUMBERS;
@@ -230,8 +246,17 @@ export function createConfig(overrides: Partial<Config> = {}): Config {
   return Object.freeze(config);
 }
 
-/** Reads and validates the environment once; throws ConfigError listing every bad value. */
-export function loadConfig(env: Env): Config {
+/** The settings the environment gives (present and not blank, as loadConfig reads them): who decides what. */
+export function givenSettings(env: Env): ReadonlySet<string> {
+  return new Set(Object.keys(env).filter((name) => Boolean(env[name]?.trim())));
+}
+
+/**
+ * Reads and validates the environment once; throws ConfigError listing every bad value. With `simulatorDefaults`
+ * (main.ts), a start with no Partner Center configured gets the simulator's defaults (simulator-defaults.ts) for
+ * every setting the environment does not give, before the settings are checked together.
+ */
+export function loadConfig(env: Env, options: { simulatorDefaults?: boolean } = {}): Config {
   const problems: string[] = [];
   // An empty value counts as unset, so `PARTNER_CENTER_BASE_URL= npm start` means "not configured".
   const read = (name: string): string | undefined => {
@@ -297,6 +322,7 @@ export function loadConfig(env: Env): Config {
   const logLevel = LOG_LEVELS.find((level) => level === logLevelRaw);
   if (logLevel === undefined) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevelRaw}"`);
   const metrics = flag('METRICS', true);
+  const simulatorChanges = flag('SIMULATOR_CHANGES', true);
 
   const tracing = readTracing(read, problems);
   const { httpsProxy, httpProxy, noProxy } = readProxies(read, problems);
@@ -308,7 +334,8 @@ export function loadConfig(env: Env): Config {
   }
   const signIn = readSignInSettings(read, cloud, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return createConfig({
+  const settings: Config = {
+    ...defaultConfig,
     ...numbers,
     signIn,
     snapshotPath: read('SNAPSHOT_PATH'),
@@ -324,10 +351,12 @@ export function loadConfig(env: Env): Config {
     allowArbitraryDocuments,
     logLevel: logLevel ?? defaultConfig.logLevel,
     metrics,
+    simulatorChanges,
     tracing,
     httpsProxy,
     httpProxy,
     noProxy,
     redisUrl,
-  });
+  };
+  return createConfig(options.simulatorDefaults ? simulatorDefaults(settings, givenSettings(env)) : settings);
 }

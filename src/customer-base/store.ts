@@ -11,6 +11,7 @@ import { dirname } from 'node:path';
 import { acceptedOf, type WireAgreement } from '../partner-center/agreements';
 import type { WireCustomer } from '../partner-center/customers';
 import type { WireQualification } from '../partner-center/qualifications';
+import type { ChangeSource, RecordedChange } from './change';
 
 /** MCA status as stored: signed or not, or unknown (403: no reseller relationship; not supported in the cloud). */
 export type StoredMca = boolean | null;
@@ -65,7 +66,8 @@ export interface CustomerStore {
   state(): SnapshotState;
   /** The list just read: customers no longer listed are dropped, the others keep what was read of them. */
   replaceList(items: readonly WireCustomer[], at: number): void;
-  update(id: string, change: Partial<Omit<StoredCustomer, 'id'>>): void;
+  /** `source` says who found the new facts: the sync (the default) or a mutation through this gateway. */
+  update(id: string, change: Partial<Omit<StoredCustomer, 'id'>>, source?: ChangeSource): void;
   passCompleted(at: number): void;
   /** The current MCA template, as last read. */
   templateRead(templateId: string): void;
@@ -84,19 +86,31 @@ interface SnapshotFile {
   readonly version: 1;
   readonly state: SnapshotState;
   readonly customers: readonly StoredCustomer[];
+  /** The change log's kept changes (./change-log.ts); absent in snapshots written before it existed. */
+  readonly changes?: readonly RecordedChange[];
+}
+
+export interface StoreFileOptions {
+  /** The change log's kept changes, written with the snapshot. */
+  readonly changes?: () => readonly RecordedChange[];
 }
 
 /** How long changes wait before the file is written, so a pass writes it a few times a second at most. */
 const WRITE_DELAY_MS = 1_000;
 
-export function createCustomerStore(path?: string): LocalCustomerStore {
+/** The snapshot in `path` (empty when there is none yet): its customers and state, and the changes it kept. */
+export function loadSnapshot(path: string | undefined): SnapshotFile {
+  return path === undefined ? { version: 1, state: {}, customers: [] } : readSnapshot(path);
+}
+
+export function createCustomerStore(
+  path?: string,
+  loaded: SnapshotFile = loadSnapshot(path),
+  options: StoreFileOptions = {},
+): LocalCustomerStore {
   const customers = new Map<string, StoredCustomer>();
-  let state: SnapshotState = {};
-  if (path !== undefined) {
-    const loaded = readSnapshot(path);
-    state = loaded.state;
-    for (const customer of loaded.customers) customers.set(customer.id, customer);
-  }
+  let state: SnapshotState = loaded.state;
+  for (const customer of loaded.customers) customers.set(customer.id, customer);
   let timer: NodeJS.Timeout | undefined;
   let version = 0;
   let orderVersion = 0;
@@ -109,7 +123,12 @@ export function createCustomerStore(path?: string): LocalCustomerStore {
     if (timer) clearTimeout(timer);
     timer = undefined;
     if (path === undefined) return;
-    const file: SnapshotFile = { version: 1, state, customers: [...customers.values()] };
+    const file: SnapshotFile = {
+      version: 1,
+      state,
+      customers: [...customers.values()],
+      ...(options.changes ? { changes: options.changes() } : {}),
+    };
     mkdirSync(dirname(path), { recursive: true });
     const temporary = `${path}.${process.pid}.tmp`;
     writeFileSync(temporary, JSON.stringify(file));
@@ -164,17 +183,22 @@ export function createCustomerStore(path?: string): LocalCustomerStore {
 }
 
 /** The snapshot in `path`, or an empty one when there is none yet; a file that cannot be read is an error. */
-function readSnapshot(path: string): { state: SnapshotState; customers: readonly StoredCustomer[] } {
+function readSnapshot(path: string): SnapshotFile {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: {}, customers: [] };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, state: {}, customers: [] };
     throw new Error(`SNAPSHOT_PATH: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   const file = JSON.parse(text) as Partial<SnapshotFile>;
   if (file.version !== 1 || !Array.isArray(file.customers)) {
     throw new Error(`SNAPSHOT_PATH: ${path} is not a customer-base snapshot of this gateway`);
   }
-  return { state: file.state ?? {}, customers: file.customers };
+  return {
+    version: 1,
+    state: file.state ?? {},
+    customers: file.customers,
+    changes: Array.isArray(file.changes) ? file.changes : [],
+  };
 }

@@ -53,6 +53,8 @@ export interface SyncDeps {
   readonly lease?: SyncLease;
   /** The sync's spacing: its rate, less what the partner's requests need. */
   readonly share: SyncShare;
+  /** Not a setting: tests shorten how old data may get (SYNC_MAX_AGE_MINUTES otherwise). */
+  readonly maxAgeMs?: number;
 }
 
 /** How often the sync asks for the current MCA template (answered from the hour-long cache in between). */
@@ -67,7 +69,7 @@ const readsMca = (config: Config) => config.signIn.mode === 'app-user' && config
 export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
   const { config, client, store, logger, events } = deps;
   const lease = deps.lease ?? heldAlways;
-  const maxAgeMs = config.syncMaxAgeMinutes * 60_000;
+  const maxAgeMs = deps.maxAgeMs ?? config.syncMaxAgeMinutes * 60_000;
   const settledMaxAgeMs = config.syncSettledMaxAgeHours * 3_600_000;
   /** How long the MCA's two reads stay fresh: an accepted MCA is settled, and spends no calls for a day. */
   const mcaMaxAgeMs = (customer: StoredCustomer) =>
@@ -246,22 +248,21 @@ export function createCustomerBaseSync(deps: SyncDeps): CustomerBaseSync {
       store.update(customer.id, { mca: null, mcaAt: at, agreements: null, agreementsAt: at });
       return;
     }
-    // Both of the MCA's reads, so that its acceptance is judged on facts of the same moment.
+    // Both of the MCA's reads, stored together, so that its acceptance is judged on facts of the same moment (and a
+    // change of acceptance is recorded once, not through a state that never was).
     const status = await paced('mca_status', correlationId, (ctx) => client.getMcaDirectlySigned(customer.id, ctx));
-    if ('error' in status) {
-      if (status.error.code === 'FORBIDDEN') store.update(customer.id, { mca: null, mcaAt: Date.now() });
-      else return;
-    } else {
-      store.update(customer.id, { mca: status.value, mcaAt: Date.now() });
-    }
+    if ('error' in status && status.error.code !== 'FORBIDDEN') return;
+    const mcaAt = Date.now();
     await readTemplate(correlationId);
     const agreements = await paced('agreements', correlationId, (ctx) => client.getAgreements(customer.id, ctx));
-    if ('error' in agreements) {
-      if (agreements.error.code === 'FORBIDDEN')
-        store.update(customer.id, { agreements: null, agreementsAt: Date.now() });
-      return;
-    }
-    store.update(customer.id, { agreements: agreements.value, agreementsAt: Date.now() });
+    if ('error' in agreements && agreements.error.code !== 'FORBIDDEN') return;
+    store.update(customer.id, {
+      // A 403 (no reseller relationship) is an answer: unknown, kept like any other.
+      mca: 'error' in status ? null : status.value,
+      mcaAt,
+      agreements: 'error' in agreements ? null : agreements.value,
+      agreementsAt: Date.now(),
+    });
   }
 
   /**

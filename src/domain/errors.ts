@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_BAD_RESPONSE'
   | 'NOT_SUPPORTED_IN_CLOUD'
-  | 'SYNC_NOT_ENABLED';
+  | 'SYNC_NOT_ENABLED'
+  | 'TOO_MANY_SUBSCRIPTIONS';
 
 /** What is known of the upstream call behind an error; never the raw body or a token. */
 export interface UpstreamInfo {

@@ -21,7 +21,7 @@ const STATUS_BY_WIRE_NAME = {
 } as const;
 
 /** Education -> EDUCATION, ...; case-insensitive; anything else -> OTHER. */
-export function kindOf(wireName: string) {
+export function kindOf(wireName: string): Kind {
   const key = wireName.toLowerCase() as keyof typeof KIND_BY_WIRE_NAME;
   return Object.hasOwn(KIND_BY_WIRE_NAME, key) ? KIND_BY_WIRE_NAME[key] : 'OTHER';
 }

@@ -28,6 +28,8 @@ export interface GatewayEvents {
   callerAuth(result: 'ok' | 'missing' | 'invalid' | 'expired' | 'forbidden'): void;
   /** One per upstream attempt of the customer-base sync, by resource and HTTP status (or timeout, network). */
   syncCall(resource: Resource, status: string): void;
+  /** One per change of the customer base recorded here, by kind (CUSTOMER_LISTED, MCA_ACCEPTED, ...). */
+  customerChange(kind: string): void;
 }
 
 export const ignoredEvents: GatewayEvents = Object.freeze({
@@ -37,6 +39,7 @@ export const ignoredEvents: GatewayEvents = Object.freeze({
   tokenRequest() {},
   callerAuth() {},
   syncCall() {},
+  customerChange() {},
 });
 
 /** One GatewayEvents that tells each of `all` in turn (metrics and a caller's own listener). */
@@ -60,6 +63,9 @@ export function combineEvents(...all: GatewayEvents[]): GatewayEvents {
     },
     syncCall: (resource, status) => {
       for (const events of all) events.syncCall(resource, status);
+    },
+    customerChange: (kind) => {
+      for (const events of all) events.customerChange(kind);
     },
   };
 }

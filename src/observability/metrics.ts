@@ -16,6 +16,8 @@ export interface Metrics {
    * is made after the metrics).
    */
   watchSync(status: () => SyncCounts): void;
+  /** Serves gateway_subscriptions from the open subscriptions at each scrape, by transport. */
+  watchSubscriptions(open: () => Readonly<Record<'sse' | 'ws', number>>): void;
   /** Counts what the client and the quota machinery report. */
   readonly events: GatewayEvents;
   /** Serves the registry at /metrics. */
@@ -115,6 +117,25 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
     },
   });
 
+  let openSubscriptions: (() => Readonly<Record<'sse' | 'ws', number>>) | undefined;
+  new Gauge({
+    name: 'gateway_subscriptions',
+    help: 'Open GraphQL subscriptions (customerChanges) on this replica, by transport: sse (GraphQL over SSE) or ws (graphql-transport-ws).',
+    labelNames: ['transport'] as const,
+    registers: [registry],
+    collect() {
+      const open = openSubscriptions?.() ?? { sse: 0, ws: 0 };
+      this.set({ transport: 'sse' }, open.sse);
+      this.set({ transport: 'ws' }, open.ws);
+    },
+  });
+  const customerChanges = new Counter({
+    name: 'gateway_customer_changes_total',
+    help: 'Changes of the customer base recorded by this replica, by kind (CUSTOMER_LISTED, QUALIFICATION_ADDED, VETTING_STATUS_CHANGED, MCA_ACCEPTED, ...).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+
   const events: GatewayEvents = {
     upstreamAttempt({ resource, method, status, durationSeconds }) {
       requests.inc({ resource, method, status: String(status) });
@@ -134,6 +155,9 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
     },
     syncCall(resource, status) {
       syncCalls.inc({ resource, status });
+    },
+    customerChange(kind) {
+      customerChanges.inc({ kind });
     },
   };
 
@@ -194,6 +218,9 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
     answered,
     watchSync: (status) => {
       syncStatus = status;
+    },
+    watchSubscriptions: (open) => {
+      openSubscriptions = open;
     },
   };
 }

@@ -30,6 +30,12 @@ export interface SharedRedis {
   writeBack(key: string, op: (redis: Redis) => Promise<unknown>): void;
   /** Called on every (re)connection and when Redis answers again after it was unreachable: what was learned meanwhile can be written. */
   onReconnect(listener: () => void): void;
+  /**
+   * A connection of its own for blocking reads (XREAD BLOCK), which would hold every other command behind them on
+   * the shared one; its commands may take `blockMs` and a second more. The caller disconnects it. Undefined when
+   * ioredis could not be loaded.
+   */
+  blocking(blockMs: number): Promise<Redis | undefined>;
   close(): Promise<void>;
 }
 
@@ -201,6 +207,14 @@ export function createSharedRedis(url: string, logger: Logger, options: SharedRe
     },
     onReconnect(listener) {
       reconnectListeners.push(listener);
+    },
+    async blocking(blockMs) {
+      const client = await connecting;
+      if (!client) return undefined;
+      const own = client.duplicate({ commandTimeout: blockMs + 1_000, enableOfflineQueue: true });
+      // Its failures show in the reads that use it; the shared connection reports Redis going away.
+      own.on('error', () => undefined);
+      return own;
     },
     async close() {
       closing = true;

@@ -5,8 +5,8 @@
 
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config/config';
-import type { CustomerStore } from '../customer-base/store';
-import type { CustomerBaseSync } from '../customer-base/sync';
+import type { Transport } from '../customer-base/change-feed';
+import type { CustomerBase } from '../customer-base/customer-base';
 import { unverifiedClaims } from '../domain/token-claims';
 import type { RequestStats, Resource, TokenIdentity } from '../domain/upstream';
 import { correlationIdFor } from '../observability/correlation-id';
@@ -23,11 +23,6 @@ import { type Access, forwardAccess, gatewayAccess } from './access';
 export type TokenKind = 'app-only' | 'app-user' | 'unknown';
 
 /** The background sync of the customer base and the snapshot it keeps. */
-export interface CustomerBase {
-  readonly store: CustomerStore;
-  readonly sync: CustomerBaseSync;
-}
-
 export interface Context {
   readonly config: Config;
   readonly client: PartnerCenterClient;
@@ -38,6 +33,8 @@ export interface Context {
   readonly access: Access;
   /** The snapshot of the whole customer base and its sync; undefined while the sync is off. */
   readonly customerBase?: CustomerBase;
+  /** How a subscription of this request is delivered: GraphQL over SSE (any HTTP request), or WebSocket. */
+  readonly transport: Transport;
   /** Ends the request's upstream work: its queued calls are dropped, its backoffs cut short, its GETs in flight aborted. */
   readonly endWork: () => void;
   /** The cache's last answer for this request's token (STALE_IF_ERROR_SECONDS), for a read that failed. */
@@ -78,7 +75,9 @@ export function createContextFactory(config: Config, client: PartnerCenterClient
   const events = deps.events ?? ignoredEvents;
   // The gateway's own token kind in the gateway-held modes: app-only tokens cannot read MCA status or add qualifications.
   const heldKind: TokenKind | undefined = signIn ? (config.signIn.mode === 'app' ? 'app-only' : 'app-user') : undefined;
-  return ({ request }: { request: Request }): Context => {
+  // A WebSocket subscription (src/server/websocket.ts) passes its transport and a Request carrying its connection's
+  // authorization; an HTTP request (GraphQL over SSE included) passes its own.
+  return ({ request, transport }: { request: Request; transport?: Transport }): Context => {
     // The caller's token never goes upstream when the gateway signs in itself.
     const authorization = signIn ? undefined : authorizationFor(request, config);
     let token: TokenIdentity | undefined = signIn?.identity;
@@ -122,6 +121,7 @@ export function createContextFactory(config: Config, client: PartnerCenterClient
       loaders: createLoaders(client, call),
       tokenKind: heldKind ?? tokenKindOf(authorization),
       access,
+      transport: transport ?? 'sse',
       ...(deps.customerBase ? { customerBase: deps.customerBase } : {}),
       endWork,
       lastGood: async (resource, customer) => deps.lastGood?.(resource, customer, call),

@@ -9,7 +9,7 @@ import { MCA_TYPE, type NewAgreementBody, type WireAgreement } from '../partner-
 import type { Context } from '../request/context';
 import { auditedCaller, auditedCustomerId } from './audit';
 import { builder } from './builder';
-import { type CustomerParent, CustomerRef, parseCustomerId, refuseWithoutCall } from './customer';
+import { type CustomerParent, CustomerRef, parseCustomerId, refusalWithoutCall } from './customer';
 import { type AttestationShape, McaAttestationRef } from './mca-acceptance';
 import { DateTimeScalar } from './qualification';
 
@@ -93,7 +93,7 @@ builder.mutationField('confirmCustomerAgreement', (t) =>
         await ctx.access.write();
         const customerId = parseCustomerId(input.customerId, 'input.customerId');
         const body = checkedInput(input, Date.now());
-        await refuseWithoutCall(ctx, 'confirmCustomerAgreement');
+        await refusalWithoutCall(ctx, 'confirmCustomerAgreement');
         templateId = await ctx.loaders.agreementTemplate.load('current');
         const created = await ctx.client.confirmAgreement(customerId, { ...body, templateId }, ctx.call);
         // The payload's customer reads its agreements afresh; the cache was dropped for every token and replica.

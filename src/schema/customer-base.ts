@@ -21,11 +21,11 @@ import { RelationshipToPartner } from './relationship-to-partner';
 
 const MAX_FIRST = 100;
 
-class SyncNotEnabledError extends GatewayError {
-  constructor() {
+export class SyncNotEnabledError extends GatewayError {
+  constructor(what = 'customerBase') {
     super(
       'SYNC_NOT_ENABLED',
-      'customerBase needs the background sync: set SYNC_RATE_PER_MINUTE (with PARTNER_CENTER_AUTH=app-user or app).',
+      `${what} needs the background sync: set SYNC_RATE_PER_MINUTE (with PARTNER_CENTER_AUTH=app-user or app).`,
     );
   }
 }
@@ -142,7 +142,7 @@ const SummaryRef = builder.objectRef<Summary>('CustomerBaseSummary').implement({
 
 type CustomerBaseParent = Record<string, never>;
 
-const CustomerBaseRef = builder.objectRef<CustomerBaseParent>('CustomerBase').implement({
+export const CustomerBaseRef = builder.objectRef<CustomerBaseParent>('CustomerBase').implement({
   description:
     "The whole customer base, from the background sync's snapshot: reading it makes no upstream call. Before the first pass ends it answers what is known, and sync says how much that is.",
   fields: (t) => ({
@@ -198,8 +198,8 @@ const CustomerBaseRef = builder.objectRef<CustomerBaseParent>('CustomerBase').im
   }),
 });
 
-function baseOf(ctx: Context) {
-  if (!ctx.customerBase) throw new SyncNotEnabledError();
+export function baseOf(ctx: Context, what?: string) {
+  if (!ctx.customerBase) throw new SyncNotEnabledError(what);
   return ctx.customerBase;
 }
 

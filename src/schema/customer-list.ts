@@ -86,7 +86,7 @@ export function decodeCursor(cursor: string): CursorState {
   return { filter, position: { kind: 'page', token, skip: skip as number, size: size as number } };
 }
 
-const PageInfoRef = builder.objectRef<Pick<CustomerPage, 'hasNextPage' | 'endCursor'>>('PageInfo').implement({
+export const PageInfoRef = builder.objectRef<Pick<CustomerPage, 'hasNextPage' | 'endCursor'>>('PageInfo').implement({
   description: 'Where a page of a Relay connection ends, and whether more follows.',
   fields: (t) => ({
     hasNextPage: t.exposeBoolean('hasNextPage', {

@@ -53,7 +53,8 @@ export const CustomerRef = builder.objectRef<CustomerParent>('Customer').impleme
       resolve: async (customer, _args, ctx, info) => {
         // From the snapshot: null, with no error, while unknown.
         if (customer.snapshot) return customer.snapshot.mca ?? null;
-        await refuseWithoutCall(ctx, 'mcaDirectlySigned');
+        const refused = refusalWithoutCall(ctx, 'mcaDirectlySigned');
+        if (refused) return refused;
         return orStale(() => ctx.loaders.mcaDirectlySigned.load(customer.id), {
           store: ctx.customerBase?.store,
           maxAgeSeconds: ctx.config.staleIfErrorSeconds,
@@ -115,23 +116,27 @@ builder.asEntity(CustomerRef, {
 
 /**
  * The refusals of the MCA's reads that cost no call: another cloud (NOT_SUPPORTED_IN_CLOUD) and an app-only token
- * (FORBIDDEN, once the caller is known to be allowed to read at all).
+ * (FORBIDDEN, once the caller is known to be allowed to read at all). Undefined, at once, when the read may go: the
+ * resolver then starts its load in the same tick as the other fields', as DataLoader's batching and the request's
+ * one answer expect.
  */
-export async function refuseWithoutCall(ctx: Context, field: string): Promise<void> {
+export function refusalWithoutCall(ctx: Context, field: string): Promise<never> | undefined {
   if (ctx.config.cloud !== 'public') {
-    throw new NotSupportedInCloudError(
-      `${field} is available in the public cloud only; this gateway serves the ${ctx.config.cloud} cloud.`,
+    return Promise.reject(
+      new NotSupportedInCloudError(
+        `${field} is available in the public cloud only; this gateway serves the ${ctx.config.cloud} cloud.`,
+      ),
     );
   }
-  if (ctx.tokenKind === 'app-only') {
-    // Who asks comes first: an unverified caller of a gateway signed in app-only is UNAUTHENTICATED.
-    await ctx.access.read();
+  if (ctx.tokenKind !== 'app-only') return undefined;
+  // Who asks comes first: an unverified caller of a gateway signed in app-only is UNAUTHENTICATED.
+  return ctx.access.read().then(() => {
     throw new ForbiddenError(
       ctx.config.signIn.mode === 'app'
         ? `${field} needs an App+User token; this gateway signs in app-only (PARTNER_CENTER_AUTH=app).`
         : `${field} needs an App+User token; the token sent is app-only.`,
     );
-  }
+  });
 }
 
 /** The canonical id (lower case, no braces), or BAD_USER_INPUT naming what arrived (before any upstream call). */

@@ -11,6 +11,7 @@ import './customer-list';
 import './add-customer-qualification';
 import './confirm-customer-agreement';
 import './customer-base';
+import './customer-changes';
 
 /** The executable schema: the fixed contract plus federation's _service and _entities. */
 export const schema = builder.toSubGraphSchema({

@@ -9,7 +9,7 @@ import { orStale } from '../customer-base/stale';
 import type { WireAgreement, WireAgreementContact } from '../partner-center/agreements';
 import { acceptedOf } from '../partner-center/agreements';
 import { builder } from './builder';
-import { CustomerRef, refuseWithoutCall } from './customer';
+import { CustomerRef, refusalWithoutCall } from './customer';
 import { DateTimeScalar } from './qualification';
 
 export interface McaAcceptanceShape {
@@ -108,7 +108,8 @@ builder.objectField(CustomerRef, 'mcaAcceptance', (t) =>
           currentTemplateId: ctx.customerBase?.store.state().agreementTemplateId ?? null,
         };
       }
-      await refuseWithoutCall(ctx, 'mcaAcceptance');
+      const refused = refusalWithoutCall(ctx, 'mcaAcceptance');
+      if (refused) return refused;
       const stale = { store: ctx.customerBase?.store, maxAgeSeconds: ctx.config.staleIfErrorSeconds, id: customer.id };
       // Both loads start in this tick, so each joins its resource's batch; either failing fails the field.
       const [directlySigned, attestations] = await Promise.all([

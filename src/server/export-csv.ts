@@ -6,13 +6,13 @@
 // at a time so a large base is never built in memory whole.
 
 import type { Plugin } from 'graphql-yoga';
+import type { CustomerBase } from '../customer-base/customer-base';
 import { type CustomerFilter, filterProblem, orderedIn } from '../customer-base/query';
 import { mcaAcceptedOf, type StoredCustomer, syncedAtOf } from '../customer-base/store';
 import { GatewayError } from '../domain/errors';
 import { KINDS, STATUSES, vettingStatusOf } from '../domain/qualification';
 import { RELATIONSHIPS, relationshipOf } from '../domain/relationship-to-partner';
 import type { Access } from '../request/access';
-import type { CustomerBase } from '../request/context';
 
 export const EXPORT_PATH = '/exports/customers.csv';
 /** The last two columns came after the others, so that readers of the first seven keep working. */

@@ -31,6 +31,8 @@ export interface Caller {
   readonly roles: ReadonlySet<string>;
   /** True for the development user of simulator mode. */
   readonly development?: boolean;
+  /** Epoch ms when the token expires (its exp): a subscription of this caller ends then. */
+  readonly expiresAt?: number;
 }
 
 export type CallerCheck =
@@ -63,6 +65,7 @@ export function callerFromClaims(claims: JWTPayload): Caller {
     ...(claims.sub ? { sub: claims.sub } : {}),
     ...(text('tid') ? { tid: text('tid') } : {}),
     ...(name ? { name } : {}),
+    ...(typeof claims.exp === 'number' ? { expiresAt: claims.exp * 1_000 } : {}),
     roles,
   };
 }

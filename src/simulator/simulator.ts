@@ -4,7 +4,8 @@
 // paged with continuation tokens, are simulator/roster.ts's), and
 // deterministic data for any other GUID. Qualifications and agreement
 // confirmations added through POST are kept in memory until it stops. It plays Entra's token endpoint too
-// (simulator/entra.ts) for a gateway that signs in itself.
+// (simulator/entra.ts) for a gateway that signs in itself. With `changes`, a few roster customers change over time
+// (simulator/changes.ts); without, every answer stays the same.
 
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -18,6 +19,7 @@ import {
   type SimulatedAgreement,
 } from './agreements';
 import { badRequest, methodNotAllowed, notFound, send } from './answers';
+import { type ChangeOptions, startChanges } from './changes';
 import { createSimulatedEntra } from './entra';
 import { answerCustomer, answerCustomerList, SAMPLE_CUSTOMERS } from './roster';
 
@@ -199,6 +201,8 @@ export interface SimulatorOptions {
   maxRecorded?: number;
   host?: string;
   port?: number;
+  /** A few roster customers (never the samples) change every `everyMs`, in the order `seed` gives; off when absent. */
+  changes?: ChangeOptions;
 }
 
 export interface Simulator {
@@ -206,6 +210,8 @@ export interface Simulator {
   readonly url: string;
   /** Every request received, in order (tests assert on these). */
   readonly requests: SimulatedRequest[];
+  /** How many changes `changes` has made so far (always 0 without it). */
+  changesMade(): number;
   close(): Promise<void>;
 }
 
@@ -214,7 +220,25 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   // Qualifications and agreement confirmations added through POST, per customer, for the life of this simulator.
   const added = new Map<string, Item[]>();
   const confirmed = new Map<string, SimulatedAgreement[]>();
+  // A customer's qualifications as `changes` left them, in place of its own.
+  const changed = new Map<string, Item[]>();
   const answerEntra = createSimulatedEntra();
+  const customerAt = (id: string) => samples[id] ?? generated(id);
+  const changes = options.changes
+    ? startChanges(
+        {
+          qualifications: (id) => changed.get(id) ?? customerAt(id).qualifications,
+          setQualifications: (id, qualifications) => changed.set(id, qualifications),
+          mcaAccepted: (id) =>
+            customerAt(id).mca === true ||
+            (customerAt(id).attestations?.length ?? 0) > 0 ||
+            (confirmed.get(id)?.length ?? 0) > 0,
+          related: (id) => customerAt(id).mca !== 'no-relationship',
+          attest: (id, agreement) => confirmed.set(id, [...(confirmed.get(id) ?? []), agreement]),
+        },
+        options.changes,
+      )
+    : undefined;
 
   const server = createServer(async (req, res) => {
     try {
@@ -226,7 +250,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       requests.push({ method: req.method ?? 'GET', path, search: url.search, headers: req.headers, body: kept });
       if (requests.length > (options.maxRecorded ?? Number.POSITIVE_INFINITY)) requests.shift();
       if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
-      if (!answerEntra(req.method ?? 'GET', path, body, res)) answer(req, res, url, body, added, confirmed);
+      if (!answerEntra(req.method ?? 'GET', path, body, res))
+        answer(req, res, url, body, { added, confirmed, changed });
     } catch {
       // The caller went away mid-request (e.g. a gateway timeout): nothing to answer.
       res.destroy();
@@ -238,12 +263,21 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     requests,
+    changesMade: () => changes?.made() ?? 0,
     close: () =>
       new Promise<void>((resolve) => {
+        changes?.stop();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+/** What the simulator keeps for its life: POSTed qualifications and confirmations, and what `changes` changed. */
+interface Kept {
+  added: Map<string, Item[]>;
+  confirmed: Map<string, SimulatedAgreement[]>;
+  changed: Map<string, Item[]>;
 }
 
 function answer(
@@ -251,8 +285,7 @@ function answer(
   res: ServerResponse,
   url: URL,
   body: string,
-  added: Map<string, Item[]>,
-  confirmed: Map<string, SimulatedAgreement[]>,
+  { added, confirmed, changed }: Kept,
 ) {
   const path = url.pathname;
   const requestId = String(req.headers['ms-requestid'] ?? '');
@@ -306,7 +339,7 @@ function answer(
     return send(res, 200, { isSigned: customer.mca });
   }
 
-  const current = [...customer.qualifications, ...(added.get(id) ?? [])];
+  const current = [...(changed.get(id) ?? customer.qualifications), ...(added.get(id) ?? [])];
   if (req.method === 'GET') return send(res, 200, customer.wrapped ? { qualifications: current } : current);
   if (req.method !== 'POST') return methodNotAllowed(res);
 

@@ -64,6 +64,7 @@ export function recordEvents(): RecordedEvents {
     tokenRequest: (grant, result) => tokenRequests.push({ grant, result }),
     callerAuth: (result) => callerAuths.push(result),
     syncCall: () => undefined,
+    customerChange: () => undefined,
     upstreamAttempt: (attempt) => attempts.push(attempt),
     cacheLookup: (resource, result) => lookups.push({ resource, result }),
     throttled: (reason) => throttles.push(reason),

@@ -1,0 +1,136 @@
+// Owns following the change log: a subscriber's stream of changes, the kept
+// ones after its cursor first and then each new one as this replica reads it,
+// in id order with no gap and no duplicate at the seam; SUBSCRIPTIONS_MAX per
+// replica; the end of a stream when its caller's token expires or the
+// gateway drains; and how many are open, by transport, for the gauge.
+
+import { type ChangeFilter, changeMatches, type RecordedChange } from './change';
+import { type ChangeLog, compareIds } from './change-log';
+
+export type Transport = 'sse' | 'ws';
+
+/** What a stream yields: a change, or the word that the caller's token expired (then it ends). */
+export type FeedItem = { readonly change: RecordedChange } | { readonly expired: true };
+
+export interface FollowOptions {
+  /** Send the kept changes after this id first; without it, only new ones. */
+  readonly afterId?: string;
+  readonly filter: ChangeFilter;
+  readonly transport: Transport;
+  /** Epoch ms when the caller's token expires; the stream then yields `expired` and ends. */
+  readonly expiresAt?: number;
+  /** Aborted when the caller goes away. */
+  readonly signal?: AbortSignal;
+}
+
+export interface ChangeFeed {
+  /** A stream, or undefined when SUBSCRIPTIONS_MAX are open already. */
+  follow(options: FollowOptions): AsyncGenerator<FeedItem> | undefined;
+  open(): Readonly<Record<Transport, number>>;
+  /** Ends every stream (SIGTERM: the drain is not held up); later ones end at once. */
+  close(): void;
+}
+
+/** Changes taken from the log per step of a replay. */
+const REPLAY_BATCH = 500;
+/** Changes a slow subscriber may have waiting; past that its stream ends, and it resumes from its cursor. */
+const MAX_WAITING = 10_000;
+/** Timers take at most 2^31-1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+export class SubscriberTooSlowError extends Error {}
+
+export function createChangeFeed(log: ChangeLog, max: number): ChangeFeed {
+  const open: Record<Transport, number> = { sse: 0, ws: 0 };
+  const closing = new AbortController();
+
+  async function* stream(options: FollowOptions, started: () => void): AsyncGenerator<FeedItem> {
+    started();
+    const waiting: RecordedChange[] = [];
+    let wake: (() => void) | undefined;
+    const stop = AbortSignal.any([closing.signal, ...(options.signal ? [options.signal] : [])]);
+    let expired = false;
+    const nudge = () => {
+      wake?.();
+      wake = undefined;
+    };
+    // Listening starts before the replay reads the log, so a change recorded meanwhile waits here and is skipped if
+    // the replay sent it already: no gap and no duplicate at the seam.
+    const unlisten = log.listen((change) => {
+      waiting.push(change);
+      nudge();
+    });
+    stop.addEventListener('abort', nudge);
+    const timer =
+      options.expiresAt === undefined
+        ? undefined
+        : setTimeout(
+            () => {
+              expired = true;
+              nudge();
+            },
+            Math.min(MAX_TIMER_MS, Math.max(0, options.expiresAt - Date.now())),
+          );
+    timer?.unref();
+    try {
+      let last = options.afterId ?? log.newestId();
+      if (options.afterId !== undefined) {
+        for (;;) {
+          const page = log.after(last, REPLAY_BATCH);
+          for (const change of page.changes) {
+            if (stop.aborted || expired) break;
+            last = change.id;
+            if (changeMatches(change, options.filter)) yield { change };
+          }
+          if (!page.more || stop.aborted || expired) break;
+        }
+      }
+      for (;;) {
+        if (stop.aborted) return;
+        if (expired) {
+          yield { expired: true };
+          return;
+        }
+        const change = waiting.shift();
+        if (change === undefined) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          continue;
+        }
+        if (waiting.length > MAX_WAITING) throw new SubscriberTooSlowError();
+        if (last !== undefined && compareIds(change.id, last) <= 0) continue;
+        last = change.id;
+        if (changeMatches(change, options.filter)) yield { change };
+      }
+    } finally {
+      unlisten();
+      stop.removeEventListener('abort', nudge);
+      clearTimeout(timer);
+      open[options.transport]--;
+    }
+  }
+
+  return {
+    follow(options) {
+      if (open.sse + open.ws >= max) return undefined;
+      open[options.transport]++;
+      let started = false;
+      const generator = stream(options, () => {
+        started = true;
+      });
+      // A stream ended before its first step never runs its body (nor its finally): it is counted closed here.
+      const end = generator.return.bind(generator);
+      generator.return = (value) => {
+        if (!started) {
+          started = true;
+          open[options.transport]--;
+        }
+        return end(value);
+      };
+      return generator;
+    },
+    open: () => ({ ...open }),
+    close: () => closing.abort(),
+  };
+}
