@@ -5,9 +5,9 @@
 
 import { createHash } from 'node:crypto';
 import type { Plugin } from 'graphql-yoga';
+import type { CustomerBase } from '../customer-base/customer-base';
 import { GatewayError } from '../domain/errors';
 import type { Access } from '../request/access';
-import type { CustomerBase } from '../request/context';
 import { PAGE_STYLE, pageHtml } from './markup';
 import { PAGE_SCRIPT } from './script';
 

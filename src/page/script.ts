@@ -23,7 +23,7 @@ export const PAGE_SCRIPT = `
     'nodes { cursor at kind source customerId companyName qualification qualificationKind vettingStatusBefore vettingStatus } ' +
     'pageInfo { hasNextPage endCursor } } } }';
   var FOLLOW = 'subscription CustomerBasePageFollow($after: String) { customerChanges(after: $after) { ' +
-    'cursor at kind source customerId companyName qualification vettingStatusBefore vettingStatus } }';
+    'cursor at kind source customerId companyName qualification qualificationKind vettingStatusBefore vettingStatus } }';
   var KINDS = {
     EDUCATION: 'Education', GOVERNMENT_COMMUNITY_CLOUD: 'Government Community Cloud',
     STATE_OWNED_ENTITY: 'State-owned entity', NONPROFIT: 'Nonprofit', OTHER: 'Other'
@@ -203,7 +203,7 @@ export const PAGE_SCRIPT = `
       detail.push((change.vettingStatusBefore ? wording(STATUSES, change.vettingStatusBefore) + ' → ' : '') +
         wording(STATUSES, change.vettingStatus || null));
     }
-    detail.push(change.source === 'GATEWAY' ? 'made through this gateway' : 'found by the sync');
+    if (change.source) detail.push(change.source === 'GATEWAY' ? 'made through this gateway' : 'found by the sync');
     var line = element('div');
     line.append(element('span', wording(CHANGE_KINDS, change.kind), 'what'), document.createTextNode(' · ' +
       (change.companyName || change.customerId)));
