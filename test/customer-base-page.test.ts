@@ -5,11 +5,13 @@
 // origin blocked, the caller's token added by a route as an authenticating
 // proxy would) the page shows the summary's numbers, the customers whose MCA
 // is not accepted with paging, links to the CSV export, and a change made
-// through the gateway arriving live, without a reload. With
+// through the gateway arriving live, without a reload, and its stream
+// resumed from its last cursor after a cut connection. With
 // PAGE_SCREENSHOT=docs/customer-base-page.png it also writes the docs'
 // screenshot.
 
-import type { ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAGE_CSP } from '../src/page/page';
@@ -91,17 +93,24 @@ const VETTING = ['Approved', 'InReview', 'Denied'];
 /**
  * Every fifth customer signed the MCA directly, every seventh was attested by the partner, every eleventh has no
  * reseller relationship (unknown), the rest have not accepted it; every third holds Education (approved, in review,
- * denied in turn), every eighth a state-owned entity qualification without status. Attestations POSTed are kept.
+ * denied in turn), every eighth a state-owned entity qualification without status. Attestations and qualifications
+ * POSTed are kept.
  */
 function partnerCenter() {
   const list = customerListHandler(ROSTER);
   const attested = new Map<number, Array<Record<string, unknown>>>();
+  const added = new Map<number, Array<Record<string, unknown>>>();
   for (let n = 7; n <= ROSTER.length; n += 7) if (n % 5 !== 0) attested.set(n, [ATTESTATION]);
   return (call: RecordedCall, res: ServerResponse) => {
     if (call.resource === 'customers') return list(call, res, 1);
     const n = numberOf(call.customerId);
+    if (call.resource === 'qualifications' && call.method === 'POST') {
+      const created = { qualification: (JSON.parse(call.body) as { qualification: string }).qualification };
+      added.set(n, [...(added.get(n) ?? []), created]);
+      return json(res, 201, created);
+    }
     if (call.resource === 'qualifications') {
-      const held = [];
+      const held: Array<Record<string, unknown>> = [...(added.get(n) ?? [])];
       if (n % 3 === 0) held.push({ qualification: 'Education', vettingStatus: VETTING[(n / 3) % 3] });
       if (n % 8 === 0) held.push({ qualification: 'StateOwnedEntity' });
       return json(res, 200, held);
@@ -171,6 +180,48 @@ async function notAccepted(after: string | null = null) {
   );
   if (!body.data) throw new Error(JSON.stringify(body.errors));
   return body.data.customerBase.customers;
+}
+
+/**
+ * A loopback relay to the gateway whose connections the test can cut, as a restarting proxy or a network drop
+ * would; it records the `after` of each customerChanges subscription passed on.
+ */
+async function startRelay(target: URL) {
+  const afters: Array<string | null> = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (String(req.headers.accept).includes('text/event-stream')) {
+        afters.push(
+          (JSON.parse(body.toString('utf8')) as { variables?: { after?: string | null } }).variables?.after ?? null,
+        );
+      }
+      const upstream = httpRequest(
+        { host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      res.on('close', () => upstream.destroy());
+      upstream.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    subscriptions: () => [...afters],
+    cut: () => server.closeAllConnections(),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 describe('GET /customer-base over HTTP', () => {
@@ -267,9 +318,17 @@ describe('the customer-base page in a browser', { timeout: 180_000 }, () => {
         '--disable-sync',
       ],
     });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    const gateway = new URL(gw.url).origin;
-    await page.route('**/*', (route) => {
+    page = await openPage(new URL(gw.url).origin);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  /** A tab where every other origin is blocked and recorded, and `origin`'s requests carry the reader's token. */
+  async function openPage(origin: string): Promise<Page> {
+    const opened = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await opened.route('**/*', (route) => {
       const request = route.request();
       const url = new URL(request.url());
       if (['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol) && !LOOPBACK.has(url.hostname)) {
@@ -277,16 +336,13 @@ describe('the customer-base page in a browser', { timeout: 180_000 }, () => {
         return route.abort('blockedbyclient');
       }
       // As an authenticating proxy in front of the gateway would: the page itself holds no token.
-      if (url.origin === gateway) {
+      if (url.origin === origin) {
         return route.continue({ headers: { ...request.headers(), authorization: `Bearer ${started.caller}` } });
       }
       return route.continue();
     });
-  }, 120_000);
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+    return opened;
+  }
 
   const barCount = (name: string) => page.locator(`[data-bar="${name}"] .count`).innerText();
 
@@ -387,7 +443,50 @@ describe('the customer-base page in a browser', { timeout: 180_000 }, () => {
     await expect.poll(() => barCount('mca-accepted'), WAIT).toBe(String(after.mcaAccepted));
     await expect.poll(() => barCount('mca-not-accepted'), WAIT).toBe(String(after.mcaNotAccepted));
     await expect.poll(rowIds, WAIT).not.toContain(customer);
+
+    const added = await gw.query(
+      'mutation ($input: AddCustomerQualificationInput!) { addCustomerQualification(input: $input) { qualification { kind } } }',
+      { input: { customerId: customerId(2), qualification: 'STATE_OWNED_ENTITY' } },
+      { authorization: `Bearer ${writer}` },
+    );
+    expect(added.body.errors).toBeUndefined();
+    const qualified = page.locator(`#changes li[data-kind="QUALIFICATION_ADDED"][data-customer-id="${customerId(2)}"]`);
+    await expect.poll(() => qualified.count(), WAIT).toBe(1);
+    expect(await qualified.innerText()).toContain('Alpine Ski House');
+    expect(await page.locator('#changes li').first().getAttribute('data-customer-id')).toBe(customerId(2));
+    const counted = (await summary()).qualifications.find((item) => item.kind === 'STATE_OWNED_ENTITY')?.count;
+    await expect.poll(() => barCount('STATE_OWNED_ENTITY:null'), WAIT).toBe(String(counted));
     if (process.env.PAGE_SCREENSHOT) await page.screenshot({ path: process.env.PAGE_SCREENSHOT });
+  });
+
+  it('reconnects after its stream breaks, from its last cursor: no change missed, none twice', async () => {
+    const relay = await startRelay(new URL(gw.url));
+    try {
+      const tab = await openPage(relay.url);
+      await tab.goto(`${relay.url}/customer-base`, { waitUntil: 'load', ...WAIT });
+      await expect.poll(() => tab.locator('#live-state .live.on').count(), WAIT).toBe(1);
+      const cursorsShown = () =>
+        tab.locator('#changes li').evaluateAll((items) => items.map((item) => (item as HTMLElement).dataset.cursor));
+      const before = await cursorsShown();
+      expect(before).toHaveLength(2);
+
+      relay.cut();
+      // Recorded while the page has no stream: it must come with the replay from the page's last cursor.
+      const writer = await started.entra.signCallerToken({ roles: ['PartnerCenter.Write'] });
+      const added = await gw.query(
+        'mutation ($input: AddCustomerQualificationInput!) { addCustomerQualification(input: $input) { qualification { kind } } }',
+        { input: { customerId: customerId(4), qualification: 'STATE_OWNED_ENTITY' } },
+        { authorization: `Bearer ${writer}` },
+      );
+      expect(added.body.errors).toBeUndefined();
+      await expect.poll(() => tab.locator(`#changes li[data-customer-id="${customerId(4)}"]`).count(), WAIT).toBe(1);
+      const after = await cursorsShown();
+      expect(after.slice(1)).toEqual(before);
+      expect(relay.subscriptions()).toEqual([before[0], before[0]]);
+      await tab.close();
+    } finally {
+      await relay.close();
+    }
   });
 
   it('asked no other origin for anything', () => {
