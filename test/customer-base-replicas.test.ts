@@ -15,6 +15,7 @@ import { customerId, type RunningGateway } from './support/gateway';
 import { type CapturedLogs, captureLogs } from './support/logs';
 import { type RedisServer, startRedis } from './support/redis-server';
 import { bearer, signInSettings, startSignedInGateway } from './support/sign-in';
+import { subscribeOverSse } from './support/sse';
 import { DEFAULT_ROSTER, startUpstream, type Upstream } from './support/upstream';
 
 const SIZE = DEFAULT_ROSTER.length;
@@ -225,5 +226,39 @@ describe('the customer base shared through Redis', () => {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     expect(seen).toEqual({ customerBase: { customers: { nodes: [{ id }] } } });
+  });
+
+  it('a change recorded on one replica reaches a subscriber on the other, with the same cursor', async () => {
+    const [one, two] = await Promise.all([replica(), replica()]);
+    await Promise.all([allSynced(one), allSynced(two)]);
+    const received: Array<{ cursor: string; customerId: string; source: string }> = [];
+    const stop = new AbortController();
+    const stream = await subscribeOverSse<{ customerChanges: { cursor: string; customerId: string; source: string } }>(
+      two.url,
+      { query: 'subscription { customerChanges { cursor customerId source } }' },
+      bearer(caller),
+      (payload) => {
+        if (payload.data) received.push(payload.data.customerChanges);
+      },
+      stop.signal,
+    );
+    expect(stream.status).toBe(200);
+    const id = customerId(9);
+    const { body } = await one.query(
+      `mutation { addCustomerQualification(input: { customerId: "${id}", qualification: STATE_OWNED_ENTITY }) { qualification { kind } } }`,
+      undefined,
+      bearer(await entra.signCallerToken({ roles: ['PartnerCenter.Write'] })),
+    );
+    expect(body.errors).toBeUndefined();
+    // Within 2 s of its recording (SPEC), bounded here by the poll.
+    await expect.poll(() => received.length, { timeout: 2_000, interval: 20 }).toBe(1);
+    stop.abort();
+    await stream.ended;
+    expect(received).toEqual([{ cursor: expect.any(String), customerId: id, source: 'GATEWAY' }]);
+    // Both replicas page the one log alike: the same change under the same cursor.
+    const CHANGES = '{ customerBase { changes { nodes { cursor customerId } } } }';
+    const fromOne = await ask<{ customerBase: { changes: { nodes: unknown[] } } }>(one, CHANGES);
+    expect(fromOne.customerBase.changes.nodes).toEqual([{ cursor: received[0]?.cursor, customerId: id }]);
+    expect(await ask(two, CHANGES)).toEqual(fromOne);
   });
 });

@@ -44,11 +44,11 @@ export function createChangeFeed(log: ChangeLog, max: number): ChangeFeed {
   const open: Record<Transport, number> = { sse: 0, ws: 0 };
   const closing = new AbortController();
 
-  async function* stream(options: FollowOptions, started: () => void): AsyncGenerator<FeedItem> {
+  async function* stream(options: FollowOptions, ended: AbortSignal, started: () => void): AsyncGenerator<FeedItem> {
     started();
     const waiting: RecordedChange[] = [];
     let wake: (() => void) | undefined;
-    const stop = AbortSignal.any([closing.signal, ...(options.signal ? [options.signal] : [])]);
+    const stop = AbortSignal.any([closing.signal, ended, ...(options.signal ? [options.signal] : [])]);
     let expired = false;
     const nudge = () => {
       wake?.();
@@ -116,12 +116,15 @@ export function createChangeFeed(log: ChangeLog, max: number): ChangeFeed {
       if (open.sse + open.ws >= max) return undefined;
       open[options.transport]++;
       let started = false;
-      const generator = stream(options, () => {
+      const ended = new AbortController();
+      const generator = stream(options, ended.signal, () => {
         started = true;
       });
-      // A stream ended before its first step never runs its body (nor its finally): it is counted closed here.
       const end = generator.return.bind(generator);
       generator.return = (value) => {
+        // A generator waiting for the next change would take return() only after it: the wait is ended first.
+        ended.abort();
+        // A stream ended before its first step never runs its body (nor its finally): it is counted closed here.
         if (!started) {
           started = true;
           open[options.transport]--;

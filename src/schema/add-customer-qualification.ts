@@ -94,9 +94,11 @@ builder.mutationField('addCustomerQualification', (t) =>
         // The snapshot of the customer base shows it at once.
         const stored = ctx.customerBase?.store.get(customerId);
         if (stored)
-          ctx.customerBase?.store.update(customerId, {
-            qualifications: [...(stored.qualifications ?? []), qualification],
-          });
+          ctx.customerBase?.store.update(
+            customerId,
+            { qualifications: [...(stored.qualifications ?? []), qualification] },
+            'GATEWAY',
+          );
         return { customer: { id: customerId }, qualification };
       } catch (error) {
         outcome = error instanceof GatewayError ? error.code : 'INTERNAL_SERVER_ERROR';

@@ -126,7 +126,7 @@ function showInSnapshot(ctx: Context, customerId: string, created: WireAgreement
   const agreements = [created, ...(stored.agreements ?? [])].sort(
     (a, b) => Date.parse(b.dateAgreed) - Date.parse(a.dateAgreed),
   );
-  store.update(customerId, { agreements });
+  store.update(customerId, { agreements }, 'GATEWAY');
   store.templateRead(templateId);
 }
 

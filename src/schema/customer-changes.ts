@@ -252,6 +252,8 @@ builder.subscriptionField('customerChanges', (t) =>
         afterId,
         filter,
         transport: ctx.transport,
+        // The caller's connection: GraphQL over SSE ends its stream when the caller goes, without a return().
+        signal: ctx.call.signal,
         ...(caller?.expiresAt === undefined ? {} : { expiresAt: caller.expiresAt }),
       });
       if (!stream) throw new TooManySubscriptionsError(ctx.config.subscriptionsMax);

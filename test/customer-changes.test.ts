@@ -1,0 +1,433 @@
+// The change log of the customer base and its subscription over GraphQL over
+// SSE: a first pass records nothing, the next records exactly what the
+// stand-in changed (in order), a mutation records one GATEWAY change and the
+// sync's later read nothing more; paging, filters and cursors (never issued,
+// expired); a subscription replays from a cursor then goes on live with no
+// duplicate, is refused before anything is sent, is bounded by
+// SUBSCRIPTIONS_MAX, and ends when its caller's token expires.
+
+import { createHash } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { firstPassEnded } from './support/customer-base';
+import { DEFAULT_REFRESH_TOKEN, type EntraStandIn, startEntra } from './support/entra';
+import { customerId, type RunningGateway } from './support/gateway';
+import { bearer, signInSettings, startSignedInGateway } from './support/sign-in';
+import { type SsePayload, subscribeOverSse } from './support/sse';
+import {
+  ATTESTATION,
+  agreementsBody,
+  CURRENT_TEMPLATE,
+  customerListHandler,
+  json,
+  type RecordedCall,
+  rosterItem,
+  startUpstream,
+  type Upstream,
+} from './support/upstream';
+
+/** The stand-in's customers, as the test changes them. */
+interface World {
+  listed: number[];
+  vetting: Map<number, string>;
+  attested: Set<number>;
+  extra: Map<number, Array<Record<string, string>>>;
+  /** From the second list read on, list reads wait for this (so the test changes the world between passes). */
+  gate: Promise<void> | undefined;
+  listReads: number;
+}
+let world: World;
+let openGate: () => void = () => undefined;
+
+function handler(call: RecordedCall, res: ServerResponse) {
+  const n = Number.parseInt((call.customerId ?? '').slice(-12), 16);
+  if (call.resource === 'customers') {
+    world.listReads++;
+    const answer = () => customerListHandler(world.listed.map(rosterItem))(call, res, 1);
+    if (world.listReads > 1 && world.gate) return world.gate.then(answer);
+    return answer();
+  }
+  if (call.resource === 'qualifications' && call.method === 'POST') {
+    const body = JSON.parse(call.body) as { qualification: string };
+    const created = { qualification: body.qualification, vettingStatus: 'InReview' };
+    world.extra.set(n, [...(world.extra.get(n) ?? []), created]);
+    return json(res, 201, created);
+  }
+  if (call.resource === 'qualifications') {
+    const vetting = world.vetting.get(n);
+    return json(res, 200, [
+      ...(vetting ? [{ qualification: 'Education', vettingStatus: vetting }] : []),
+      ...(world.extra.get(n) ?? []),
+    ]);
+  }
+  if (call.resource === 'directSignedMicrosoftCustomerAgreementStatus') return json(res, 200, { isSigned: false });
+  if (call.resource === 'agreement_metadata') return json(res, 200, agreementsBody([CURRENT_TEMPLATE]));
+  if (call.resource === 'agreements') return json(res, 200, agreementsBody(world.attested.has(n) ? [ATTESTATION] : []));
+  return json(res, 404, { code: 600008, description: 'Not found' });
+}
+
+let entra: EntraStandIn;
+let upstream: Upstream;
+let reader: string;
+let writer: string;
+let running: RunningGateway[] = [];
+
+beforeAll(async () => {
+  upstream = await startUpstream(handler);
+  entra = await startEntra();
+  reader = await entra.signCallerToken();
+  writer = await entra.signCallerToken({ roles: ['PartnerCenter.Write'] });
+});
+afterAll(async () => {
+  await entra.close();
+  await upstream.close();
+});
+beforeEach(() => {
+  world = {
+    listed: [1, 2, 3, 4, 5],
+    vetting: new Map([[1, 'InReview']]),
+    attested: new Set([4]),
+    extra: new Map(),
+    gate: new Promise<void>((resolve) => {
+      openGate = resolve;
+    }),
+    listReads: 0,
+  };
+  entra.setRefreshToken(DEFAULT_REFRESH_TOKEN);
+});
+afterEach(async () => {
+  openGate();
+  for (const gw of running) await gw.close();
+  running = [];
+});
+
+async function syncing(overrides: Record<string, unknown> = {}) {
+  const gw = await startSignedInGateway(
+    upstream.url,
+    signInSettings(entra),
+    { ratePerMinute: 600_000, syncRatePerMinute: 300_000, ...overrides },
+    // Data is due again 200 ms after it was read, so passes follow one another in a test's time.
+    { customerBase: { maxAgeMs: 200 } },
+  );
+  running.push(gw);
+  await firstPassEnded(gw, bearer(reader));
+  return gw;
+}
+
+interface Change {
+  cursor: string;
+  kind: string;
+  source: string;
+  customerId: string;
+  companyName: string | null;
+  qualification: string | null;
+  qualificationKind: string | null;
+  vettingStatusBefore: string | null;
+  vettingStatus: string | null;
+}
+const FIELDS =
+  'cursor at kind source customerId companyName qualification qualificationKind vettingStatusBefore vettingStatus';
+
+async function changesOf(gw: RunningGateway, args = '', token = reader) {
+  const { body } = await gw.query<{
+    customerBase: { changes: { nodes: Change[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+  }>(
+    `{ customerBase { changes${args} { nodes { ${FIELDS} } pageInfo { hasNextPage endCursor } } } }`,
+    undefined,
+    bearer(token),
+  );
+  return body;
+}
+
+/** Waits (bounded) until the log holds `count` changes and one more pass has completed after that. */
+async function settled(gw: RunningGateway, count: number): Promise<Change[]> {
+  for (let tries = 0; tries < 400; tries++) {
+    const nodes = (await changesOf(gw, '(first: 100)')).data?.customerBase.changes.nodes ?? [];
+    if (nodes.length >= count) {
+      await passes(gw, 2);
+      return (await changesOf(gw, '(first: 100)')).data?.customerBase.changes.nodes ?? [];
+    }
+    await sleep(25);
+  }
+  throw new Error(`the log never held ${count} changes`);
+}
+
+/** Waits (bounded) until `count` more passes have completed. */
+async function passes(gw: RunningGateway, count: number): Promise<void> {
+  const completedAt = async () => {
+    const { body } = await gw.query<{ customerBase: { sync: { lastPassCompletedAt: string } } }>(
+      '{ customerBase { sync { lastPassCompletedAt } } }',
+      undefined,
+      bearer(reader),
+    );
+    return body.data?.customerBase.sync.lastPassCompletedAt;
+  };
+  let last = await completedAt();
+  for (let seen = 0, tries = 0; seen < count && tries < 400; tries++) {
+    await sleep(25);
+    const now = await completedAt();
+    if (now !== last) {
+      seen++;
+      last = now;
+    }
+  }
+}
+
+const summaryOf = (change: Change) =>
+  [
+    change.kind,
+    change.source,
+    change.customerId,
+    change.qualification,
+    change.vettingStatusBefore,
+    change.vettingStatus,
+  ].join(' ');
+
+/** Follows customerChanges over GraphQL over SSE, handing each `next` payload to `onEvent`. */
+const follow = (
+  gw: RunningGateway,
+  variables: Record<string, unknown>,
+  onEvent: (payload: SsePayload<{ customerChanges: Change }>) => void,
+  token: string | null = reader,
+  stop?: AbortSignal,
+) =>
+  subscribeOverSse(
+    gw.url,
+    {
+      query: `subscription ($after: String, $where: CustomerChangeFilter) { customerChanges(after: $after, where: $where) { ${FIELDS} } }`,
+      variables,
+    },
+    token === null ? {} : bearer(token),
+    onEvent,
+    stop,
+  );
+
+const addQualification = (gw: RunningGateway, n: number) =>
+  gw.query(
+    `mutation { addCustomerQualification(input: { customerId: "${customerId(n)}", qualification: STATE_OWNED_ENTITY }) { qualification { kind } } }`,
+    undefined,
+    bearer(writer),
+  );
+
+describe('the change log', () => {
+  it('records nothing on a first pass, then exactly what the next pass finds, in order', async () => {
+    const gw = await syncing();
+    expect((await changesOf(gw)).data?.customerBase.changes).toEqual({
+      nodes: [],
+      pageInfo: { hasNextPage: false, endCursor: null },
+    });
+    world.vetting.set(1, 'Approved');
+    world.attested.add(2);
+    world.extra.set(3, [{ qualification: 'StateOwnedEntity' }]);
+    world.listed = [1, 2, 3, 4, 6];
+    openGate();
+
+    const changes = await settled(gw, 5);
+    expect(changes.map(summaryOf)).toEqual([
+      `CUSTOMER_LISTED SYNC ${customerId(6)}   `,
+      `CUSTOMER_DROPPED SYNC ${customerId(5)}   `,
+      `VETTING_STATUS_CHANGED SYNC ${customerId(1)} Education IN_REVIEW APPROVED`,
+      `MCA_ACCEPTED SYNC ${customerId(2)}   `,
+      `QUALIFICATION_ADDED SYNC ${customerId(3)} StateOwnedEntity  `,
+    ]);
+    expect(changes[0]?.companyName).toBe('Company 006');
+    expect(changes[1]?.companyName).toBe('Company 005');
+    expect(changes[2]?.qualificationKind).toBe('EDUCATION');
+    const metrics = await (await fetch(gw.url.replace('/graphql', '/metrics'))).text();
+    expect(metrics).toContain('gateway_customer_changes_total{kind="VETTING_STATUS_CHANGED"} 1');
+    expect(metrics).toContain('gateway_customer_changes_total{kind="CUSTOMER_LISTED"} 1');
+  });
+
+  it('records a mutation once, with source GATEWAY, and the sync reading the same fact records nothing more', async () => {
+    const gw = await syncing();
+    openGate();
+    const added = await addQualification(gw, 2);
+    expect(added.body.errors).toBeUndefined();
+    const changes = await settled(gw, 1);
+    expect(changes.map(summaryOf)).toEqual([
+      `QUALIFICATION_ADDED GATEWAY ${customerId(2)} StateOwnedEntity  IN_REVIEW`,
+    ]);
+  });
+
+  it('pages oldest first, walking each change once, with filters, and refuses bad first and cursors', async () => {
+    const gw = await syncing({ changesMax: 4 });
+    openGate();
+    for (const n of [1, 2, 3, 4, 5]) expect((await addQualification(gw, n)).body.errors).toBeUndefined();
+    // At most CHANGES_MAX kept: the first of the five is dropped.
+    const all = (await changesOf(gw, '(first: 100)')).data?.customerBase.changes.nodes ?? [];
+    expect(all.map((change) => change.customerId)).toEqual([2, 3, 4, 5].map(customerId));
+
+    const walked: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 10; page++) {
+      const body = await changesOf(gw, after ? `(first: 3, after: "${after}")` : '(first: 3)');
+      const { nodes, pageInfo } = body.data?.customerBase.changes ?? {
+        nodes: [],
+        pageInfo: { hasNextPage: false, endCursor: null },
+      };
+      walked.push(...nodes.map((change) => change.customerId));
+      if (!pageInfo.hasNextPage) break;
+      after = pageInfo.endCursor;
+    }
+    expect(walked).toEqual(all.map((change) => change.customerId));
+
+    const byCustomer = await changesOf(gw, `(where: { customerId: "{${customerId(3).toUpperCase()}}" })`);
+    expect(byCustomer.data?.customerBase.changes.nodes.map((change) => change.customerId)).toEqual([customerId(3)]);
+    const byKind = await changesOf(gw, '(where: { kinds: [MCA_ACCEPTED, CUSTOMER_LISTED] })');
+    expect(byKind.data?.customerBase.changes.nodes).toEqual([]);
+    const byQualification = await changesOf(
+      gw,
+      '(where: { qualification: STATE_OWNED_ENTITY, kinds: [QUALIFICATION_ADDED] })',
+    );
+    expect(byQualification.data?.customerBase.changes.nodes).toHaveLength(4);
+
+    for (const first of [0, 101]) {
+      expect((await changesOf(gw, `(first: ${first})`)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    }
+    const made = await changesOf(gw, '(after: "MTIzLTA.AAAAAAAAAAAA")');
+    expect(made.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT' });
+    // A cursor of the change that was dropped: expired, and the client is told what to do.
+    const firstCursor = (await changesOf(gw, '(first: 1)')).data?.customerBase.changes.nodes[0]?.cursor as string;
+    const older = olderCursor(firstCursor);
+    const expired = await changesOf(gw, `(after: "${older}")`);
+    expect(expired.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'CURSOR_EXPIRED' });
+    expect(expired.errors?.[0]?.message).toContain('read customerBase afresh');
+  });
+});
+
+/**
+ * A cursor of the log for the id just before `cursor`'s (the cursor of the change dropped before it). Cursors are
+ * opaque to clients; the test knows their make-up (src/schema/customer-changes.ts) to name a dropped change's cursor.
+ */
+function olderCursor(cursor: string): string {
+  const id = Buffer.from(cursor.split('.')[0] as string, 'base64url').toString('utf8');
+  const [ms = 0] = id.split('-').map(Number);
+  const olderId = `${ms - 1}-0`;
+  const check = createHash('sha256').update(`customerChanges cursor:${olderId}`).digest('base64url').slice(0, 12);
+  return `${Buffer.from(olderId, 'utf8').toString('base64url')}.${check}`;
+}
+
+describe('the customerChanges subscription over SSE', () => {
+  it('replays what was kept after a cursor, then goes on live, with no gap and no duplicate', async () => {
+    const gw = await syncing();
+    openGate();
+    for (const n of [1, 2, 3]) await addQualification(gw, n);
+    const kept = (await changesOf(gw)).data?.customerBase.changes.nodes ?? [];
+    expect(kept).toHaveLength(3);
+
+    const received: Change[] = [];
+    const stop = new AbortController();
+    const stream = await follow(
+      gw,
+      { after: kept[0]?.cursor },
+      (payload) => {
+        if (payload.data?.customerChanges) received.push(payload.data.customerChanges);
+      },
+      reader,
+      stop.signal,
+    );
+    expect(stream.status).toBe(200);
+    await expect.poll(() => received.length, { timeout: 5_000 }).toBe(2);
+    await addQualification(gw, 4);
+    await expect.poll(() => received.length, { timeout: 5_000 }).toBe(3);
+    await passes(gw, 2);
+    stop.abort();
+    await stream.ended;
+    expect(received.map((change) => change.customerId)).toEqual([2, 3, 4].map(customerId));
+    expect(received.map((change) => change.source)).toEqual(['GATEWAY', 'GATEWAY', 'GATEWAY']);
+  });
+
+  it('without after sends only new changes, filtered by where', async () => {
+    const gw = await syncing();
+    openGate();
+    await addQualification(gw, 1);
+    const received: Change[] = [];
+    const stop = new AbortController();
+    const stream = await follow(
+      gw,
+      { where: { customerId: customerId(3) } },
+      (payload) => {
+        if (payload.data?.customerChanges) received.push(payload.data.customerChanges);
+      },
+      reader,
+      stop.signal,
+    );
+    await addQualification(gw, 2);
+    await addQualification(gw, 3);
+    await expect.poll(() => received.length, { timeout: 5_000 }).toBe(1);
+    const metrics = await (await fetch(gw.url.replace('/graphql', '/metrics'))).text();
+    expect(metrics).toContain('gateway_subscriptions{transport="sse"} 1');
+    stop.abort();
+    await stream.ended;
+    expect(received.map((change) => change.customerId)).toEqual([customerId(3)]);
+    await expect
+      .poll(
+        async () =>
+          (await (await fetch(gw.url.replace('/graphql', '/metrics'))).text()).includes(
+            'gateway_subscriptions{transport="sse"} 0',
+          ),
+        { timeout: 5_000 },
+      )
+      .toBe(true);
+  });
+
+  it('refuses a caller without a token or the read role before anything is sent, and one past SUBSCRIPTIONS_MAX', async () => {
+    const gw = await syncing({ subscriptionsMax: 1 });
+    openGate();
+    const errorsOf = async (token: string | null) => {
+      const payloads: Array<{ errors?: Array<{ extensions?: Record<string, unknown> }>; data?: unknown }> = [];
+      const stream = await follow(gw, {}, (payload) => payloads.push(payload), token);
+      await stream.ended;
+      return { status: stream.status, payloads };
+    };
+    const anonymous = await errorsOf(null);
+    const noRole = await errorsOf(await entra.signCallerToken({ roles: [] }));
+    for (const [refused, code] of [
+      [anonymous, 'UNAUTHENTICATED'],
+      [noRole, 'FORBIDDEN'],
+    ] as const) {
+      expect(refused.payloads).toHaveLength(1);
+      expect(refused.payloads[0]?.data ?? null).toBeNull();
+      expect(refused.payloads[0]?.errors?.[0]?.extensions?.code).toBe(code);
+    }
+
+    const received: Change[] = [];
+    const stop = new AbortController();
+    const first = await follow(
+      gw,
+      {},
+      (payload) => {
+        if (payload.data?.customerChanges) received.push(payload.data.customerChanges);
+      },
+      reader,
+      stop.signal,
+    );
+    await expect
+      .poll(
+        async () =>
+          (await (await fetch(gw.url.replace('/graphql', '/metrics'))).text()).includes(
+            'gateway_subscriptions{transport="sse"} 1',
+          ),
+        { timeout: 5_000 },
+      )
+      .toBe(true);
+    const second = await errorsOf(reader);
+    expect(second.payloads[0]?.errors?.[0]?.extensions).toMatchObject({ code: 'TOO_MANY_SUBSCRIPTIONS', max: 1 });
+    await addQualification(gw, 1);
+    await expect.poll(() => received.length, { timeout: 5_000 }).toBe(1);
+    stop.abort();
+    await first.ended;
+  });
+
+  it("ends with UNAUTHENTICATED when the caller's token expires", async () => {
+    const gw = await syncing();
+    openGate();
+    const shortLived = await entra.signCallerToken(undefined, { expiresIn: 2 });
+    const payloads: Array<{ errors?: Array<{ extensions?: Record<string, unknown> }> }> = [];
+    const stream = await follow(gw, {}, (payload) => payloads.push(payload), shortLived);
+    await stream.ended;
+    expect(payloads).toHaveLength(1);
+    expect(payloads[0]?.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+});
