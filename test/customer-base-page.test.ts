@@ -436,6 +436,7 @@ describe('the customer-base page in a browser', { timeout: 180_000 }, () => {
     const arrived = page.locator(`#changes li[data-kind="MCA_ACCEPTED"][data-customer-id="${customer}"]`);
     await expect.poll(() => arrived.count(), WAIT).toBe(1);
     expect(await arrived.innerText()).toContain('Adatum Corporation');
+    expect(await arrived.innerText()).toContain('made through this gateway');
     // The newest first.
     expect(await page.locator('#changes li').first().getAttribute('data-customer-id')).toBe(customer);
     const after = await summary();
@@ -453,6 +454,7 @@ describe('the customer-base page in a browser', { timeout: 180_000 }, () => {
     const qualified = page.locator(`#changes li[data-kind="QUALIFICATION_ADDED"][data-customer-id="${customerId(2)}"]`);
     await expect.poll(() => qualified.count(), WAIT).toBe(1);
     expect(await qualified.innerText()).toContain('Alpine Ski House');
+    expect(await qualified.innerText()).toContain('StateOwnedEntity · made through this gateway');
     expect(await page.locator('#changes li').first().getAttribute('data-customer-id')).toBe(customerId(2));
     const counted = (await summary()).qualifications.find((item) => item.kind === 'STATE_OWNED_ENTITY')?.count;
     await expect.poll(() => barCount('STATE_OWNED_ENTITY:null'), WAIT).toBe(String(counted));
