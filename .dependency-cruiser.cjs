@@ -15,6 +15,7 @@ const FLOORS = [
   'request',
   'schema',
   'server',
+  'page',
 ];
 /** Beside the floors: runtime/ imports nothing of src/; simulator/ only domain/, and only the root imports it. */
 const ASIDE = ['runtime', 'simulator'];

@@ -1,6 +1,6 @@
 // Owns the yoga instance and its assembly: the Partner Center client over the
 // quota machinery, the sign-in and the guard on every call when the gateway
-// signs in itself, the customer-base sync and its CSV export, and the
+// signs in itself, the customer-base sync, its CSV export and its page, and the
 // plugins: schema, per-request context, error masking, CORS, browser safety,
 // persisted documents, limits, @defer, stale answers, GraphiQL, the request
 // log line, metrics, tracing, /health, /ready and draining, and the
@@ -20,6 +20,7 @@ import { type Logger, silentLogger, yogaLogger } from './observability/logger';
 import { createMetrics } from './observability/metrics';
 import { useRequestLog } from './observability/request-log';
 import type { Tracing } from './observability/tracing';
+import { useCustomerBasePage } from './page/page';
 import { createPartnerCenterClient } from './partner-center/client';
 import type { PartnerCenterClient } from './partner-center/types';
 import { createQuota, type QuotaTuning } from './quota/quota';
@@ -129,6 +130,12 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
     return closed;
   };
 
+  // The export and the page read the snapshot with the caller's token, as GraphQL's customerBase does.
+  const snapshotAccess = (request: Request) =>
+    signIn
+      ? gatewayAccess(config, request, { verifier: signIn.verifier, token: signIn.token, events })
+      : forwardAccess(undefined);
+
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -162,13 +169,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       ...(deps.tracing ? [deps.tracing.plugin] : []),
       ...(metrics ? [metrics.plugin] : []),
       readiness(() => draining, signIn),
-      useCustomerExport({
-        customerBase,
-        accessFor: (request) =>
-          signIn
-            ? gatewayAccess(config, request, { verifier: signIn.verifier, token: signIn.token, events })
-            : forwardAccess(undefined),
-      }),
+      useCustomerExport({ customerBase, accessFor: snapshotAccess }),
+      useCustomerBasePage({ customerBase, accessFor: snapshotAccess }),
       refuseUnsafePosts(),
       // Before the limits, so that they measure the document a documentId names.
       ...(config.persistedDocuments
