@@ -14,7 +14,7 @@ import { GatewayCredentialsError } from '../sign-in/gateway-token';
 export interface Access {
   /** Resolves when the caller may read; rejects with UNAUTHENTICATED or FORBIDDEN (MISSING_ROLE) otherwise. */
   read(): Promise<void>;
-  /** Resolves when the caller may add qualifications; rejects like read() otherwise. */
+  /** Resolves when the caller may change customers (the mutations); rejects like read() otherwise. */
   write(): Promise<void>;
   /** Like read(), for the customer-base snapshot: it needs no Partner Center, so refused gateway credentials do not matter. */
   readSnapshot(): Promise<void>;
@@ -83,7 +83,7 @@ export function gatewayAccess(config: Config, request: Request, deps: AccessDeps
   const { readRoles, writeRoles } = config.signIn.callers;
   return {
     read: () => allow(readRoles, 'Reading customers'),
-    write: () => allow(writeRoles, 'Adding a qualification'),
+    write: () => allow(writeRoles, 'Changing a customer (adding a qualification, confirming an agreement)'),
     readSnapshot: () => allow(readRoles, 'Reading the customer base', false),
     caller: () => verify().catch(() => undefined),
   };
