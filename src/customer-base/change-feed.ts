@@ -35,6 +35,8 @@ export interface ChangeFeed {
 const REPLAY_BATCH = 500;
 /** Changes a slow subscriber may have waiting; past that its stream ends, and it resumes from its cursor. */
 const MAX_WAITING = 10_000;
+/** Deliveries a stream makes before it lets the event loop serve others. */
+const DELIVERIES_PER_TURN = 8;
 /** Timers take at most 2^31-1 ms. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -46,17 +48,23 @@ export function createChangeFeed(log: ChangeLog, max: number): ChangeFeed {
 
   async function* stream(options: FollowOptions, ended: AbortSignal, started: () => void): AsyncGenerator<FeedItem> {
     started();
-    const waiting: RecordedChange[] = [];
+    // A queue with a head index: shift() would move every waiting change for each one taken.
+    let waiting: RecordedChange[] = [];
+    let head = 0;
     let wake: (() => void) | undefined;
     const stop = AbortSignal.any([closing.signal, ended, ...(options.signal ? [options.signal] : [])]);
     let expired = false;
     const nudge = () => {
-      wake?.();
+      const resume = wake;
       wake = undefined;
+      // Resumed from the event loop, not as a microtask of the recording: a burst of changes to many subscribers
+      // then takes turns with the requests the replica serves instead of holding them until every delivery is made.
+      if (resume) setImmediate(resume);
     };
     // Listening starts before the replay reads the log, so a change recorded meanwhile waits here and is skipped if
-    // the replay sent it already: no gap and no duplicate at the seam.
+    // the replay sent it already: no gap and no duplicate at the seam. What the filter refuses never waits.
     const unlisten = log.listen((change) => {
+      if (!changeMatches(change, options.filter)) return;
       waiting.push(change);
       nudge();
     });
@@ -74,13 +82,21 @@ export function createChangeFeed(log: ChangeLog, max: number): ChangeFeed {
     timer?.unref();
     try {
       let last = options.afterId ?? log.newestId();
+      let sinceTurn = 0;
+      /** After a few deliveries in a row, the event loop gets a turn (requests, other subscribers). */
+      const turn = async () => {
+        if (++sinceTurn < DELIVERIES_PER_TURN) return;
+        sinceTurn = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      };
       if (options.afterId !== undefined) {
         for (;;) {
-          const page = log.after(last, REPLAY_BATCH);
+          const page = log.after(last, REPLAY_BATCH, options.filter);
           for (const change of page.changes) {
             if (stop.aborted || expired) break;
             last = change.id;
-            if (changeMatches(change, options.filter)) yield { change };
+            yield { change };
+            await turn();
           }
           if (!page.more || stop.aborted || expired) break;
         }
@@ -91,17 +107,20 @@ export function createChangeFeed(log: ChangeLog, max: number): ChangeFeed {
           yield { expired: true };
           return;
         }
-        const change = waiting.shift();
-        if (change === undefined) {
+        if (head === waiting.length) {
+          waiting = [];
+          head = 0;
           await new Promise<void>((resolve) => {
             wake = resolve;
           });
           continue;
         }
-        if (waiting.length > MAX_WAITING) throw new SubscriberTooSlowError();
+        if (waiting.length - head > MAX_WAITING) throw new SubscriberTooSlowError();
+        const change = waiting[head++] as RecordedChange;
         if (last !== undefined && compareIds(change.id, last) <= 0) continue;
         last = change.id;
-        if (changeMatches(change, options.filter)) yield { change };
+        yield { change };
+        await turn();
       }
     } finally {
       unlisten();

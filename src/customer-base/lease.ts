@@ -59,7 +59,7 @@ export function createSyncLease(
     // A tenth of the life is kept back for clocks and the command's own time.
     heldUntil = at + ttlMs * 0.9;
     clearTimeout(expiry);
-    expiry = setTimeout(end, heldUntil - Date.now());
+    expiry = setTimeout(end, Math.max(0, heldUntil - Date.now()));
     expiry.unref();
   };
 
