@@ -2,9 +2,9 @@
 // quota machinery, the sign-in and the guard on every call when the gateway
 // signs in itself, the customer-base sync, its CSV export and its page, and the
 // plugins: schema, per-request context, error masking, CORS, browser safety,
-// persisted documents, limits, @defer, stale answers, GraphiQL, the request
-// log line, metrics, tracing, /health, /ready and draining, and the
-// MS-CorrelationId echo. It never listens; main.ts does, and tests call
+// persisted documents, limits, the customer base's response cache, @defer,
+// stale answers, GraphiQL, the request log line, metrics, tracing, /health,
+// /ready and draining, and the MS-CorrelationId echo. It never listens; main.ts does, and tests call
 // gateway.fetch() or serve it.
 
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
@@ -25,7 +25,7 @@ import { createPartnerCenterClient } from './partner-center/client';
 import type { PartnerCenterClient } from './partner-center/types';
 import { createQuota, type QuotaTuning } from './quota/quota';
 import { createSharedClient } from './quota/shared-client';
-import { forwardAccess, gatewayAccess } from './request/access';
+import { type Access, forwardAccess, gatewayAccess } from './request/access';
 import { type Context, createContextFactory, createRequestLoggers, useWorkEndsWithAnswer } from './request/context';
 import { createGuardedClient } from './request/guarded-client';
 import { schema } from './schema/index';
@@ -34,6 +34,7 @@ import { useCustomerExport } from './server/export-csv';
 import { createGraphiQLRenderer } from './server/graphiql';
 import { createLimitPlugins } from './server/limits';
 import { createPersistedDocumentPlugins } from './server/persisted-documents';
+import { createResponseCache, type ResponseCache } from './server/response-cache';
 import { createSignIn, type SignIn, type SignInDeps } from './sign-in/sign-in';
 
 export interface GatewayDeps {
@@ -100,9 +101,32 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   );
   // A gateway that signs in itself checks its caller before every read and write, cached answers included.
   const client = signIn ? createGuardedClient(shared) : shared;
+  const syncing = signIn !== undefined && config.syncRatePerMinute > 0;
+  // One Access per request, so that the response cache's role check and the resolvers' verify the caller once.
+  const accesses = new WeakMap<Request, Access>();
+  const accessFor = (request: Request): Access => {
+    let access = accesses.get(request);
+    if (access === undefined) {
+      access = signIn
+        ? gatewayAccess(config, request, { verifier: signIn.verifier, token: signIn.token, events })
+        : forwardAccess(undefined);
+      accesses.set(request, access);
+    }
+    return access;
+  };
+  // Whole answers read from the snapshot, only where there is one (never in forward mode): see docs/customer-base.md.
+  const responseCache: ResponseCache | undefined =
+    signIn && syncing && config.responseCacheTtlSeconds > 0
+      ? createResponseCache({
+          ttlSeconds: config.responseCacheTtlSeconds,
+          accessFor,
+          redis: quota.redis,
+          partnerDigest: signIn.identity.digest,
+        })
+      : undefined;
   // The background sync reads through the shared client (its answers fill the cache), as the gateway itself.
   const customerBase =
-    signIn && config.syncRatePerMinute > 0
+    signIn && syncing
       ? createCustomerBase(config, {
           client: shared,
           signIn,
@@ -112,6 +136,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
           tuning: deps.customerBase,
           minuteMs: deps.quota?.pacingWindowMs,
           pacer: quota.pacer,
+          ...(responseCache ? { onWrite: (write) => responseCache.invalidate(write) } : {}),
         })
       : undefined;
   if (customerBase) {
@@ -131,10 +156,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
   };
 
   // The export and the page read the snapshot with the caller's token, as GraphQL's customerBase does.
-  const snapshotAccess = (request: Request) =>
-    signIn
-      ? gatewayAccess(config, request, { verifier: signIn.verifier, token: signIn.token, events })
-      : forwardAccess(undefined);
+  const snapshotAccess = accessFor;
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -147,6 +169,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       events,
       customerBase,
       lastGood: quota.shared.lastGood,
+      ...(responseCache ? { accessFor } : {}),
     }),
     maskedErrors: { maskError },
     graphiql: config.graphiql
@@ -177,6 +200,8 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         ? createPersistedDocumentPlugins(config.persistedDocuments, config.allowArbitraryDocuments)
         : []),
       ...createLimitPlugins(config),
+      // After the persisted documents, so that it sees the document a documentId names.
+      ...(responseCache?.plugins ?? []),
       useDeferStream(),
       useStaleExtensions(),
       useWorkEndsWithAnswer(),

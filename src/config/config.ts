@@ -103,6 +103,8 @@ export interface Config {
   readonly snapshotPath: string | undefined;
   /** How old a stored answer may be to stand in for a read that Partner Center throttled or failed; 0 turns it off. */
   readonly staleIfErrorSeconds: number;
+  /** RESPONSE_CACHE_TTL_SECONDS: how long a whole answer read from the snapshot is kept at most; 0 turns it off. */
+  readonly responseCacheTtlSeconds: number;
   /** CHANGES_RETENTION_DAYS: how long the change log keeps a change. */
   readonly changesRetentionDays: number;
   /** CHANGES_MAX: how many changes the change log keeps at most. */
@@ -167,6 +169,7 @@ export const defaultConfig: Config = Object.freeze({
   syncSettledMaxAgeHours: 24,
   snapshotPath: undefined,
   staleIfErrorSeconds: 0,
+  responseCacheTtlSeconds: 60,
   changesRetentionDays: 30,
   changesMax: 100_000,
   subscriptionsMax: 1_000,
@@ -195,6 +198,7 @@ const NUMBERS = {
   syncMaxAgeMinutes: { env: 'SYNC_MAX_AGE_MINUTES', min: 1, max: 525_600 },
   syncSettledMaxAgeHours: { env: 'SYNC_SETTLED_MAX_AGE_HOURS', min: 1, max: 8_760 },
   staleIfErrorSeconds: { env: 'STALE_IF_ERROR_SECONDS', min: 0, max: 31_536_000 },
+  responseCacheTtlSeconds: { env: 'RESPONSE_CACHE_TTL_SECONDS', min: 0, max: 86_400 },
   changesRetentionDays: { env: 'CHANGES_RETENTION_DAYS', min: 1, max: 3_650 },
   changesMax: { env: 'CHANGES_MAX', min: 1, max: 10_000_000 },
   subscriptionsMax: { env: 'SUBSCRIPTIONS_MAX', min: 0, max: 1_000_000 },

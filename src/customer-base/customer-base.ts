@@ -1,8 +1,8 @@
 // Owns the assembly of the customer base from Config: the snapshot (in memory,
 // in SNAPSHOT_PATH, shared through Redis), the change log beside it (in
 // memory and the snapshot file, or a Redis Stream), the store that records
-// each change it is written, the sync that keeps it fresh, and the feed that
-// subscriptions follow.
+// each change it is written, the sync that keeps it fresh, the feed that
+// subscriptions follow, and the telling of every write (the response cache).
 
 import type { Config } from '../config/config';
 import type { GatewayEvents } from '../observability/events';
@@ -17,6 +17,7 @@ import { createSyncLease, type LeaseOptions } from './lease';
 import { createRecordingStore } from './recording-store';
 import { createSyncShare } from './share';
 import { createSharedCustomerStore, type SharedStoreOptions } from './shared-store';
+import { type SnapshotWriteListener, watchWrites } from './snapshot-writes';
 import { type CustomerStore, createCustomerStore, loadSnapshot } from './store';
 import { type CustomerBaseSync, createCustomerBaseSync } from './sync';
 
@@ -43,6 +44,8 @@ export interface CustomerBaseDeps {
   readonly tuning: CustomerBaseTuning | undefined;
   readonly minuteMs: number | undefined;
   readonly pacer: Pacer | undefined;
+  /** Told of every write of the snapshot, this replica's and (through Redis) the others' (the response cache). */
+  readonly onWrite?: SnapshotWriteListener;
 }
 
 export function createCustomerBase(config: Config, deps: CustomerBaseDeps): CustomerBase {
@@ -50,7 +53,9 @@ export function createCustomerBase(config: Config, deps: CustomerBaseDeps): Cust
   const loaded = loadSnapshot(config.snapshotPath);
   const logOptions = { max: config.changesMax, retentionMs: config.changesRetentionDays * 86_400_000 };
   const localLog = createMemoryChangeLog(logOptions, loaded.changes);
-  const local = createCustomerStore(config.snapshotPath, loaded, { changes: () => localLog.entries() });
+  const held = createCustomerStore(config.snapshotPath, loaded, { changes: () => localLog.entries() });
+  // Beneath the shared store, so that both this replica's writes and those applied from other replicas are told.
+  const local = deps.onWrite ? watchWrites(held, deps.onWrite) : held;
   const digest = signIn.identity.digest;
   const shared = redis ? createSharedCustomerStore(local, redis, digest, logger, tuning) : undefined;
   const changes = redis ? createStreamChangeLog(localLog, redis, digest, logger, logOptions) : localLog;

@@ -135,6 +135,12 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
     labelNames: ['kind'] as const,
     registers: [registry],
   });
+  const responseCache = new Counter({
+    name: 'gateway_response_cache_total',
+    help: 'Operations the response cache may answer (customerBase summary and customers), by result: hit (served from it, no resolver ran) or miss (executed).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
 
   const events: GatewayEvents = {
     upstreamAttempt({ resource, method, status, durationSeconds }) {
@@ -190,6 +196,7 @@ export function createMetrics({ processMetrics = false }: MetricsOptions = {}): 
     // The plugin's label values, "undefined" included for a document that did not parse.
     const operation = { operationName: String(request.operationName), operationType: String(request.operationType) };
     if (request.failedPhase) errors.inc({ ...operation, phase: request.failedPhase });
+    if (request.responseCache) responseCache.inc({ result: request.responseCache });
     // Only a request whose document parsed is timed over HTTP (the plugin's rule).
     if (request.failedPhase !== 'parse') {
       const { method } = request;

@@ -3,7 +3,8 @@
 // At trace level it also writes the request's headers as received, through
 // pino's redact. The same per-request record feeds the GraphQL request
 // metrics (metrics.ts: operations executed, their time and errors by phase,
-// the HTTP time), so a request is tracked once for all of them.
+// the HTTP time, the response cache's hits and misses), so a request is
+// tracked once for all of them.
 
 import { type DocumentNode, getOperationAST } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
@@ -24,7 +25,11 @@ export interface AnsweredRequest {
   readonly failedPhase: 'parse' | 'validate' | 'context' | undefined;
   /** Set when the operation was executed: how long that took, and the path of each error it returned ('' for none). */
   readonly executed: { readonly seconds: number; readonly errorPaths: readonly string[] } | undefined;
+  /** For an operation the response cache may answer: served from it, or not. */
+  readonly responseCache: ResponseCacheResult | undefined;
 }
+
+export type ResponseCacheResult = 'hit' | 'miss';
 
 export interface RequestLogOptions {
   readonly graphqlEndpoint?: string;
@@ -48,10 +53,13 @@ interface Entry {
   readonly codes: Set<string>;
   /** Set for @defer answers: the line is written when the last part has gone. */
   streaming: boolean;
+  /** From the answer's extensions.responseCache, for an operation the response cache may answer. */
+  responseCache: ResponseCacheResult | undefined;
   status: number | undefined;
 }
 
 interface Payload {
+  extensions?: { responseCache?: { hit?: boolean } };
   errors?: ReadonlyArray<{ extensions?: Record<string, unknown>; path?: ReadonlyArray<string | number> }>;
   incremental?: ReadonlyArray<Payload>;
 }
@@ -92,6 +100,8 @@ export function useRequestLog(
         retries: entry.stats?.retries ?? 0,
         errorCodes: [...entry.codes],
         status: entry.status,
+        // Only for operations the response cache may answer (pino leaves an undefined field out).
+        responseCache: entry.responseCache,
       },
       'graphql request',
     );
@@ -125,6 +135,7 @@ export function useRequestLog(
       failedPhase: entry.failedPhase ?? (executeSeconds === undefined && entry.codes.size > 0 ? 'validate' : undefined),
       executed:
         executeSeconds === undefined ? undefined : { seconds: executeSeconds, errorPaths: entry.errorPaths ?? [] },
+      responseCache: entry.responseCache,
     });
   };
 
@@ -150,6 +161,7 @@ export function useRequestLog(
         codes: new Set(),
         streaming: false,
         status: undefined,
+        responseCache: undefined,
       });
       if (logger.isLevelEnabled('trace')) {
         loggerFor(request).trace(
@@ -191,7 +203,15 @@ export function useRequestLog(
         setResult(tap(request, entry, result as AsyncIterable<Payload>) as typeof result);
       } else {
         executed(entry);
-        for (const single of [result].flat()) collect(entry, single as Payload);
+        for (const single of [result].flat()) {
+          collect(entry, single as Payload);
+          const cached = (single as Payload).extensions?.responseCache;
+          if (cached && typeof cached.hit === 'boolean') entry.responseCache = cached.hit ? 'hit' : 'miss';
+          // A hit is answered before its document is parsed: only queries are cached.
+          if (cached?.hit && entry.operation === undefined) {
+            entry.operation = { name: entry.operationName ?? undefined, type: 'query' };
+          }
+        }
       }
     },
     onResponse({ request, response }) {

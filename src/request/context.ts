@@ -68,6 +68,8 @@ export interface ContextDeps {
   customerBase?: CustomerBase;
   /** The cache's last answers (src/quota/coalescing.ts). */
   lastGood?: SharedCalls['lastGood'];
+  /** The request's access, when something before the context (the response cache) checks it too: verified once. */
+  accessFor?: (request: Request) => Access;
 }
 
 export function createContextFactory(config: Config, client: PartnerCenterClient, deps: ContextDeps) {
@@ -81,9 +83,11 @@ export function createContextFactory(config: Config, client: PartnerCenterClient
     // The caller's token never goes upstream when the gateway signs in itself.
     const authorization = signIn ? undefined : authorizationFor(request, config);
     let token: TokenIdentity | undefined = signIn?.identity;
-    const access = signIn
-      ? gatewayAccess(config, request, { verifier: signIn.verifier, token: signIn.token, events })
-      : forwardAccess(authorization);
+    const access = deps.accessFor
+      ? deps.accessFor(request)
+      : signIn
+        ? gatewayAccess(config, request, { verifier: signIn.verifier, token: signIn.token, events })
+        : forwardAccess(authorization);
     let work: AbortController | undefined;
     const call: CallContext = {
       authorization,

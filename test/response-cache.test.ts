@@ -1,0 +1,358 @@
+// The response cache of the customer base: callers with the read role share
+// one cached answer (no resolver runs for the second), a caller without the
+// role or without a token never gets it; a change to one customer (a
+// mutation, a sync read) drops the pages that hold it and the summaries, and
+// nothing else; replicas share answers and invalidation through Redis; in
+// forward mode nothing is cached.
+
+import type { ServerResponse } from 'node:http';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Config } from '../src/config/config';
+import { SecretSetting } from '../src/config/sign-in-settings';
+import { firstPassEnded } from './support/customer-base';
+import { DEFAULT_REFRESH_TOKEN, type EntraStandIn, startEntra } from './support/entra';
+import { customerId, type RunningGateway, startGateway } from './support/gateway';
+import { type CapturedLogs, captureLogs } from './support/logs';
+import { sampleValue, scrape } from './support/prometheus';
+import { type RedisServer, startRedis } from './support/redis-server';
+import { bearer, signInSettings, startSignedInGateway } from './support/sign-in';
+import {
+  agreementsBody,
+  CURRENT_TEMPLATE,
+  customerListHandler,
+  json,
+  type RecordedCall,
+  rosterItem,
+  startUpstream,
+  type Upstream,
+} from './support/upstream';
+
+/** The stand-in's customers, as the test changes them. */
+interface World {
+  listed: number[];
+  vetting: Map<number, string>;
+  extra: Map<number, Array<Record<string, string>>>;
+  /** From the second list read on, list reads wait for this: until the test opens it, the snapshot holds still. */
+  gate: Promise<void>;
+  listReads: number;
+}
+let world: World;
+let openGate: () => void = () => undefined;
+
+function handler(call: RecordedCall, res: ServerResponse) {
+  const n = Number.parseInt((call.customerId ?? '').slice(-12), 16);
+  if (call.resource === 'customers' && call.customerId === undefined) {
+    world.listReads++;
+    const answer = () => customerListHandler(world.listed.map(rosterItem))(call, res, 1);
+    if (world.listReads > 1) return world.gate.then(answer);
+    return answer();
+  }
+  if (call.resource === 'customers') return json(res, 200, rosterItem(n));
+  if (call.resource === 'qualifications' && call.method === 'POST') {
+    const body = JSON.parse(call.body) as { qualification: string };
+    const created = { qualification: body.qualification, vettingStatus: 'InReview' };
+    world.extra.set(n, [...(world.extra.get(n) ?? []), created]);
+    return json(res, 201, created);
+  }
+  if (call.resource === 'qualifications') {
+    const vetting = world.vetting.get(n);
+    return json(res, 200, [
+      ...(vetting ? [{ qualification: 'Education', vettingStatus: vetting }] : []),
+      ...(world.extra.get(n) ?? []),
+    ]);
+  }
+  if (call.resource === 'directSignedMicrosoftCustomerAgreementStatus') return json(res, 200, { isSigned: false });
+  if (call.resource === 'agreement_metadata') return json(res, 200, agreementsBody([CURRENT_TEMPLATE]));
+  if (call.resource === 'agreements') return json(res, 200, agreementsBody([]));
+  return json(res, 404, { code: 600008, description: 'Not found' });
+}
+
+const KEY = Buffer.alloc(32, 7).toString('base64');
+
+let entra: EntraStandIn;
+let upstream: Upstream;
+let reader: string;
+let otherReader: string;
+let writer: string;
+let running: RunningGateway[] = [];
+
+beforeAll(async () => {
+  upstream = await startUpstream(handler);
+  entra = await startEntra();
+  reader = await entra.signCallerToken();
+  otherReader = await entra.signCallerToken({ sub: 'another-reader', oid: '44444444-4444-4444-8444-444444444444' });
+  writer = await entra.signCallerToken({ roles: ['PartnerCenter.Write'] });
+});
+afterAll(async () => {
+  await entra.close();
+  await upstream.close();
+});
+beforeEach(() => {
+  world = {
+    listed: [1, 2, 3, 4, 5],
+    vetting: new Map([[1, 'InReview']]),
+    extra: new Map(),
+    gate: new Promise<void>((resolve) => {
+      openGate = resolve;
+    }),
+    listReads: 0,
+  };
+  upstream.calls.length = 0;
+  entra.setRefreshToken(DEFAULT_REFRESH_TOKEN);
+});
+afterEach(async () => {
+  openGate();
+  for (const gw of running) await gw.close();
+  running = [];
+});
+
+async function syncing(logs: CapturedLogs, overrides: Partial<Config> = {}, redisUrl?: string) {
+  const gw = await startSignedInGateway(
+    upstream.url,
+    // With Redis, the refresh token is kept there, encrypted.
+    signInSettings(entra, 'app-user', redisUrl ? { tokenEncryptionKey: new SecretSetting(KEY) } : {}),
+    { ratePerMinute: 600_000, syncRatePerMinute: 300_000, responseCacheTtlSeconds: 60, redisUrl, ...overrides },
+    {
+      logger: logs.logger,
+      // Data is due again 200 ms after it was read: once the gate opens, the next pass reads every customer again.
+      customerBase: { maxAgeMs: 200, pollMs: 50, writeDelayMs: 300 },
+      ...(redisUrl ? { quota: { redis: { commandTimeoutMs: 1_000 } } } : {}),
+    },
+  );
+  running.push(gw);
+  await firstPassEnded(gw, bearer(reader));
+  return gw;
+}
+
+interface Answer {
+  status: number;
+  etag: string | null;
+  lastModified: string | null;
+  cache: { hit: boolean } | undefined;
+  data: unknown;
+  codes: unknown[];
+}
+
+async function ask(gw: RunningGateway, query: string, headers: Record<string, string | null> = bearer(reader)) {
+  const response = await gw.query(query, undefined, headers);
+  const body = response.body as typeof response.body & { extensions?: { responseCache?: { hit: boolean } } };
+  return {
+    status: response.status,
+    etag: response.headers.get('etag'),
+    lastModified: response.headers.get('last-modified'),
+    cache: body.extensions?.responseCache,
+    data: body.data,
+    codes: (body.errors ?? []).map((error) => error.extensions?.code),
+  } satisfies Answer;
+}
+
+const FIRST_PAGE =
+  '{ customerBase { customers(first: 2) { nodes { id qualifications { kind } } pageInfo { endCursor } } } }';
+const pageAfter = (cursor: string) =>
+  `{ customerBase { customers(first: 2, after: "${cursor}") { nodes { id qualifications { kind vettingStatus } } } } }`;
+const SUMMARY = '{ customerBase { summary { customers qualifications { kind vettingStatus count } } } }';
+const STATE_OWNED = '{ customerBase { customers(where: { qualification: STATE_OWNED_ENTITY }) { nodes { id } } } }';
+const NOT_SIGNED = '{ customerBase { customers(first: 2, where: { mcaDirectlySigned: false }) { nodes { id } } } }';
+
+const idsOf = (answer: Answer) => JSON.stringify(answer.data).match(/[0-9a-f-]{36}/g) ?? [];
+const executed = async (gw: RunningGateway) =>
+  (await scrape(gw))
+    .filter((sample) => sample.name === 'graphql_envelop_request')
+    .reduce((sum, sample) => sum + sample.value, 0);
+const cacheCount = async (gw: RunningGateway, result: 'hit' | 'miss') =>
+  sampleValue(await scrape(gw), 'gateway_response_cache_total', { result }) ?? 0;
+
+describe('sharing', () => {
+  it('serves a second caller with the read role the first caller’s answer, without running a resolver', async () => {
+    const logs = captureLogs('info');
+    const gw = await syncing(logs);
+    const first = await ask(gw, FIRST_PAGE);
+    expect(first.cache).toEqual({ hit: false, didCache: true, ttl: 60_000 });
+    expect(first.etag).toBeTruthy();
+    const executedBefore = await executed(gw);
+
+    const second = await ask(gw, FIRST_PAGE, bearer(otherReader));
+    expect(second.cache).toEqual({ hit: true });
+    expect(second.data).toEqual(first.data);
+    expect(second.etag).toBe(first.etag);
+    // Last-Modified says when the answer was cached: the first answer's time.
+    expect(second.lastModified).toBe(first.lastModified);
+    expect(await executed(gw)).toBe(executedBefore);
+    expect(await cacheCount(gw, 'hit')).toBe(1);
+    expect(await cacheCount(gw, 'miss')).toBe(1);
+    const lines = logs.withMessage('graphql request').filter((line) => line.responseCache !== undefined);
+    expect(lines.map((line) => line.responseCache)).toEqual(['miss', 'hit']);
+  });
+
+  it('never caches sync, changes, or an operation that asks for anything besides customerBase', async () => {
+    const gw = await syncing(captureLogs('info'));
+    for (const query of [
+      '{ customerBase { sync { customersKnown } summary { customers } } }',
+      '{ customerBase { changes { nodes { kind } } } }',
+      `{ customerBase { summary { customers } } customer(id: "${customerId(1)}") { id } }`,
+    ]) {
+      await ask(gw, query);
+      const again = await ask(gw, query);
+      expect(again.cache).toBeUndefined();
+      expect(again.etag).toBeNull();
+    }
+    expect(await cacheCount(gw, 'hit')).toBe(0);
+  });
+});
+
+describe('the read role', () => {
+  it('refuses a caller without the read role and one without a token, also right after a hit', async () => {
+    const gw = await syncing(captureLogs('info'));
+    await ask(gw, SUMMARY);
+    expect((await ask(gw, SUMMARY)).cache).toEqual({ hit: true });
+    const noRole = await entra.signCallerToken({ roles: ['Something.Else'] });
+
+    const forbidden = await ask(gw, SUMMARY, bearer(noRole));
+    expect(forbidden.codes).toEqual(['FORBIDDEN']);
+    expect(forbidden.data ?? null).toBeNull();
+    expect(forbidden.cache).toBeUndefined();
+
+    const anonymous = await ask(gw, SUMMARY, { authorization: null });
+    expect(anonymous.codes).toEqual(['UNAUTHENTICATED']);
+    expect(anonymous.data ?? null).toBeNull();
+
+    expect((await ask(gw, SUMMARY)).cache).toEqual({ hit: true });
+    expect(await cacheCount(gw, 'hit')).toBe(2);
+  });
+});
+
+describe('invalidation', () => {
+  it('answers afresh, at once, the pages holding a customer a mutation changed and the summaries; the others stay hits', async () => {
+    const gw = await syncing(captureLogs('info'));
+    const first = await ask(gw, FIRST_PAGE);
+    const cursor = (first.data as { customerBase: { customers: { pageInfo: { endCursor: string } } } }).customerBase
+      .customers.pageInfo.endCursor;
+    const second = await ask(gw, pageAfter(cursor));
+    expect(idsOf(second)).toEqual([customerId(3), customerId(4)]);
+    for (const query of [SUMMARY, STATE_OWNED, NOT_SIGNED]) await ask(gw, query);
+    for (const query of [FIRST_PAGE, pageAfter(cursor), SUMMARY, STATE_OWNED, NOT_SIGNED]) {
+      expect((await ask(gw, query)).cache).toEqual({ hit: true });
+    }
+
+    const { body } = await gw.query(
+      `mutation { addCustomerQualification(input: { customerId: "${customerId(3)}", qualification: STATE_OWNED_ENTITY }) { qualification { kind } } }`,
+      undefined,
+      bearer(writer),
+    );
+    expect(body.errors).toBeUndefined();
+
+    // No wait: the write of the snapshot and the invalidation are one step.
+    const holding = await ask(gw, pageAfter(cursor));
+    expect(holding.cache).toEqual({ hit: false, didCache: true, ttl: 60_000 });
+    expect(JSON.stringify(holding.data)).toContain('STATE_OWNED_ENTITY');
+    const summary = await ask(gw, SUMMARY);
+    expect(summary.cache?.hit).toBe(false);
+    expect(JSON.stringify(summary.data)).toContain('STATE_OWNED_ENTITY');
+    // A page filtered by qualification the customer now matches.
+    const stateOwned = await ask(gw, STATE_OWNED);
+    expect(stateOwned.cache?.hit).toBe(false);
+    expect(idsOf(stateOwned)).toEqual([customerId(3)]);
+    // Pages that do not hold it, and whose filter its change cannot move it into.
+    expect((await ask(gw, FIRST_PAGE)).cache).toEqual({ hit: true });
+    expect((await ask(gw, NOT_SIGNED)).cache).toEqual({ hit: true });
+  });
+
+  it('answers afresh the page and summary a sync read changed, once the pass has read it', async () => {
+    const gw = await syncing(captureLogs('info'));
+    const before = await ask(gw, FIRST_PAGE);
+    expect(JSON.stringify(before.data)).not.toContain('APPROVED');
+    await ask(gw, SUMMARY);
+    expect((await ask(gw, FIRST_PAGE)).cache).toEqual({ hit: true });
+    expect((await ask(gw, SUMMARY)).cache).toEqual({ hit: true });
+
+    world.vetting.set(1, 'Approved');
+    openGate();
+    await expect
+      .poll(async () => JSON.stringify((await ask(gw, SUMMARY)).data), { timeout: 10_000, interval: 25 })
+      .toContain('APPROVED');
+    const page = await ask(
+      gw,
+      '{ customerBase { customers(first: 2) { nodes { id qualifications { vettingStatus } } } } }',
+    );
+    expect(JSON.stringify(page.data)).toContain('APPROVED');
+  });
+
+  it('never serves a page cached before a sync read changed its customer, once the change is recorded', async () => {
+    const gw = await syncing(captureLogs('info'));
+    const PAGE = '{ customerBase { customers(first: 1) { nodes { id qualifications { vettingStatus } } } } }';
+    await ask(gw, PAGE);
+    expect((await ask(gw, PAGE)).cache).toEqual({ hit: true });
+    world.vetting.set(1, 'Approved');
+    openGate();
+    // Once the change log holds the change, the snapshot holds it, and no cached answer may say otherwise.
+    await expect
+      .poll(async () => JSON.stringify((await ask(gw, '{ customerBase { changes { nodes { kind } } } }')).data), {
+        timeout: 10_000,
+        interval: 25,
+      })
+      .toContain('VETTING_STATUS_CHANGED');
+    expect(JSON.stringify((await ask(gw, PAGE)).data)).toContain('APPROVED');
+  });
+});
+
+describe('replicas', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+  beforeEach(async () => {
+    await redis.client.flushall();
+  });
+
+  it('share answers, and a change on one replica drops the other replica’s cached page', async () => {
+    const one = await syncing(captureLogs('info'), {}, redis.url);
+    const two = await syncing(captureLogs('info'), {}, redis.url);
+    const PAGE = '{ customerBase { customers(first: 3) { nodes { id qualifications { kind } } } } }';
+    const OTHER =
+      '{ customerBase { customers(first: 2, where: { companyNameStartsWith: "Company 005" }) { nodes { id } } } }';
+    expect(idsOf(await ask(two, PAGE))).toEqual([customerId(1), customerId(2), customerId(3)]);
+    expect((await ask(two, PAGE)).cache).toEqual({ hit: true });
+    // The other replica is served what this one cached.
+    expect((await ask(one, PAGE)).cache).toEqual({ hit: true });
+    await ask(one, OTHER);
+    expect((await ask(two, OTHER)).cache).toEqual({ hit: true });
+
+    const { body } = await one.query(
+      `mutation { addCustomerQualification(input: { customerId: "${customerId(2)}", qualification: STATE_OWNED_ENTITY }) { qualification { kind } } }`,
+      undefined,
+      bearer(writer),
+    );
+    expect(body.errors).toBeUndefined();
+    // The other replica has not read the write yet (it travels after writeDelayMs): it answers from its own copy,
+    // and the answer it caches now is dropped when it reads the write, so it answers afresh from then on.
+    await ask(two, PAGE);
+    await expect
+      .poll(async () => JSON.stringify((await ask(two, PAGE)).data), { timeout: 5_000, interval: 20 })
+      .toContain('STATE_OWNED_ENTITY');
+    expect(JSON.stringify((await ask(one, PAGE)).data)).toContain('STATE_OWNED_ENTITY');
+    // Answers are kept under the partner's prefix, and the page that does not hold customer 2 is still shared.
+    expect((await redis.client.keys('pcgw:rc:*')).length).toBeGreaterThan(0);
+    expect((await ask(two, OTHER)).cache?.hit).toBe(true);
+  });
+});
+
+describe('forward mode', () => {
+  it('caches no response: two tokens asking the same customer both reach Partner Center', async () => {
+    const gw = await startGateway(upstream.url, { responseCacheTtlSeconds: 60 });
+    running.push(gw);
+    const QUERY = `{ customer(id: "${customerId(1)}") { id qualifications { kind } } }`;
+    const a = await ask(gw, QUERY, { authorization: 'Bearer forward-token-a' });
+    const b = await ask(gw, QUERY, { authorization: 'Bearer forward-token-b' });
+    for (const answer of [a, b]) {
+      expect(answer.codes).toEqual([]);
+      expect(answer.cache).toBeUndefined();
+      expect(answer.etag).toBeNull();
+    }
+    expect(
+      upstream.calls.filter((call) => call.resource === 'qualifications').map((call) => call.headers.authorization),
+    ).toEqual(['Bearer forward-token-a', 'Bearer forward-token-b']);
+  });
+});
