@@ -8,67 +8,20 @@
 
 import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { firstPassEnded } from './support/customer-base';
+import { createChangingStandIn } from './support/customer-world';
 import { DEFAULT_REFRESH_TOKEN, type EntraStandIn, startEntra } from './support/entra';
 import { customerId, type RunningGateway } from './support/gateway';
 import { bearer, signInSettings, startSignedInGateway } from './support/sign-in';
 import { type SsePayload, subscribeOverSse } from './support/sse';
-import {
-  ATTESTATION,
-  agreementsBody,
-  CURRENT_TEMPLATE,
-  customerListHandler,
-  json,
-  type RecordedCall,
-  rosterItem,
-  startUpstream,
-  type Upstream,
-} from './support/upstream';
+import { startUpstream, type Upstream } from './support/upstream';
 
-/** The stand-in's customers, as the test changes them. */
-interface World {
-  listed: number[];
-  vetting: Map<number, string>;
-  attested: Set<number>;
-  extra: Map<number, Array<Record<string, string>>>;
-  /** From the second list read on, list reads wait for this (so the test changes the world between passes). */
-  gate: Promise<void> | undefined;
-  listReads: number;
-}
-let world: World;
-let openGate: () => void = () => undefined;
-
-function handler(call: RecordedCall, res: ServerResponse) {
-  const n = Number.parseInt((call.customerId ?? '').slice(-12), 16);
-  if (call.resource === 'customers') {
-    world.listReads++;
-    const answer = () => customerListHandler(world.listed.map(rosterItem))(call, res, 1);
-    if (world.listReads > 1 && world.gate) return world.gate.then(answer);
-    return answer();
-  }
-  if (call.resource === 'qualifications' && call.method === 'POST') {
-    const body = JSON.parse(call.body) as { qualification: string };
-    const created = { qualification: body.qualification, vettingStatus: 'InReview' };
-    world.extra.set(n, [...(world.extra.get(n) ?? []), created]);
-    return json(res, 201, created);
-  }
-  if (call.resource === 'qualifications') {
-    const vetting = world.vetting.get(n);
-    return json(res, 200, [
-      ...(vetting ? [{ qualification: 'Education', vettingStatus: vetting }] : []),
-      ...(world.extra.get(n) ?? []),
-    ]);
-  }
-  if (call.resource === 'directSignedMicrosoftCustomerAgreementStatus') return json(res, 200, { isSigned: false });
-  if (call.resource === 'agreement_metadata') return json(res, 200, agreementsBody([CURRENT_TEMPLATE]));
-  if (call.resource === 'agreements') return json(res, 200, agreementsBody(world.attested.has(n) ? [ATTESTATION] : []));
-  return json(res, 404, { code: 600008, description: 'Not found' });
-}
+/** The stand-in whose customers each test changes; every list read after the first waits for its gate. */
+const stand = createChangingStandIn();
 
 let entra: EntraStandIn;
 let upstream: Upstream;
@@ -77,7 +30,7 @@ let writer: string;
 let running: RunningGateway[] = [];
 
 beforeAll(async () => {
-  upstream = await startUpstream(handler);
+  upstream = await startUpstream(stand.handler);
   entra = await startEntra();
   reader = await entra.signCallerToken();
   writer = await entra.signCallerToken({ roles: ['PartnerCenter.Write'] });
@@ -87,20 +40,11 @@ afterAll(async () => {
   await upstream.close();
 });
 beforeEach(() => {
-  world = {
-    listed: [1, 2, 3, 4, 5],
-    vetting: new Map([[1, 'InReview']]),
-    attested: new Set([4]),
-    extra: new Map(),
-    gate: new Promise<void>((resolve) => {
-      openGate = resolve;
-    }),
-    listReads: 0,
-  };
+  stand.reset();
   entra.setRefreshToken(DEFAULT_REFRESH_TOKEN);
 });
 afterEach(async () => {
-  openGate();
+  stand.openGate();
   for (const gw of running) await gw.close();
   running = [];
 });
@@ -220,11 +164,11 @@ describe('the change log', () => {
       nodes: [],
       pageInfo: { hasNextPage: false, endCursor: null },
     });
-    world.vetting.set(1, 'Approved');
-    world.attested.add(2);
-    world.extra.set(3, [{ qualification: 'StateOwnedEntity' }]);
-    world.listed = [1, 2, 3, 4, 6];
-    openGate();
+    stand.world.vetting.set(1, 'Approved');
+    stand.world.attested.add(2);
+    stand.world.extra.set(3, [{ qualification: 'StateOwnedEntity' }]);
+    stand.world.listed = [1, 2, 3, 4, 6];
+    stand.openGate();
 
     const changes = await settled(gw, 5);
     expect(changes.map(summaryOf)).toEqual([
@@ -244,7 +188,7 @@ describe('the change log', () => {
 
   it('records a mutation once, with source GATEWAY, and the sync reading the same fact records nothing more', async () => {
     const gw = await syncing();
-    openGate();
+    stand.openGate();
     const added = await addQualification(gw, 2);
     expect(added.body.errors).toBeUndefined();
     const changes = await settled(gw, 1);
@@ -255,7 +199,7 @@ describe('the change log', () => {
 
   it('pages oldest first, walking each change once, with filters, and refuses bad first and cursors', async () => {
     const gw = await syncing({ changesMax: 4 });
-    openGate();
+    stand.openGate();
     for (const n of [1, 2, 3, 4, 5]) expect((await addQualification(gw, n)).body.errors).toBeUndefined();
     // At most CHANGES_MAX kept: the first of the five is dropped.
     const all = (await changesOf(gw, '(first: 100)')).data?.customerBase.changes.nodes ?? [];
@@ -315,7 +259,7 @@ describe('the change log in SNAPSHOT_PATH', () => {
   it('keeps the changes and their cursors across a restart', async () => {
     const snapshotPath = join(mkdtempSync(join(tmpdir(), 'changes-')), 'snapshot.json');
     const first = await syncing({ snapshotPath });
-    openGate();
+    stand.openGate();
     for (const n of [1, 2]) expect((await addQualification(first, n)).body.errors).toBeUndefined();
     const before = (await changesOf(first)).data?.customerBase.changes.nodes ?? [];
     expect(before).toHaveLength(2);
@@ -339,7 +283,7 @@ describe('the change log in SNAPSHOT_PATH', () => {
 describe('the customerChanges subscription over SSE', () => {
   it('replays what was kept after a cursor, then goes on live, with no gap and no duplicate', async () => {
     const gw = await syncing();
-    openGate();
+    stand.openGate();
     for (const n of [1, 2, 3]) await addQualification(gw, n);
     const kept = (await changesOf(gw)).data?.customerBase.changes.nodes ?? [];
     expect(kept).toHaveLength(3);
@@ -368,7 +312,7 @@ describe('the customerChanges subscription over SSE', () => {
 
   it('without after sends only new changes, filtered by where', async () => {
     const gw = await syncing();
-    openGate();
+    stand.openGate();
     await addQualification(gw, 1);
     const received: Change[] = [];
     const stop = new AbortController();
@@ -402,7 +346,7 @@ describe('the customerChanges subscription over SSE', () => {
 
   it('refuses a caller without a token or the read role before anything is sent, and one past SUBSCRIPTIONS_MAX', async () => {
     const gw = await syncing({ subscriptionsMax: 1 });
-    openGate();
+    stand.openGate();
     const errorsOf = async (token: string | null) => {
       const payloads: Array<{ errors?: Array<{ extensions?: Record<string, unknown> }>; data?: unknown }> = [];
       const stream = await follow(gw, {}, (payload) => payloads.push(payload), token);
@@ -450,7 +394,7 @@ describe('the customerChanges subscription over SSE', () => {
 
   it("ends with UNAUTHENTICATED when the caller's token expires", async () => {
     const gw = await syncing();
-    openGate();
+    stand.openGate();
     const shortLived = await entra.signCallerToken(undefined, { expiresIn: 2 });
     const payloads: Array<{ errors?: Array<{ extensions?: Record<string, unknown> }> }> = [];
     const stream = await follow(gw, {}, (payload) => payloads.push(payload), shortLived);

@@ -5,67 +5,21 @@
 // nothing else; replicas share answers and invalidation through Redis; in
 // forward mode nothing is cached.
 
-import type { ServerResponse } from 'node:http';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config/config';
 import { SecretSetting } from '../src/config/sign-in-settings';
 import { firstPassEnded } from './support/customer-base';
+import { createChangingStandIn } from './support/customer-world';
 import { DEFAULT_REFRESH_TOKEN, type EntraStandIn, startEntra } from './support/entra';
 import { customerId, type RunningGateway, startGateway } from './support/gateway';
 import { type CapturedLogs, captureLogs } from './support/logs';
 import { sampleValue, scrape } from './support/prometheus';
 import { type RedisServer, startRedis } from './support/redis-server';
 import { bearer, signInSettings, startSignedInGateway } from './support/sign-in';
-import {
-  agreementsBody,
-  CURRENT_TEMPLATE,
-  customerListHandler,
-  json,
-  type RecordedCall,
-  rosterItem,
-  startUpstream,
-  type Upstream,
-} from './support/upstream';
+import { startUpstream, type Upstream } from './support/upstream';
 
-/** The stand-in's customers, as the test changes them. */
-interface World {
-  listed: number[];
-  vetting: Map<number, string>;
-  extra: Map<number, Array<Record<string, string>>>;
-  /** From the second list read on, list reads wait for this: until the test opens it, the snapshot holds still. */
-  gate: Promise<void>;
-  listReads: number;
-}
-let world: World;
-let openGate: () => void = () => undefined;
-
-function handler(call: RecordedCall, res: ServerResponse) {
-  const n = Number.parseInt((call.customerId ?? '').slice(-12), 16);
-  if (call.resource === 'customers' && call.customerId === undefined) {
-    world.listReads++;
-    const answer = () => customerListHandler(world.listed.map(rosterItem))(call, res, 1);
-    if (world.listReads > 1) return world.gate.then(answer);
-    return answer();
-  }
-  if (call.resource === 'customers') return json(res, 200, rosterItem(n));
-  if (call.resource === 'qualifications' && call.method === 'POST') {
-    const body = JSON.parse(call.body) as { qualification: string };
-    const created = { qualification: body.qualification, vettingStatus: 'InReview' };
-    world.extra.set(n, [...(world.extra.get(n) ?? []), created]);
-    return json(res, 201, created);
-  }
-  if (call.resource === 'qualifications') {
-    const vetting = world.vetting.get(n);
-    return json(res, 200, [
-      ...(vetting ? [{ qualification: 'Education', vettingStatus: vetting }] : []),
-      ...(world.extra.get(n) ?? []),
-    ]);
-  }
-  if (call.resource === 'directSignedMicrosoftCustomerAgreementStatus') return json(res, 200, { isSigned: false });
-  if (call.resource === 'agreement_metadata') return json(res, 200, agreementsBody([CURRENT_TEMPLATE]));
-  if (call.resource === 'agreements') return json(res, 200, agreementsBody([]));
-  return json(res, 404, { code: 600008, description: 'Not found' });
-}
+/** The stand-in whose customers each test changes; every list read after the first waits for its gate. */
+const stand = createChangingStandIn();
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -77,7 +31,7 @@ let writer: string;
 let running: RunningGateway[] = [];
 
 beforeAll(async () => {
-  upstream = await startUpstream(handler);
+  upstream = await startUpstream(stand.handler);
   entra = await startEntra();
   reader = await entra.signCallerToken();
   otherReader = await entra.signCallerToken({ sub: 'another-reader', oid: '44444444-4444-4444-8444-444444444444' });
@@ -88,20 +42,12 @@ afterAll(async () => {
   await upstream.close();
 });
 beforeEach(() => {
-  world = {
-    listed: [1, 2, 3, 4, 5],
-    vetting: new Map([[1, 'InReview']]),
-    extra: new Map(),
-    gate: new Promise<void>((resolve) => {
-      openGate = resolve;
-    }),
-    listReads: 0,
-  };
+  stand.reset();
   upstream.calls.length = 0;
   entra.setRefreshToken(DEFAULT_REFRESH_TOKEN);
 });
 afterEach(async () => {
-  openGate();
+  stand.openGate();
   for (const gw of running) await gw.close();
   running = [];
 });
@@ -265,8 +211,8 @@ describe('invalidation', () => {
     expect((await ask(gw, FIRST_PAGE)).cache).toEqual({ hit: true });
     expect((await ask(gw, SUMMARY)).cache).toEqual({ hit: true });
 
-    world.vetting.set(1, 'Approved');
-    openGate();
+    stand.world.vetting.set(1, 'Approved');
+    stand.openGate();
     await expect
       .poll(async () => JSON.stringify((await ask(gw, SUMMARY)).data), { timeout: 10_000, interval: 25 })
       .toContain('APPROVED');
@@ -282,8 +228,8 @@ describe('invalidation', () => {
     const PAGE = '{ customerBase { customers(first: 1) { nodes { id qualifications { vettingStatus } } } } }';
     await ask(gw, PAGE);
     expect((await ask(gw, PAGE)).cache).toEqual({ hit: true });
-    world.vetting.set(1, 'Approved');
-    openGate();
+    stand.world.vetting.set(1, 'Approved');
+    stand.openGate();
     // Once the change log holds the change, the snapshot holds it, and no cached answer may say otherwise.
     await expect
       .poll(async () => JSON.stringify((await ask(gw, '{ customerBase { changes { nodes { kind } } } }')).data), {
