@@ -7,6 +7,7 @@
 // MS-CorrelationId echo. It never listens; main.ts does, and tests call
 // gateway.fetch() or serve it.
 
+import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Dispatcher } from 'undici';
@@ -28,6 +29,7 @@ import { createSharedClient } from './quota/shared-client';
 import { forwardAccess, gatewayAccess } from './request/access';
 import { type Context, createContextFactory, createRequestLoggers, useWorkEndsWithAnswer } from './request/context';
 import { createGuardedClient } from './request/guarded-client';
+import { answeredFromSnapshot } from './schema/compiled';
 import { schema } from './schema/index';
 import { useBodySizeLimit } from './server/body-size';
 import { useCustomerExport } from './server/export-csv';
@@ -178,6 +180,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         : []),
       ...createLimitPlugins(config),
       useDeferStream(),
+      useGraphQlJit({}, { enableIf: answeredFromSnapshot }),
       useStaleExtensions(),
       useWorkEndsWithAnswer(),
       echoCorrelationId(),
