@@ -13,7 +13,7 @@
 //
 //   node scripts/build.mjs [entry] [outdir]     defaults: src/main.ts dist
 
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 /**
@@ -40,6 +40,7 @@ export async function buildGateway(entry = 'src/main.ts', outdir = 'dist', { pac
       js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
     },
     logLevel: 'warning',
+    plugins: [graphqlAsModule],
   });
   if (packageMappings) return;
   for (const file of Object.keys(metafile.outputs).filter((name) => name.endsWith('.map'))) {
@@ -47,6 +48,38 @@ export async function buildGateway(entry = 'src/main.ts', outdir = 'dist', { pac
     writeFileSync(file, JSON.stringify(withoutPackages(map)));
   }
 }
+
+/**
+ * graphql-js as its ES module build (index.mjs and the .mjs beside each file), for import and require alike, so the
+ * bundle holds one graphql instance and reads its functions directly. Resolved as CommonJS (its `main`), every
+ * `graphql.isNonNullType` the executor reads went through esbuild's getter for a CommonJS export: 10% of the CPU of
+ * a page of the customer base (bench/README.md, "Dashboard").
+ */
+const graphqlAsModule = {
+  name: 'graphql-as-module',
+  setup(build) {
+    build.onResolve({ filter: /^graphql(\/.*)?$/ }, async (args) => {
+      if (args.pluginData === 'graphql-as-module') return undefined;
+      const resolved = await build.resolve(args.path, {
+        kind: 'import-statement',
+        resolveDir: args.resolveDir,
+        pluginData: 'graphql-as-module',
+      });
+      if (resolved.errors.length > 0) return { errors: resolved.errors };
+      const module = resolved.path.replace(/\.js$/, '.mjs');
+      return { path: existsSync(module) ? module : resolved.path };
+    });
+    // graphql-js's instanceOf outside NODE_ENV=production checks every failed `instanceof` (isListType, isNonNullType
+    // ... on each field) for a second graphql instance by class name: 10% of a page's CPU in simulator mode. The
+    // bundle holds one instance (above), so the check can find nothing: its production branch always.
+    build.onLoad({ filter: /[\\/]graphql[\\/]jsutils[\\/]instanceOf\.mjs$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const production = source.replace(/const isProduction =[^;]*;/, 'const isProduction = true;');
+      if (production === source) throw new Error(`graphql's instanceOf changed shape: ${args.path}`);
+      return { contents: production, loader: 'js' };
+    });
+  },
+};
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const DIGIT = new Map([...BASE64].map((char, value) => [char, value]));

@@ -7,6 +7,7 @@
 // /ready and draining, and the MS-CorrelationId echo. It never listens; main.ts does, and tests call
 // gateway.fetch() or serve it.
 
+import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Dispatcher } from 'undici';
@@ -28,6 +29,7 @@ import { createSharedClient } from './quota/shared-client';
 import { type Access, forwardAccess, gatewayAccess } from './request/access';
 import { type Context, createContextFactory, createRequestLoggers, useWorkEndsWithAnswer } from './request/context';
 import { createGuardedClient } from './request/guarded-client';
+import { answeredFromSnapshot } from './schema/compiled';
 import { schema } from './schema/index';
 import { useBodySizeLimit } from './server/body-size';
 import { useCustomerExport } from './server/export-csv';
@@ -203,6 +205,7 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
       // After the persisted documents, so that it sees the document a documentId names.
       ...(responseCache?.plugins ?? []),
       useDeferStream(),
+      useGraphQlJit({}, { enableIf: answeredFromSnapshot }),
       useStaleExtensions(),
       useWorkEndsWithAnswer(),
       echoCorrelationId(),

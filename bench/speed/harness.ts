@@ -8,6 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { buildSync } from 'esbuild';
 import { Pool } from 'undici';
 import { buildGateway } from '../../scripts/build.mjs';
@@ -72,16 +73,21 @@ export function gatewayEntry(): string {
 }
 
 /**
- * The gateway as it was at a git commit (BENCH_BEFORE=<ref>), bundled like `npm run build` into a folder of its own,
+ * The gateway as it was at a git commit (BENCH_BEFORE=<ref>), bundled by that commit's scripts/build.mjs into a folder of its own,
  * so that the code before and after a change run side by side in one invocation. Its dependencies are today's.
  */
 export async function gatewayAt(ref: string, name = 'before'): Promise<string> {
   const tree = join(outDir, `${name}-src`);
   rmSync(tree, { recursive: true, force: true });
   execFileSync('mkdir', ['-p', tree]);
-  execFileSync('sh', ['-c', `git archive ${JSON.stringify(ref)} src | tar -x -C ${JSON.stringify(tree)}`]);
+  execFileSync('sh', ['-c', `git archive ${JSON.stringify(ref)} src scripts | tar -x -C ${JSON.stringify(tree)}`]);
   const built = join(outDir, `gateway-${name}`);
-  await buildGateway(join(tree, 'src', 'main.ts'), built);
+  // Its own build script, so that a change to the build is measured too.
+  const script = join(process.cwd(), tree, 'scripts', 'build.mjs');
+  const build = existsSync(script)
+    ? ((await import(pathToFileURL(script).href)) as { buildGateway: typeof buildGateway }).buildGateway
+    : buildGateway;
+  await build(join(tree, 'src', 'main.ts'), built);
   return join(built, 'main.js');
 }
 

@@ -21,14 +21,34 @@ const STATUS_BY_WIRE_NAME = {
 } as const;
 
 /** Education -> EDUCATION, ...; case-insensitive; anything else -> OTHER. */
-export function kindOf(wireName: string): Kind {
+export const kindOf = remembered((wireName: string): Kind => {
   const key = wireName.toLowerCase() as keyof typeof KIND_BY_WIRE_NAME;
   return Object.hasOwn(KIND_BY_WIRE_NAME, key) ? KIND_BY_WIRE_NAME[key] : 'OTHER';
-}
+});
 
 /** Approved/InReview/Denied -> APPROVED/IN_REVIEW/DENIED; none -> null; anything else -> UNKNOWN. */
-export function vettingStatusOf(wireStatus: string | null) {
-  if (wireStatus === null) return null;
+const statusOf = remembered((wireStatus: string): Status => {
   const key = wireStatus.toLowerCase() as keyof typeof STATUS_BY_WIRE_NAME;
   return Object.hasOwn(STATUS_BY_WIRE_NAME, key) ? STATUS_BY_WIRE_NAME[key] : 'UNKNOWN';
+});
+
+export function vettingStatusOf(wireStatus: string | null): Status | null {
+  return wireStatus === null ? null : statusOf(wireStatus);
+}
+
+/**
+ * `map` with its answers kept for the first 256 distinct wire values: Partner Center sends a handful, read for every
+ * qualification of every node of a page and every customer of a summary, each read lower-casing a string. Past 256
+ * (made-up values) it maps without keeping.
+ */
+export function remembered<T>(map: (wire: string) => T): (wire: string) => T {
+  const known = new Map<string, T>();
+  return (wire) => {
+    let value = known.get(wire);
+    if (value === undefined) {
+      value = map(wire);
+      if (known.size < 256) known.set(wire, value);
+    }
+    return value;
+  };
 }

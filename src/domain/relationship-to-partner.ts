@@ -2,6 +2,8 @@
 // values of the GraphQL enum in src/schema/relationship-to-partner.ts) and the
 // mapping from Partner Center's wire values to it. Unknown values become UNKNOWN; they never fail a request.
 
+import { remembered } from './qualification';
+
 export const RELATIONSHIPS = ['NONE', 'RESELLER', 'ADVISOR', 'SYNDICATION', 'MICROSOFT_SUPPORT', 'UNKNOWN'] as const;
 export type Relationship = (typeof RELATIONSHIPS)[number];
 
@@ -14,9 +16,12 @@ const RELATIONSHIP_BY_WIRE_NAME = {
 } as const;
 
 /** reseller -> RESELLER, microsoft_support (or MicrosoftSupport) -> MICROSOFT_SUPPORT; none sent -> null; anything else -> UNKNOWN. */
-export function relationshipOf(wire: string | null) {
-  if (wire === null) return null;
+export function relationshipOf(wire: string | null): Relationship | null {
+  return wire === null ? null : relationshipOfWire(wire);
+}
+
+const relationshipOfWire = remembered((wire: string): Relationship => {
   // Case, underscores and hyphens are ignored: deployments write both "microsoft_support" and "MicrosoftSupport".
   const key = wire.toLowerCase().replace(/[_-]/g, '') as keyof typeof RELATIONSHIP_BY_WIRE_NAME;
   return Object.hasOwn(RELATIONSHIP_BY_WIRE_NAME, key) ? RELATIONSHIP_BY_WIRE_NAME[key] : 'UNKNOWN';
-}
+});

@@ -10,7 +10,8 @@ export const builder = new SchemaBuilder<{
   // Fields are non-null unless they say otherwise, so the SDL matches the fixed contract (schema/schema.graphql).
   DefaultFieldNullability: false;
   Scalars: {
-    DateTime: { Input: Date; Output: Date };
+    // Output: a Date, or a string already written as the scalar writes it (see isoOf in qualification.ts).
+    DateTime: { Input: Date; Output: Date | string };
     ID: { Input: string; Output: string };
   };
 }>({

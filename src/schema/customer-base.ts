@@ -3,18 +3,21 @@
 // is, summary counts, and a filtered, ordered page of customers.
 
 import {
+  baseCursorsFor,
   type CustomerFilter,
   decodeBaseCursor,
-  encodeBaseCursor,
   filterProblem,
+  type OrderKey,
   orderKeyOf,
   pageIn,
   type Summary,
   summarise,
 } from '../customer-base/query';
+import type { StoredCustomer } from '../customer-base/store';
 import { BadUserInputError, GatewayError } from '../domain/errors';
 import type { Context } from '../request/context';
 import { builder } from './builder';
+import type { CustomerParent } from './customer';
 import { CustomerConnectionRef, type CustomerPage } from './customer-list';
 import { DateTimeScalar, QualificationKind, VettingStatus } from './qualification';
 import { RelationshipToPartner } from './relationship-to-partner';
@@ -183,20 +186,38 @@ export const CustomerBaseRef = builder.objectRef<CustomerBaseParent>('CustomerBa
         const filter = filterOf(args.where);
         const after = args.after ? decodeBaseCursor(args.after, filter) : undefined;
         const page = pageIn(baseOf(ctx).store, filter, after, first);
-        const taken = page.customers;
-        const edges = taken.map((customer) => ({
-          cursor: encodeBaseCursor(orderKeyOf(customer), filter),
-          node: { id: customer.id, snapshot: customer },
-        }));
+        // Cursors (two SHA-256 digests each) are made only when asked for: a dashboard reads the nodes and one
+        // endCursor, not 50 cursors.
+        const cursorOf = baseCursorsFor(filter);
+        const edges = page.customers.map((customer) => new SnapshotEdge(customer, cursorOf));
         return {
           edges,
           hasNextPage: page.hasNextPage,
-          endCursor: edges.at(-1)?.cursor ?? null,
+          get endCursor() {
+            return edges.at(-1)?.cursor ?? null;
+          },
         };
       },
     }),
   }),
 });
+
+/** An edge of customerBase.customers: its node from the snapshot, its cursor made on first read. */
+class SnapshotEdge {
+  readonly node: CustomerParent;
+  readonly #customer: StoredCustomer;
+  readonly #cursorOf: (key: OrderKey) => string;
+  #cursor: string | undefined;
+  constructor(customer: StoredCustomer, cursorOf: (key: OrderKey) => string) {
+    this.node = { id: customer.id, snapshot: customer };
+    this.#customer = customer;
+    this.#cursorOf = cursorOf;
+  }
+  get cursor(): string {
+    this.#cursor ??= this.#cursorOf(orderKeyOf(this.#customer));
+    return this.#cursor;
+  }
+}
 
 export function baseOf(ctx: Context, what?: string) {
   if (!ctx.customerBase) throw new SyncNotEnabledError(what);

@@ -7,9 +7,10 @@ import { type StoredCustomer, syncedAtOf } from '../customer-base/store';
 import { BadUserInputError, ForbiddenError, NotSupportedInCloudError } from '../domain/errors';
 import { canonicalCustomerId } from '../domain/guid';
 import { relationshipOf } from '../domain/relationship-to-partner';
+import type { WireQualification } from '../partner-center/qualifications';
 import type { Context } from '../request/context';
 import { builder } from './builder';
-import { DateTimeScalar, QualificationRef } from './qualification';
+import { DateTimeScalar, isoOf, QualificationRef } from './qualification';
 import { RelationshipToPartner } from './relationship-to-partner';
 
 export interface CustomerParent {
@@ -18,6 +19,14 @@ export interface CustomerParent {
   /** A customer of customerBase: every field comes from the snapshot, with no upstream call. */
   readonly snapshot?: StoredCustomer;
 }
+
+/** A snapshot customer's qualifications when it holds none: the stored list itself is answered, never copied. */
+const NONE: readonly WireQualification[] = [];
+
+const syncedAtIsoOf = isoOf((stored: StoredCustomer) => {
+  const at = syncedAtOf(stored);
+  return at === undefined ? null : new Date(at);
+});
 
 export const CustomerRef = builder.objectRef<CustomerParent>('Customer').implement({
   description:
@@ -32,7 +41,7 @@ export const CustomerRef = builder.objectRef<CustomerParent>('Customer').impleme
         'Qualifications the customer holds or has applied for (Education, Nonprofit, Government Community Cloud, State Owned Entity, and any new ones), with their vetting. Empty when it has none. A customer that does not exist fails here with NOT_FOUND.',
       resolve: (customer, _args, ctx, info) =>
         customer.snapshot
-          ? [...(customer.snapshot.qualifications ?? [])]
+          ? (customer.snapshot.qualifications ?? NONE)
           : orStale(() => ctx.loaders.qualifications.load(customer.id), {
               store: ctx.customerBase?.store,
               maxAgeSeconds: ctx.config.staleIfErrorSeconds,
@@ -96,10 +105,7 @@ export const CustomerRef = builder.objectRef<CustomerParent>('Customer').impleme
       nullable: true,
       description:
         'When its data was read by the background sync: the oldest of its qualifications, MCA status and MCA agreements reads. Null outside customerBase, and for a customer not synced yet.',
-      resolve: (customer) => {
-        const at = customer.snapshot && syncedAtOf(customer.snapshot);
-        return at === undefined ? null : new Date(at);
-      },
+      resolve: (customer) => (customer.snapshot ? syncedAtIsoOf(customer.snapshot) : null),
     }),
   }),
 });

@@ -6,11 +6,12 @@
 // partner. From the snapshot, it costs nothing.
 
 import { orStale } from '../customer-base/stale';
+import type { StoredCustomer } from '../customer-base/store';
 import type { WireAgreement, WireAgreementContact } from '../partner-center/agreements';
 import { acceptedOf } from '../partner-center/agreements';
 import { builder } from './builder';
 import { CustomerRef, refusalWithoutCall } from './customer';
-import { DateTimeScalar } from './qualification';
+import { DateTimeScalar, isoOf } from './qualification';
 
 export interface McaAcceptanceShape {
   readonly directlySigned: boolean;
@@ -24,6 +25,26 @@ export interface AttestationShape {
   readonly agreement: WireAgreement;
   readonly currentTemplateId?: string | null;
 }
+
+const dateAgreedOf = isoOf((agreement: WireAgreement) => new Date(agreement.dateAgreed));
+
+/**
+ * A snapshot customer's acceptance, made once per stored customer and current template rather than for every node
+ * of every page: the stored customer is replaced, never changed, when the sync reads it again.
+ */
+const snapshotAcceptances = new WeakMap<StoredCustomer, McaAcceptanceShape>();
+function snapshotAcceptanceOf(stored: StoredCustomer, currentTemplateId: string | null): McaAcceptanceShape | null {
+  if (typeof stored.mca !== 'boolean' || !Array.isArray(stored.agreements)) return null;
+  let acceptance = snapshotAcceptances.get(stored);
+  if (acceptance === undefined || acceptance.currentTemplateId !== currentTemplateId) {
+    acceptance = { directlySigned: stored.mca, attestations: stored.agreements, currentTemplateId };
+    snapshotAcceptances.set(stored, acceptance);
+  }
+  return acceptance;
+}
+
+/** The attestations of an acceptance as their resolvers take them; kept with a snapshot's acceptance. */
+const attestationShapes = new WeakMap<McaAcceptanceShape, readonly AttestationShape[]>();
 
 export const AgreementContactRef = builder.objectRef<WireAgreementContact>('AgreementContact').implement({
   description:
@@ -43,7 +64,8 @@ export const McaAttestationRef = builder.objectRef<AttestationShape>('McaAttesta
     dateAgreed: t.field({
       type: DateTimeScalar,
       description: 'When the customer accepted the agreement.',
-      resolve: ({ agreement }) => new Date(agreement.dateAgreed),
+      // Never null: the date read is a Date (an unreadable one fails the field, as DateTime cannot write it).
+      resolve: ({ agreement }) => dateAgreedOf(agreement) ?? new Date(agreement.dateAgreed),
     }),
     templateId: t.string({
       description: 'The agreement template accepted.',
@@ -86,8 +108,15 @@ export const McaAcceptanceRef = builder.objectRef<McaAcceptanceShape>('McaAccept
       type: [McaAttestationRef],
       description:
         "The partner's confirmations of the customer's acceptance, newest dateAgreed first; empty when none.",
-      resolve: ({ attestations, currentTemplateId }) =>
-        attestations.map((agreement) => ({ agreement, currentTemplateId })),
+      resolve: (acceptance) => {
+        let shapes = attestationShapes.get(acceptance);
+        if (shapes === undefined) {
+          const { currentTemplateId } = acceptance;
+          shapes = acceptance.attestations.map((agreement) => ({ agreement, currentTemplateId }));
+          attestationShapes.set(acceptance, shapes);
+        }
+        return shapes;
+      },
     }),
   }),
 });
@@ -101,12 +130,7 @@ builder.objectField(CustomerRef, 'mcaAcceptance', (t) =>
     resolve: async (customer, _args, ctx, info): Promise<McaAcceptanceShape | null> => {
       const stored = customer.snapshot;
       if (stored) {
-        if (typeof stored.mca !== 'boolean' || !Array.isArray(stored.agreements)) return null;
-        return {
-          directlySigned: stored.mca,
-          attestations: stored.agreements,
-          currentTemplateId: ctx.customerBase?.store.state().agreementTemplateId ?? null,
-        };
+        return snapshotAcceptanceOf(stored, ctx.customerBase?.store.state().agreementTemplateId ?? null);
       }
       const refused = refusalWithoutCall(ctx, 'mcaAcceptance');
       if (refused) return refused;

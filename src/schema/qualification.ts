@@ -9,7 +9,7 @@ import { builder } from './builder';
 export const DateTimeScalar = builder.scalarType('DateTime', {
   description:
     'A point in time, written as ISO 8601 in UTC with milliseconds (2021-05-06T19:59:56.683Z). Partner Center sends up to 7 fractional digits and an offset; they are normalised.',
-  serialize: (value) => value.toISOString(),
+  serialize: (value) => (typeof value === 'string' ? value : value.toISOString()),
   parseValue: (value) => {
     const date = typeof value === 'string' ? parseWireDate(value) : null;
     if (!date) throw new TypeError(`DateTime expects an ISO 8601 string, got ${JSON.stringify(value)}`);
@@ -80,6 +80,27 @@ export function parseWireDate(raw: string): Date | null {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
+/**
+ * A date the resolvers write again for every request (a snapshot's syncedAt, vettingCreatedDate, dateAgreed), as
+ * DateTime writes it, worked out once per object that holds it: the snapshot's objects live until the sync replaces
+ * them, and each page asked for them read, parsed and wrote the same dates again (new Date, toISOString).
+ */
+export function isoOf<T extends object>(read: (holder: T) => Date | null): (holder: T) => string | null {
+  const written = new WeakMap<T, string | null>();
+  return (holder) => {
+    let iso = written.get(holder);
+    if (iso === undefined) {
+      iso = read(holder)?.toISOString() ?? null;
+      written.set(holder, iso);
+    }
+    return iso;
+  };
+}
+
+const vettingCreatedOf = isoOf((q: WireQualification) =>
+  q.vettingCreatedDate === null ? null : parseWireDate(q.vettingCreatedDate),
+);
+
 export const QualificationRef = builder.objectRef<WireQualification>('Qualification').implement({
   description: "One qualification a customer holds or has applied for, with Partner Center's vetting of it.",
   fields: (t) => ({
@@ -109,7 +130,7 @@ export const QualificationRef = builder.objectRef<WireQualification>('Qualificat
       nullable: true,
       description:
         'When vetting started, in UTC. Partner Center spells the key vettingCreatedDate or vettingCreateDate; both are read. Null when absent or unreadable.',
-      resolve: (q) => (q.vettingCreatedDate === null ? null : parseWireDate(q.vettingCreatedDate)),
+      resolve: vettingCreatedOf,
     }),
   }),
 });
