@@ -202,10 +202,11 @@ export function createGateway(config: Config, deps: GatewayDeps = {}): Gateway {
         ? createPersistedDocumentPlugins(config.persistedDocuments, config.allowArbitraryDocuments)
         : []),
       ...createLimitPlugins(config),
+      // Before the response cache, whose execution wraps the compiled one: it then still sees each answer's entities.
+      useGraphQlJit({}, { enableIf: answeredFromSnapshot }),
       // After the persisted documents, so that it sees the document a documentId names.
       ...(responseCache?.plugins ?? []),
       useDeferStream(),
-      useGraphQlJit({}, { enableIf: answeredFromSnapshot }),
       useStaleExtensions(),
       useWorkEndsWithAnswer(),
       echoCorrelationId(),
