@@ -12,9 +12,10 @@
 
 import { createServer, request as httpRequest, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAGE_CSP } from '../src/page/page';
+import { launchChromium } from './support/browser';
 import { type SyncedGateway, startSyncedGateway } from './support/customer-base';
 import { customerId, type RunningGateway, startGateway } from './support/gateway';
 import { startGatewayProcess, stopGatewayProcess } from './support/process';
@@ -28,7 +29,6 @@ import {
   type RecordedCall,
 } from './support/upstream';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /** Generous: Chromium shares two cores with the other test files. */
 const WAIT = { timeout: 90_000 };
@@ -305,19 +305,7 @@ describe('the customer-base page in a browser', { timeout: 180_000 }, () => {
   const foreign: string[] = [];
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await openPage(new URL(gw.url).origin);
   }, 120_000);
 

@@ -4,12 +4,12 @@
 // it and sees the simulator's customers in the result pane. With
 // GRAPHIQL_SCREENSHOT=docs/graphiql.png it also writes the README's screenshot.
 
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exampleQuery } from '../src/server/graphiql';
+import { launchChromium } from './support/browser';
 import { useSimulatorGateway } from './support/fixtures';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /** Generous: Chromium shares two cores with the other test files. */
 const WAIT = { timeout: 90_000 };
@@ -27,19 +27,7 @@ describe('GraphiQL served by the gateway alone', { timeout: 180_000 }, () => {
   const foreign: string[] = [];
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1440, height: 1300 } });
     await page.route('**/*', (route) => {
       const url = new URL(route.request().url());
