@@ -1,9 +1,10 @@
 // Owns the customer agreements' bodies: a customer's Microsoft Customer
 // Agreement attestations as Partner Center sends them (items of another type
-// ignored, dates read as UTC when they carry no zone, optional fields
+// ignored, dates as src/domain/dates.ts reads them, optional fields
 // missing), the agreement metadata's current template (the lowest
 // versionRank), and the POST body that confirms a customer's acceptance.
 
+import { parseWireDate } from '../domain/dates';
 import { badResponse, type UpstreamInfo } from '../domain/errors';
 
 /** The agreement type every agreements call names: without it Partner Center answers the older Cloud Agreement. */
@@ -35,22 +36,6 @@ export interface NewAgreementBody {
 
 const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value : null);
 
-/**
- * A date as Partner Center writes it, as ISO 8601 UTC with milliseconds: `2019-08-26T00:00:00` (no zone: UTC),
- * `2026-12-01T00:00:00Z`, `2021-05-06T19:59:56.6832021+00:00` (seven fractional digits, an offset). Undefined when it
- * is not a date.
- */
-export function normaliseDate(raw: string): string | undefined {
-  const match = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i.exec(raw.trim());
-  if (!match) return undefined;
-  const [, day, time = '00:00:00', fraction = '', rawZone = 'Z'] = match;
-  const zone = rawZone.length === 5 ? `${rawZone.slice(0, 3)}:${rawZone.slice(3)}` : rawZone;
-  // Date parses at most milliseconds reliably: the fraction is cut to three digits, never rounded up a second.
-  const millis = fraction ? fraction.slice(0, 4).padEnd(4, '0') : '.000';
-  const at = Date.parse(`${day}T${time.length === 5 ? `${time}:00` : time}${millis}${zone.toUpperCase()}`);
-  return Number.isNaN(at) ? undefined : new Date(at).toISOString();
-}
-
 /** An attestation item, or a string saying what it lacks; undefined for an item of another agreement type. */
 function parseAgreement(item: unknown): WireAgreement | string | undefined {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) return 'is not an object';
@@ -59,7 +44,8 @@ function parseAgreement(item: unknown): WireAgreement | string | undefined {
   if (record.type !== undefined && record.type !== MCA_TYPE) return undefined;
   const templateId = text(record.templateId);
   if (templateId === null) return 'has no "templateId"';
-  const dateAgreed = typeof record.dateAgreed === 'string' ? normaliseDate(record.dateAgreed) : undefined;
+  const dateAgreed =
+    typeof record.dateAgreed === 'string' ? parseWireDate(record.dateAgreed)?.toISOString() : undefined;
   if (dateAgreed === undefined) return 'has no "dateAgreed" date';
   const contact = record.primaryContact as Record<string, unknown> | null | undefined;
   const firstName = text(contact?.firstName);

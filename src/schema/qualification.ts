@@ -2,6 +2,7 @@
 // of src/domain/qualification.ts's values, which maps the wire's), the DateTime
 // scalar and the reading of Partner Center's dates. Unknown values never fail a request.
 
+import { parseWireDate } from '../domain/dates';
 import { type Kind, kindOf, type Status, vettingStatusOf } from '../domain/qualification';
 import type { WireQualification } from '../partner-center/qualifications';
 import { builder } from './builder';
@@ -65,20 +66,6 @@ export const EducationSegment = builder.enumType('EducationSegment', {
     HIGHER_EDUCATION: { description: 'Colleges and universities (Partner Center: "HigherEducation").' },
   } as const,
 });
-
-/**
- * Parses Partner Center's dates: 7 fractional digits are cut to milliseconds
- * (JavaScript dates hold no more), an offset is honoured, and a date without
- * one is taken as UTC, as Partner Center writes them. Unparseable gives null.
- */
-export function parseWireDate(raw: string): Date | null {
-  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(?::(\d{2}))?(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/i.exec(raw.trim());
-  if (!match) return null;
-  // Seconds are optional in ISO 8601 but not in what Date parses once milliseconds follow: they are written out.
-  const [, main, seconds = '00', fraction = '', zone = 'Z'] = match;
-  const date = new Date(`${main}:${seconds}.${fraction.padEnd(3, '0').slice(0, 3)}${zone}`);
-  return Number.isNaN(date.getTime()) ? null : date;
-}
 
 /**
  * A date the resolvers write again for every request (a snapshot's syncedAt, vettingCreatedDate, dateAgreed), as
