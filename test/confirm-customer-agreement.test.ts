@@ -280,13 +280,14 @@ describe('confirmCustomerAgreement', () => {
     });
   });
 
-  it('accepts the edges: 2019-03-01 at midnight, names of 100 characters, an email of 254, phone numbers of 4 and 32', async () => {
+  it('accepts the edges: 2019-03-01 at midnight, names of 1 and 100 characters, an email of 254, phone numbers of 4 and 32', async () => {
     const longest = `${'a'.repeat(64)}@${'b'.repeat(181)}.example`;
     expect(longest).toHaveLength(254);
     const inputs = [
       confirmation({ dateAgreed: '2019-03-01T00:00:00Z' }, { phoneNumber: ' 1234 ' }),
       confirmation({}, { firstName: ` ${'f'.repeat(100)} `, lastName: 'l'.repeat(100), email: longest }),
       confirmation({}, { phoneNumber: '('.repeat(32) }),
+      confirmation({}, { firstName: 'T', lastName: 'C' }),
     ];
     for (const input of inputs) expect((await confirm(input)).body.errors).toBeUndefined();
     const posted = upstream.calls
@@ -309,6 +310,10 @@ describe('confirmCustomerAgreement', () => {
       [
         '2024-05-01T10:30:00.000Z',
         { firstName: 'Tania', lastName: 'Carr', email: 'someone@example.com', phoneNumber: '('.repeat(32) },
+      ],
+      [
+        '2024-05-01T10:30:00.000Z',
+        { firstName: 'T', lastName: 'C', email: 'someone@example.com', phoneNumber: '1234567890' },
       ],
     ]);
   });
