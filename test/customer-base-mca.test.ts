@@ -146,6 +146,24 @@ describe('MCA acceptance in the customer base', () => {
       mcaNotAccepted: 1,
       mcaAcceptanceUnknown: 1,
     });
+    // The snapshot answers mcaAcceptance with no call: the template it has not read yet is current for none.
+    const held = await ask<{
+      customerBase: { customers: { nodes: Array<{ id: string; mcaAcceptance: unknown }> } };
+    }>(
+      gw,
+      '{ customerBase { customers(first: 10) { nodes { id mcaAcceptance { accepted directlySigned attestations { templateId currentTemplate } } } } } }',
+    );
+    expect(Object.fromEntries(held.customerBase.customers.nodes.map((node) => [node.id, node.mcaAcceptance]))).toEqual({
+      [signed]: { accepted: true, directlySigned: true, attestations: [] },
+      [attested]: {
+        accepted: true,
+        directlySigned: false,
+        attestations: [{ templateId: STORED_ATTESTATION.templateId, currentTemplate: false }],
+      },
+      [neither]: { accepted: false, directlySigned: false, attestations: [] },
+      [oldFormat]: null,
+    });
+    expect(upstream.calls.filter((call) => call.resource !== 'customers')).toEqual([]);
     hold.open();
     await firstPassEnded(gw, bearer(reader));
     for (let tries = 0; tries < 200; tries++) {
