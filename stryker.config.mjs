@@ -1,13 +1,23 @@
 // Stryker mutation testing (`npm run mutation`, not in CI: it is slow): how
 // strong the suite is on the shared domain, the Partner Center client, the
-// schema and the quota machinery. Scores per file, and how to run one file, are in README "Testing".
+// schema, the quota machinery, sign-in, the customer base, the response cache
+// and the websocket transport. Scores per file, and how to run one file, are in docs/testing.md.
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner'],
   vitest: { configFile: 'vitest.mutation.config.ts' },
-  mutate: ['src/domain/**/*.ts', 'src/partner-center/**/*.ts', 'src/schema/**/*.ts', 'src/quota/**/*.ts'],
+  mutate: [
+    'src/domain/**/*.ts',
+    'src/partner-center/**/*.ts',
+    'src/schema/**/*.ts',
+    'src/quota/**/*.ts',
+    'src/sign-in/**/*.ts',
+    'src/customer-base/**/*.ts',
+    'src/server/response-cache.ts',
+    'src/server/websocket.ts',
+  ],
   coverageAnalysis: 'perTest',
   // Mutants in module-level code (SDL descriptions, constant tables) run only when the module loads, so each
   // would need a full suite run (~2 minutes here); they are reported as ignored, not as killed or survived.

@@ -31,6 +31,8 @@ export default defineConfig({
     pool: 'threads',
     isolate: false,
     include: only ?? base.test?.include,
+    // Worker threads do not read NODE_EXTRA_CA_CERTS (the runner process started before the globalSetup set it).
+    setupFiles: ['test/support/trust-ca-in-threads.ts'],
     exclude: [...configDefaults.exclude, ...CHILD_PROCESS_ONLY],
   },
 });

@@ -1,9 +1,11 @@
+import { print } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { ConfirmCustomerAgreementDocument } from '../schema/generated/graphql';
 import { cleanUpstreamText } from '../src/domain/errors';
 import { ADD_STATE_OWNED, QUALIFICATIONS } from './support/documents';
-import { useGateway } from './support/fixtures';
+import { useGateway, useUpstream } from './support/fixtures';
 import { customerId, TOKEN } from './support/gateway';
-import { defaultHandler, json } from './support/upstream';
+import { ATTESTATION, agreementsBody, CURRENT_TEMPLATE, defaultHandler, json, TEMPLATE_ID } from './support/upstream';
 
 const MCA = /* GraphQL */ `
   query ($id: ID!) {
@@ -162,6 +164,245 @@ describe('bad responses', () => {
     expect(body.errors?.map((error) => [error.path, error.extensions?.code])).toEqual([
       [['customers', 1, 'qualifications'], 'UPSTREAM_BAD_RESPONSE'],
     ]);
+  });
+});
+
+describe('agreement bodies', () => {
+  const { upstream, gatewayWith } = useUpstream();
+  const ACCEPTANCE = /* GraphQL */ `
+    query ($id: ID!) {
+      customer(id: $id) {
+        mcaAcceptance {
+          accepted
+          attestations {
+            dateAgreed
+            templateId
+            currentTemplate
+            agreementLink
+            primaryContact { firstName lastName email phoneNumber }
+          }
+        }
+      }
+    }
+  `;
+  type Acceptance = {
+    customer: {
+      mcaAcceptance: {
+        accepted: boolean;
+        attestations: Array<{ dateAgreed: string; templateId: string; currentTemplate: boolean } & object>;
+      } | null;
+    } | null;
+  };
+  /** A gateway whose Partner Center answers GET agreements with `agreements` and GET /agreements with `templates`. */
+  async function acceptanceWith(agreements: unknown, templates: unknown = agreementsBody([CURRENT_TEMPLATE])) {
+    upstream.setHandler((call, res, attempt) => {
+      if (call.resource === 'agreements' && call.method === 'GET') return json(res, 200, agreements);
+      if (call.resource === 'agreement_metadata') return json(res, 200, templates);
+      return defaultHandler(call, res, attempt);
+    });
+    const gw = await gatewayWith({ maxAttempts: 1 });
+    return (await gw.query<Acceptance>(ACCEPTANCE, { id: customerId(30) })).body;
+  }
+
+  const other = customerId(30);
+  it.each([
+    ['an object without items', { value: [] }, `expected {"items": [...]} of agreements for customer ${other}`],
+    ['null', null, `expected {"items": [...]} of agreements for customer ${other}`],
+    [
+      'items that are not a list',
+      { items: { templateId: 'x' } },
+      `expected {"items": [...]} of agreements for customer ${other}`,
+    ],
+    ['an item that is a number', { items: [ATTESTATION, 42] }, 'agreement item 1 is not an object'],
+    ['an item that is null', [null], 'agreement item 0 is not an object'],
+    ['an item that is a list', [[ATTESTATION]], 'agreement item 0 is not an object'],
+    ['a blank templateId', [{ ...ATTESTATION, templateId: '  ' }], 'agreement item 0 has no "templateId"'],
+    ['a templateId that is a number', [{ ...ATTESTATION, templateId: 7 }], 'agreement item 0 has no "templateId"'],
+    ['no dateAgreed', [{ ...ATTESTATION, dateAgreed: undefined }], 'agreement item 0 has no "dateAgreed" date'],
+    [
+      'a dateAgreed that is a number',
+      [{ ...ATTESTATION, dateAgreed: 1566777600000 }],
+      'agreement item 0 has no "dateAgreed" date',
+    ],
+    [
+      'a dateAgreed that is not a date',
+      [{ ...ATTESTATION, dateAgreed: 'last Tuesday' }],
+      'agreement item 0 has no "dateAgreed" date',
+    ],
+    [
+      'a dateAgreed with a month 13',
+      [{ ...ATTESTATION, dateAgreed: '2019-13-01T00:00:00Z' }],
+      'agreement item 0 has no "dateAgreed" date',
+    ],
+    [
+      'a dateAgreed with text after it',
+      [{ ...ATTESTATION, dateAgreed: '2019-08-26T00:00:00Z tomorrow' }],
+      'agreement item 0 has no "dateAgreed" date',
+    ],
+    [
+      'a dateAgreed with text before it',
+      [{ ...ATTESTATION, dateAgreed: 'on 2019-08-26' }],
+      'agreement item 0 has no "dateAgreed" date',
+    ],
+    [
+      'no primaryContact',
+      [{ ...ATTESTATION, primaryContact: undefined }],
+      'agreement item 0 has no "primaryContact" with firstName, lastName and email',
+    ],
+    [
+      'a primaryContact that is null',
+      [{ ...ATTESTATION, primaryContact: null }],
+      'agreement item 0 has no "primaryContact" with firstName, lastName and email',
+    ],
+    [
+      'a blank firstName',
+      [{ ...ATTESTATION, primaryContact: { ...ATTESTATION.primaryContact, firstName: ' ' } }],
+      'agreement item 0 has no "primaryContact" with firstName, lastName and email',
+    ],
+    [
+      'no lastName',
+      [{ ...ATTESTATION, primaryContact: { ...ATTESTATION.primaryContact, lastName: undefined } }],
+      'agreement item 0 has no "primaryContact" with firstName, lastName and email',
+    ],
+    [
+      'an email that is not a string',
+      [{ ...ATTESTATION, primaryContact: { ...ATTESTATION.primaryContact, email: true } }],
+      'agreement item 0 has no "primaryContact" with firstName, lastName and email',
+    ],
+  ])('fails mcaAcceptance alone when the agreements body has %s', async (_name, agreements, expected) => {
+    const body = await acceptanceWith(agreements);
+    expect(body.data).toEqual({ customer: { mcaAcceptance: null } });
+    expect(body.errors?.map((error) => [error.path, error.extensions?.code, error.message])).toEqual([
+      [['customer', 'mcaAcceptance'], 'UPSTREAM_BAD_RESPONSE', `Partner Center sent an unexpected body: ${expected}.`],
+    ]);
+  });
+
+  it.each([
+    ['a day alone, read as midnight UTC', '2019-08-26', '2019-08-26T00:00:00.000Z'],
+    ['hours and minutes after a space', '2019-08-26 10:20', '2019-08-26T10:20:00.000Z'],
+    ['hours and minutes with a zone', '2019-08-26T10:20Z', '2019-08-26T10:20:00.000Z'],
+    ['seven fractional digits, cut and never rounded', '2021-05-06T19:59:56.9999999Z', '2021-05-06T19:59:56.999Z'],
+    ['one fractional digit', '2021-05-06T19:59:56.5Z', '2021-05-06T19:59:56.500Z'],
+    ['an offset without a colon', '2021-05-06T19:59:56+0200', '2021-05-06T17:59:56.000Z'],
+    ['a negative offset', '2021-05-06T19:59:56.1-05:30', '2021-05-07T01:29:56.100Z'],
+    ['lower case t and z', '2021-05-06t19:59:56z', '2021-05-06T19:59:56.000Z'],
+    ['spaces around it', '  2021-05-06T19:59:56Z ', '2021-05-06T19:59:56.000Z'],
+  ])('reads a dateAgreed of %s', async (_name, dateAgreed, expected) => {
+    const body = await acceptanceWith([{ ...ATTESTATION, dateAgreed }]);
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.customer?.mcaAcceptance?.attestations.map((item) => item.dateAgreed)).toEqual([expected]);
+  });
+
+  it('takes an item without a type as the MCA, blank optional fields as null, and keeps the order of equal dates', async () => {
+    const { type: _type, ...untyped } = ATTESTATION;
+    const body = await acceptanceWith({
+      items: [
+        { ...untyped, templateId: 'first', agreementLink: ' ' },
+        { ...ATTESTATION, templateId: 'second', primaryContact: { ...ATTESTATION.primaryContact, phoneNumber: '' } },
+        { ...ATTESTATION, templateId: 'newest', dateAgreed: '2019-08-27T00:00:00Z', agreementLink: 7 },
+      ],
+    });
+    expect(body.errors).toBeUndefined();
+    const contact = ATTESTATION.primaryContact;
+    expect(body.data?.customer?.mcaAcceptance).toEqual({
+      accepted: true,
+      attestations: [
+        {
+          dateAgreed: '2019-08-27T00:00:00.000Z',
+          templateId: 'newest',
+          currentTemplate: false,
+          agreementLink: null,
+          primaryContact: contact,
+        },
+        {
+          dateAgreed: '2019-08-26T00:00:00.000Z',
+          templateId: 'first',
+          currentTemplate: false,
+          agreementLink: null,
+          primaryContact: contact,
+        },
+        {
+          dateAgreed: '2019-08-26T00:00:00.000Z',
+          templateId: 'second',
+          currentTemplate: false,
+          agreementLink: ATTESTATION.agreementLink,
+          primaryContact: { ...contact, phoneNumber: null },
+        },
+      ],
+    });
+  });
+
+  it('takes the MCA template of the lowest versionRank as current, the first of equal ranks, from a bare list too', async () => {
+    const templates = [
+      { templateId: 'no-rank', agreementType: 'MicrosoftCustomerAgreement' },
+      { templateId: 'cloud-agreement', agreementType: 'MicrosoftCloudAgreement', versionRank: -2 },
+      { templateId: ' ', agreementType: 'MicrosoftCustomerAgreement', versionRank: -1 },
+      null,
+      { templateId: 'untyped', versionRank: 4 },
+      { templateId: 'tied', agreementType: 'MicrosoftCustomerAgreement', versionRank: 4 },
+      { templateId: 'string-rank', agreementType: 'MicrosoftCustomerAgreement', versionRank: '1' },
+    ];
+    const attested = (templateId: string) => ({ ...ATTESTATION, templateId });
+    const ids = ['no-rank', 'cloud-agreement', 'untyped', 'tied', 'string-rank'];
+    const body = await acceptanceWith(ids.map(attested), templates);
+    expect(body.errors).toBeUndefined();
+    expect(
+      body.data?.customer?.mcaAcceptance?.attestations.map((item) => [item.templateId, item.currentTemplate]),
+    ).toEqual([
+      ['no-rank', false],
+      ['cloud-agreement', false],
+      ['untyped', true],
+      ['tied', false],
+      ['string-rank', false],
+    ]);
+  });
+
+  it.each([
+    ['no items', agreementsBody([])],
+    [
+      'only items of another type or without a templateId',
+      [{ templateId: 'x', agreementType: 'Other' }, { versionRank: 0 }],
+    ],
+    ['an object without items', { templateId: TEMPLATE_ID }],
+    ['null', null],
+  ])('fails currentTemplate when the agreement metadata has %s', async (_name, templates) => {
+    const body = await acceptanceWith([ATTESTATION], templates);
+    expect(body.errors?.map((error) => [error.path, error.extensions?.code, error.message])).toEqual([
+      [
+        ['customer', 'mcaAcceptance', 'attestations', 0, 'currentTemplate'],
+        'UPSTREAM_BAD_RESPONSE',
+        'Partner Center sent an unexpected body: expected {"items": [{"templateId": ..., "versionRank": ...}]} from GET agreements.',
+      ],
+    ]);
+  });
+
+  it.each([
+    ['an object that is no agreement', { created: true }, 'it has no "templateId"'],
+    ['an agreement of another type', { ...ATTESTATION, type: 'MicrosoftCloudAgreement' }, 'it is of another type'],
+    ['a list', [ATTESTATION], 'it is not an object'],
+  ])('refuses a created agreement that is %s as UPSTREAM_BAD_RESPONSE, and posts once', async (_name, created, why) => {
+    upstream.setHandler((call, res, attempt) =>
+      call.resource === 'agreements' && call.method === 'POST'
+        ? json(res, 201, created)
+        : defaultHandler(call, res, attempt),
+    );
+    const gw = await gatewayWith({ maxAttempts: 1 });
+    const { body } = await gw.query(print(ConfirmCustomerAgreementDocument), {
+      input: {
+        customerId: customerId(31),
+        dateAgreed: '2024-05-01T12:30:00Z',
+        primaryContact: { firstName: 'Tania', lastName: 'Carr', email: 'someone@example.com' },
+      },
+    });
+    expect(body.data).toBeNull();
+    expect(body.errors?.map((error) => [error.path, error.extensions?.code, error.message])).toEqual([
+      [
+        ['confirmCustomerAgreement'],
+        'UPSTREAM_BAD_RESPONSE',
+        `Partner Center sent an unexpected body: expected the created agreement from POST agreements (${why}).`,
+      ],
+    ]);
+    expect(upstream.calls.filter((call) => call.method === 'POST')).toHaveLength(1);
   });
 });
 

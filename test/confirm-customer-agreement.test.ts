@@ -207,6 +207,18 @@ describe('confirmCustomerAgreement', () => {
       'input.primaryContact.firstName: expected 1 to 100 characters after trimming.',
     ],
     [
+      'a last name that is empty',
+      () => confirmation({}, { lastName: '' }),
+      { code: 'BAD_USER_INPUT', field: 'primaryContact.lastName' },
+      'input.primaryContact.lastName: expected 1 to 100 characters after trimming.',
+    ],
+    [
+      'a first name of 101 characters',
+      () => confirmation({}, { firstName: 'x'.repeat(101) }),
+      { code: 'BAD_USER_INPUT', field: 'primaryContact.firstName' },
+      'input.primaryContact.firstName: expected 1 to 100 characters after trimming.',
+    ],
+    [
       'a last name of 101 characters',
       () => confirmation({}, { lastName: 'x'.repeat(101) }),
       { code: 'BAD_USER_INPUT', field: 'primaryContact.lastName' },
@@ -218,6 +230,10 @@ describe('confirmCustomerAgreement', () => {
         ['an email with two @', 'someone@fabrikam.example@example.com'],
         ['an email without a dot in its domain', 'someone@example'],
         ['an email longer than 254 characters', `${'a'.repeat(64)}@${'b'.repeat(186)}.example`],
+        ['an email with nothing before the @', '@example.com'],
+        ['an email whose domain starts with a dot', 'someone@.example.com'],
+        ['an email whose domain ends with a dot', 'someone@example.com.'],
+        ['an email with a space inside', 'some one@example.com'],
       ] as const
     ).map(([name, email]): [string, () => ConfirmInput, Record<string, unknown>, string] => [
       name,
@@ -262,6 +278,44 @@ describe('confirmCustomerAgreement', () => {
       dateAgreed,
       primaryContact: { phoneNumber: '+1 (425) 555-0100' },
     });
+  });
+
+  it('accepts the edges: 2019-03-01 at midnight, names of 1 and 100 characters, an email of 254, phone numbers of 4 and 32', async () => {
+    const longest = `${'a'.repeat(64)}@${'b'.repeat(181)}.example`;
+    expect(longest).toHaveLength(254);
+    const inputs = [
+      confirmation({ dateAgreed: '2019-03-01T00:00:00Z' }, { phoneNumber: ' 1234 ' }),
+      confirmation({}, { firstName: ` ${'f'.repeat(100)} `, lastName: 'l'.repeat(100), email: longest }),
+      confirmation({}, { phoneNumber: '('.repeat(32) }),
+      confirmation({}, { firstName: 'T', lastName: 'C' }),
+    ];
+    for (const input of inputs) expect((await confirm(input)).body.errors).toBeUndefined();
+    const posted = upstream.calls
+      .filter((c) => c.method === 'POST')
+      .map((c) => JSON.parse(c.body) as { dateAgreed: string; primaryContact: Record<string, string> });
+    expect(posted.map((body) => [body.dateAgreed, body.primaryContact])).toEqual([
+      [
+        '2019-03-01T00:00:00.000Z',
+        { firstName: 'Tania', lastName: 'Carr', email: 'someone@example.com', phoneNumber: '1234' },
+      ],
+      [
+        '2024-05-01T10:30:00.000Z',
+        {
+          firstName: 'f'.repeat(100),
+          lastName: 'l'.repeat(100),
+          email: longest,
+          phoneNumber: '1234567890',
+        },
+      ],
+      [
+        '2024-05-01T10:30:00.000Z',
+        { firstName: 'Tania', lastName: 'Carr', email: 'someone@example.com', phoneNumber: '('.repeat(32) },
+      ],
+      [
+        '2024-05-01T10:30:00.000Z',
+        { firstName: 'T', lastName: 'C', email: 'someone@example.com', phoneNumber: '1234567890' },
+      ],
+    ]);
   });
 
   it('refuses an app-only token with FORBIDDEN and no upstream call', async () => {

@@ -146,6 +146,24 @@ describe('MCA acceptance in the customer base', () => {
       mcaNotAccepted: 1,
       mcaAcceptanceUnknown: 1,
     });
+    // The snapshot answers mcaAcceptance with no call: the template it has not read yet is current for none.
+    const held = await ask<{
+      customerBase: { customers: { nodes: Array<{ id: string; mcaAcceptance: unknown }> } };
+    }>(
+      gw,
+      '{ customerBase { customers(first: 10) { nodes { id mcaAcceptance { accepted directlySigned attestations { templateId currentTemplate } } } } } }',
+    );
+    expect(Object.fromEntries(held.customerBase.customers.nodes.map((node) => [node.id, node.mcaAcceptance]))).toEqual({
+      [signed]: { accepted: true, directlySigned: true, attestations: [] },
+      [attested]: {
+        accepted: true,
+        directlySigned: false,
+        attestations: [{ templateId: STORED_ATTESTATION.templateId, currentTemplate: false }],
+      },
+      [neither]: { accepted: false, directlySigned: false, attestations: [] },
+      [oldFormat]: null,
+    });
+    expect(upstream.calls.filter((call) => call.resource !== 'customers')).toEqual([]);
     hold.open();
     await firstPassEnded(gw, bearer(reader));
     for (let tries = 0; tries < 200; tries++) {
@@ -226,5 +244,47 @@ describe('MCA acceptance in the customer base', () => {
     const rows = csv.split('\r\n').slice(1, -1);
     expect(rows.map((row) => row.slice(0, 36)).sort()).toEqual([attested, neither].sort());
     expect(rows.find((row) => row.startsWith(neither))?.endsWith(',true,2026-01-02T03:04:05.000Z')).toBe(true);
+  });
+
+  it('files a confirmation among the stored attestations by date, records MCA_ACCEPTED as GATEWAY, and confirms a customer it does not hold', async () => {
+    const gw = await syncing();
+    await firstPassEnded(gw, bearer(reader));
+    const writer = await entra.signCallerToken({ roles: ['PartnerCenter.Write'] });
+    const confirm = async (id: string, dateAgreed: string) => {
+      const { body } = await gw.query(
+        `mutation { confirmCustomerAgreement(input: { customerId: "${id}", dateAgreed: "${dateAgreed}", primaryContact: { firstName: "Ana", lastName: "Lee", email: "ana@example.com" } }) { attestation { dateAgreed } } }`,
+        undefined,
+        bearer(writer),
+      );
+      return body;
+    };
+    // Older than the attestation the snapshot holds: it goes after it.
+    expect((await confirm(attested, '2019-05-01T00:00:00Z')).errors).toBeUndefined();
+    expect((await confirm(neither, '2026-01-02T03:04:05Z')).errors).toBeUndefined();
+    // A customer the snapshot does not hold (not listed): confirmed all the same, and the snapshot is left alone.
+    const unlisted = customerId(9);
+    expect(await confirm(unlisted, '2026-01-02T03:04:05Z')).toEqual({
+      data: { confirmCustomerAgreement: { attestation: { dateAgreed: '2026-01-02T03:04:05.000Z' } } },
+    });
+
+    const data = await ask<{
+      customerBase: {
+        customers: { nodes: Array<{ id: string; mcaAcceptance: { attestations: Array<{ dateAgreed: string }> } }> };
+        changes: { nodes: Array<{ kind: string; source: string; customerId: string }> };
+      };
+    }>(
+      gw,
+      '{ customerBase { customers(first: 100) { nodes { id mcaAcceptance { attestations { dateAgreed } } } } changes { nodes { kind source customerId } } } }',
+    );
+    const dates = (id: string) =>
+      data.customerBase.customers.nodes
+        .find((node) => node.id === id)
+        ?.mcaAcceptance.attestations.map((attestation) => attestation.dateAgreed);
+    expect(dates(attested)).toEqual(['2019-08-26T00:00:00.000Z', '2019-05-01T00:00:00.000Z']);
+    expect(dates(neither)).toEqual(['2026-01-02T03:04:05.000Z']);
+    expect(data.customerBase.customers.nodes.map((node) => node.id).sort()).toEqual(
+      ROSTER.map((item) => item.id).sort(),
+    );
+    expect(data.customerBase.changes.nodes).toEqual([{ kind: 'MCA_ACCEPTED', source: 'GATEWAY', customerId: neither }]);
   });
 });

@@ -416,6 +416,38 @@ describe('the customer base', () => {
     expect((missing.body as { extensions?: unknown }).extensions).toBeUndefined();
   });
 
+  it('serves mcaAcceptance from the snapshot when Partner Center fails both its reads with 503; null while unknown', async () => {
+    const gw = await syncing({ staleIfErrorSeconds: 3_600, maxAttempts: 1 });
+    await passEnded(gw);
+    failWith = 503;
+    const fields = 'mcaAcceptance { accepted directlySigned attestations { templateId currentTemplate } }';
+    // Customer 3 is attested and not signed directly; customer 7 has no relationship, so the snapshot never knew.
+    const { body } = await gw.query<Record<string, unknown>>(
+      `{ a: customer(id: "${customerId(3)}") { ${fields} } b: customer(id: "${customerId(7)}") { ${fields} } }`,
+      undefined,
+      bearer(caller),
+    );
+    expect(body.data).toEqual({
+      a: {
+        mcaAcceptance: {
+          accepted: true,
+          directlySigned: false,
+          attestations: [{ templateId: TEMPLATE_ID, currentTemplate: true }],
+        },
+      },
+      b: { mcaAcceptance: null },
+    });
+    expect(body.errors?.map((error) => [error.path, error.extensions?.code])).toEqual([
+      [['b', 'mcaAcceptance'], 'UPSTREAM_UNAVAILABLE'],
+    ]);
+    const stale = (body as { extensions?: { stale?: Array<{ path: unknown[] }> } }).extensions?.stale;
+    // One entry for each read served from the snapshot: the direct status and the agreements.
+    expect(stale?.map((entry) => entry.path)).toEqual([
+      ['a', 'mcaAcceptance'],
+      ['a', 'mcaAcceptance'],
+    ]);
+  });
+
   it('spreads its calls evenly: one every 60 / SYNC_RATE_PER_MINUTE seconds, never in a burst', async () => {
     // 1,200 a minute: one call every 50 ms; 40 calls are two seconds of the sync's life.
     const gw = await syncing({ syncRatePerMinute: 1_200 });

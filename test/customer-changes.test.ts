@@ -186,6 +186,40 @@ describe('the change log', () => {
     expect(metrics).toContain('gateway_customer_changes_total{kind="CUSTOMER_LISTED"} 1');
   });
 
+  it('records a qualification removed with its status before, and nothing for what did not change', async () => {
+    stand.world.extra.set(3, [{ qualification: 'StateOwnedEntity', vettingStatus: 'Approved' }]);
+    stand.world.extra.set(4, [{ qualification: 'Nonprofit', vettingStatus: 'Approved' }]);
+    const gw = await syncing();
+    stand.world.vetting.delete(1);
+    stand.world.extra.set(4, [
+      { qualification: 'Nonprofit', vettingStatus: 'Approved' },
+      { qualification: 'StateOwnedEntity', vettingStatus: 'Approved' },
+    ]);
+    stand.openGate();
+
+    const changes = await settled(gw, 2);
+    expect(changes.map(summaryOf)).toEqual([
+      `QUALIFICATION_REMOVED SYNC ${customerId(1)} Education IN_REVIEW `,
+      `QUALIFICATION_ADDED SYNC ${customerId(4)} StateOwnedEntity  APPROVED`,
+    ]);
+    expect(changes.map((change) => [change.companyName, change.qualificationKind])).toEqual([
+      ['Company 001', 'EDUCATION'],
+      ['Company 004', 'STATE_OWNED_ENTITY'],
+    ]);
+    const metrics = await (await fetch(gw.url.replace('/graphql', '/metrics'))).text();
+    expect(metrics).toContain('gateway_customer_changes_total{kind="QUALIFICATION_REMOVED"} 1');
+    expect(metrics).toContain('gateway_customer_changes_total{kind="QUALIFICATION_ADDED"} 1');
+    expect(metrics).not.toContain('gateway_customer_changes_total{kind="VETTING_STATUS_CHANGED"}');
+    // An empty list of kinds filters nothing out; a qualification kind keeps only its changes.
+    const noKinds = await changesOf(gw, '(where: { kinds: [] })');
+    expect(noKinds.data?.customerBase.changes.nodes.map((change) => change.kind)).toEqual([
+      'QUALIFICATION_REMOVED',
+      'QUALIFICATION_ADDED',
+    ]);
+    const education = await changesOf(gw, '(where: { qualification: EDUCATION })');
+    expect(education.data?.customerBase.changes.nodes.map((change) => change.customerId)).toEqual([customerId(1)]);
+  });
+
   it('records a mutation once, with source GATEWAY, and the sync reading the same fact records nothing more', async () => {
     const gw = await syncing();
     stand.openGate();

@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { customerId, type RunningGateway, startGateway } from './support/gateway';
-import { defaultHandler, json, type RecordedCall, startUpstream, type Upstream } from './support/upstream';
+import { defaultHandler, json, type RecordedCall, startUpstream, TEMPLATE_ID, type Upstream } from './support/upstream';
 
 const QUALIFICATIONS = 'query ($id: ID!) { customer(id: $id) { qualifications { kind vettingStatus } } }';
 const OTHER_TOKEN = 'Bearer another-token';
@@ -95,6 +95,30 @@ describe('stale answers from the cache', () => {
     failWith = 503;
     const after = await gw.query(QUALIFICATIONS, { id });
     expect(after.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+  });
+
+  it('serves mcaAcceptance from the kept answers of both its reads for a 503 after their TTL', async () => {
+    const gw = await gateway();
+    const id = customerId(4);
+    const MCA =
+      'query ($id: ID!) { customer(id: $id) { mcaAcceptance { accepted directlySigned attestations { templateId } } } }';
+    const first = await gw.query(MCA, { id });
+    expect(first.body.errors).toBeUndefined();
+    await sleep(1_100);
+    failWith = 503;
+    const { body } = await gw.query(MCA, { id });
+    expect(body.errors).toBeUndefined();
+    expect(body.data).toEqual(first.body.data);
+    expect(body.data).toEqual({
+      customer: {
+        mcaAcceptance: { accepted: true, directlySigned: true, attestations: [{ templateId: TEMPLATE_ID }] },
+      },
+    });
+    const stale = (body as { extensions?: { stale?: Array<{ path: unknown[] }> } }).extensions?.stale;
+    expect(stale?.map((entry) => entry.path)).toEqual([
+      ['customer', 'mcaAcceptance'],
+      ['customer', 'mcaAcceptance'],
+    ]);
   });
 
   it('never stands in for a 404, nor past STALE_IF_ERROR_SECONDS', async () => {
