@@ -36,6 +36,16 @@ export interface NewAgreementBody {
 
 const text = (value: unknown) => (typeof value === 'string' && value.trim() !== '' ? value : null);
 
+/**
+ * dateAgreed as ISO 8601 UTC: a date is the customer's, so a day alone (midnight UTC) and a space before the time are
+ * read too, beyond what src/domain/dates.ts takes; undefined when it is not a date.
+ */
+function dateAgreedOf(raw: string): string | undefined {
+  const text = raw.trim();
+  const date = parseWireDate(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00` : text.replace(' ', 'T'));
+  return date?.toISOString();
+}
+
 /** An attestation item, or a string saying what it lacks; undefined for an item of another agreement type. */
 function parseAgreement(item: unknown): WireAgreement | string | undefined {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) return 'is not an object';
@@ -44,8 +54,7 @@ function parseAgreement(item: unknown): WireAgreement | string | undefined {
   if (record.type !== undefined && record.type !== MCA_TYPE) return undefined;
   const templateId = text(record.templateId);
   if (templateId === null) return 'has no "templateId"';
-  const dateAgreed =
-    typeof record.dateAgreed === 'string' ? parseWireDate(record.dateAgreed)?.toISOString() : undefined;
+  const dateAgreed = typeof record.dateAgreed === 'string' ? dateAgreedOf(record.dateAgreed) : undefined;
   if (dateAgreed === undefined) return 'has no "dateAgreed" date';
   const contact = record.primaryContact as Record<string, unknown> | null | undefined;
   const firstName = text(contact?.firstName);
