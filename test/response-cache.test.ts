@@ -249,6 +249,22 @@ describe('invalidation', () => {
     expect((await ask(gw, COUNTS)).data).toEqual({ customerBase: { summary: { customers: 6, mcaAccepted: 1 } } });
   });
 
+  it('keeps the summary a hit across sync passes that read every customer again and find nothing changed', async () => {
+    const gw = await syncing(captureLogs('info'));
+    await ask(gw, SUMMARY);
+    expect((await ask(gw, SUMMARY)).cache).toEqual({ hit: true });
+    const completedAt = async () =>
+      JSON.stringify((await ask(gw, '{ customerBase { sync { lastPassCompletedAt } } }')).data);
+    const before = await completedAt();
+    stand.openGate();
+    // Two more passes: each one reads every customer again (due 200 ms after its read), and only read times move.
+    await expect.poll(completedAt, { timeout: 10_000, interval: 25 }).not.toBe(before);
+    const once = await completedAt();
+    await expect.poll(completedAt, { timeout: 10_000, interval: 25 }).not.toBe(once);
+    expect(upstream.calls.filter((call) => call.resource === 'qualifications').length).toBeGreaterThan(5);
+    expect((await ask(gw, SUMMARY)).cache).toEqual({ hit: true });
+  });
+
   it('never serves a page cached before a sync read changed its customer, once the change is recorded', async () => {
     const gw = await syncing(captureLogs('info'));
     const PAGE = '{ customerBase { customers(first: 1) { nodes { id qualifications { vettingStatus } } } } }';
