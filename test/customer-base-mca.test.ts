@@ -269,18 +269,29 @@ describe('MCA acceptance in the customer base', () => {
 
     const data = await ask<{
       customerBase: {
-        customers: { nodes: Array<{ id: string; mcaAcceptance: { attestations: Array<{ dateAgreed: string }> } }> };
+        customers: {
+          nodes: Array<{
+            id: string;
+            mcaAcceptance: { attestations: Array<{ dateAgreed: string; currentTemplate: boolean }> };
+          }>;
+        };
         changes: { nodes: Array<{ kind: string; source: string; customerId: string }> };
       };
     }>(
       gw,
-      '{ customerBase { customers(first: 100) { nodes { id mcaAcceptance { attestations { dateAgreed } } } } changes { nodes { kind source customerId } } } }',
+      '{ customerBase { customers(first: 100) { nodes { id mcaAcceptance { attestations { dateAgreed currentTemplate } } } } changes { nodes { kind source customerId } } } }',
     );
     const dates = (id: string) =>
       data.customerBase.customers.nodes
         .find((node) => node.id === id)
         ?.mcaAcceptance.attestations.map((attestation) => attestation.dateAgreed);
     expect(dates(attested)).toEqual(['2019-08-26T00:00:00.000Z', '2019-05-01T00:00:00.000Z']);
+    // The pass read the current template into the snapshot: every attestation here is of it.
+    expect(
+      data.customerBase.customers.nodes.flatMap((node) =>
+        node.mcaAcceptance.attestations.map((a) => a.currentTemplate),
+      ),
+    ).toEqual([true, true, true]);
     expect(dates(neither)).toEqual(['2026-01-02T03:04:05.000Z']);
     expect(data.customerBase.customers.nodes.map((node) => node.id).sort()).toEqual(
       ROSTER.map((item) => item.id).sort(),

@@ -223,6 +223,48 @@ describe('invalidation', () => {
     expect(JSON.stringify(page.data)).toContain('APPROVED');
   });
 
+  it('answers afresh the pages a customer listed or an attestation moves, though they do not hold that customer', async () => {
+    const gw = await syncing(captureLogs('info'));
+    const ALL = '{ customerBase { customers(first: 10) { nodes { id } } } }';
+    const ACCEPTED = '{ customerBase { customers(where: { mcaAccepted: true }) { nodes { id } } } }';
+    const COUNTS = '{ customerBase { summary { customers mcaAccepted } } }';
+    expect(idsOf(await ask(gw, ALL))).toEqual([1, 2, 3, 4, 5].map(customerId));
+    expect(idsOf(await ask(gw, ACCEPTED))).toEqual([]);
+    expect((await ask(gw, COUNTS)).data).toEqual({ customerBase: { summary: { customers: 5, mcaAccepted: 0 } } });
+    for (const query of [ALL, ACCEPTED, COUNTS]) expect((await ask(gw, query)).cache).toEqual({ hit: true });
+
+    stand.world.listed = [1, 2, 3, 4, 5, 6];
+    stand.world.attested.add(2);
+    stand.openGate();
+    await expect
+      .poll(async () => JSON.stringify((await ask(gw, '{ customerBase { changes { nodes { kind } } } }')).data), {
+        timeout: 10_000,
+        interval: 25,
+      })
+      .toMatch(/CUSTOMER_LISTED.*MCA_ACCEPTED|MCA_ACCEPTED.*CUSTOMER_LISTED/);
+    // The first page holds neither customer 6 nor an attestation: listing a customer moves every page.
+    expect(idsOf(await ask(gw, ALL))).toEqual([1, 2, 3, 4, 5, 6].map(customerId));
+    // A page that held nobody: the attestation moves customer 2 into it.
+    expect(idsOf(await ask(gw, ACCEPTED))).toEqual([customerId(2)]);
+    expect((await ask(gw, COUNTS)).data).toEqual({ customerBase: { summary: { customers: 6, mcaAccepted: 1 } } });
+  });
+
+  it('keeps the summary a hit across sync passes that read every customer again and find nothing changed', async () => {
+    const gw = await syncing(captureLogs('info'));
+    await ask(gw, SUMMARY);
+    expect((await ask(gw, SUMMARY)).cache).toEqual({ hit: true });
+    const completedAt = async () =>
+      JSON.stringify((await ask(gw, '{ customerBase { sync { lastPassCompletedAt } } }')).data);
+    const before = await completedAt();
+    stand.openGate();
+    // Two more passes: each one reads every customer again (due 200 ms after its read), and only read times move.
+    await expect.poll(completedAt, { timeout: 10_000, interval: 25 }).not.toBe(before);
+    const once = await completedAt();
+    await expect.poll(completedAt, { timeout: 10_000, interval: 25 }).not.toBe(once);
+    expect(upstream.calls.filter((call) => call.resource === 'qualifications').length).toBeGreaterThan(5);
+    expect((await ask(gw, SUMMARY)).cache).toEqual({ hit: true });
+  });
+
   it('never serves a page cached before a sync read changed its customer, once the change is recorded', async () => {
     const gw = await syncing(captureLogs('info'));
     const PAGE = '{ customerBase { customers(first: 1) { nodes { id qualifications { vettingStatus } } } } }';
