@@ -185,7 +185,7 @@ describe('confirmCustomerAgreement', () => {
     [
       'a customer id that is not a GUID',
       () => confirmation({ customerId: 'contoso' }),
-      { code: 'BAD_USER_INPUT', invalidId: 'contoso' },
+      { code: 'BAD_USER_INPUT', invalidId: 'contoso', field: 'customerId' },
       'input.customerId: expected a customer tenant id as a GUID (e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6), got "contoso".',
     ],
     [

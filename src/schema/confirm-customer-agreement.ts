@@ -91,7 +91,7 @@ builder.mutationField('confirmCustomerAgreement', (t) =>
       let templateId: string | null = null;
       try {
         await ctx.access.write();
-        const customerId = parseCustomerId(input.customerId, 'input.customerId');
+        const customerId = customerIdOf(input.customerId);
         const body = checkedInput(input, Date.now());
         await refusalWithoutCall(ctx, 'confirmCustomerAgreement');
         templateId = await ctx.loaders.agreementTemplate.load('current');
@@ -117,6 +117,16 @@ builder.mutationField('confirmCustomerAgreement', (t) =>
     },
   }),
 );
+
+/** The canonical id, or BAD_USER_INPUT naming the field as every other bad field of the input is named. */
+function customerIdOf(raw: string | number): string {
+  try {
+    return parseCustomerId(String(raw), 'input.customerId');
+  } catch (error) {
+    if (error instanceof GatewayError) error.extensions.field = 'customerId';
+    throw error;
+  }
+}
 
 /** The snapshot (when the sync is on) holds the new attestation at once: the customer counts as accepted. */
 function showInSnapshot(ctx: Context, customerId: string, created: WireAgreement, templateId: string): void {
