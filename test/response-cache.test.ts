@@ -108,6 +108,28 @@ const executed = async (gw: RunningGateway) =>
 const cacheCount = async (gw: RunningGateway, result: 'hit' | 'miss') =>
   sampleValue(await scrape(gw), 'gateway_response_cache_total', { result }) ?? 0;
 
+/** The bytes a caller receives, as sent. */
+async function bytesOf(gw: RunningGateway, query: string, token = reader) {
+  const response = await fetch(gw.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...bearer(token) },
+    body: JSON.stringify({ query }),
+  });
+  return {
+    text: await response.text(),
+    type: response.headers.get('content-type'),
+    etag: response.headers.get('etag'),
+  };
+}
+
+/** A hit's bytes are the miss's, but for what responseCache says: the data as executed, no internal extension. */
+function expectHitBytesLikeMiss(miss: { text: string }, hit: { text: string }) {
+  const missCache = '"responseCache":{"hit":false,"didCache":true,"ttl":60000}}}';
+  expect(miss.text.endsWith(missCache)).toBe(true);
+  expect(hit.text).toBe(`${miss.text.slice(0, -missCache.length)}"responseCache":{"hit":true}}}`);
+  expect(hit.text).not.toContain('"http"');
+}
+
 describe('sharing', () => {
   it('serves a second caller with the read role the first caller’s answer, without running a resolver', async () => {
     const logs = captureLogs('info');
@@ -128,6 +150,17 @@ describe('sharing', () => {
     expect(await cacheCount(gw, 'miss')).toBe(1);
     const lines = logs.withMessage('graphql request').filter((line) => line.responseCache !== undefined);
     expect(lines.map((line) => line.responseCache)).toEqual(['miss', 'hit']);
+  });
+
+  it('answers a hit with the bytes the miss was answered with, its responseCache extension aside', async () => {
+    const gw = await syncing(captureLogs('info'));
+    const miss = await bytesOf(gw, FIRST_PAGE);
+    const hit = await bytesOf(gw, FIRST_PAGE, otherReader);
+    expectHitBytesLikeMiss(miss, hit);
+    expect(hit.type).toBe(miss.type);
+    expect(hit.etag).toBe(miss.etag);
+    // Served again, the same bytes.
+    expect((await bytesOf(gw, FIRST_PAGE)).text).toBe(hit.text);
   });
 
   it('never caches sync, changes, or an operation that asks for anything besides customerBase', async () => {
@@ -324,6 +357,24 @@ describe('replicas', () => {
     // Answers are kept under the partner's prefix, and the page that does not hold customer 2 is still shared.
     expect((await redis.client.keys('pcgw:rc:*')).length).toBeGreaterThan(0);
     expect((await ask(two, OTHER)).cache?.hit).toBe(true);
+  });
+
+  it('answer a hit read from Redis with the bytes of the miss, and a changed answer with its new bytes', async () => {
+    const one = await syncing(captureLogs('info'), {}, redis.url);
+    const two = await syncing(captureLogs('info'), {}, redis.url);
+    const miss = await bytesOf(one, FIRST_PAGE);
+    expectHitBytesLikeMiss(miss, await bytesOf(two, FIRST_PAGE));
+    expectHitBytesLikeMiss(miss, await bytesOf(two, FIRST_PAGE));
+
+    const { body } = await one.query(
+      `mutation { addCustomerQualification(input: { customerId: "${customerId(1)}", qualification: STATE_OWNED_ENTITY }) { qualification { kind } } }`,
+      undefined,
+      bearer(writer),
+    );
+    expect(body.errors).toBeUndefined();
+    const fresh = await bytesOf(one, FIRST_PAGE);
+    expect(fresh.text).toContain('STATE_OWNED_ENTITY');
+    expectHitBytesLikeMiss(fresh, await bytesOf(one, FIRST_PAGE));
   });
 });
 
