@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../src/observability/logger';
-import { createPacer } from '../src/quota/pacing';
+import { createPacer, type Pacer } from '../src/quota/pacing';
 import { createSharedRedis } from '../src/quota/redis';
 import { useUpstream } from './support/fixtures';
 import { customerIds } from './support/gateway';
@@ -65,10 +65,10 @@ describe("the partner's turns in the window (what the sync leaves free for reque
     await server?.stop();
   });
 
-  /** Takes `n` turns of partner-a, each allowed to wait up to a minute. */
-  const take = async (pacer: ReturnType<typeof createPacer>, n: number) => {
+  /** Takes `n` turns of the partner (partner-a), each allowed to wait up to a minute. */
+  const take = async (pacer: ReturnType<typeof createPacer>, n: number, partner = 'partner-a') => {
     for (let i = 0; i < n; i++) {
-      const reservation = await pacer.reserve('partner-a', 60_000);
+      const reservation = await pacer.reserve(partner, 60_000);
       if (!('turn' in reservation)) throw new Error('no turn');
     }
   };
@@ -81,6 +81,11 @@ describe("the partner's turns in the window (what the sync leaves free for reque
       await take(pacer, 5);
       expect(await pacer.turnsInWindow('partner-a')).toBe(5);
       expect(await pacer.turnsInWindow('partner-b')).toBe(0);
+      // The 2 reserved ones waited for the window; a turn refused is not counted.
+      expect(await pacer.queuedTurns('partner-a')).toBe(2);
+      expect('refusedMs' in (await pacer.reserve('partner-a', 0))).toBe(true);
+      expect(await pacer.queuedTurns('partner-a')).toBe(2);
+      expect(await pacer.queuedTurns('partner-b')).toBe(0);
       // A turn stamped at ms m counts through m + 300 (its call left somewhere in that ms).
       vi.advanceTimersByTime(300);
       expect(await pacer.turnsInWindow('partner-a')).toBe(5);
@@ -182,6 +187,25 @@ describe("the partner's turns in the window (what the sync leaves free for reque
       expect((scores[2] as number) - (scores[0] as number)).toBe(1_000 + 1 + 10);
     } finally {
       await redis.close();
+    }
+  });
+
+  it('counts the turns that waited for the window, every replica’s through Redis', async () => {
+    const redis = [0, 1].map(() => createSharedRedis(server.url, silentLogger, { commandTimeoutMs: 2_000 }));
+    try {
+      await Promise.all(redis.map((r) => new Promise<void>((resolve) => r.onReconnect(resolve))));
+      const [a, b] = redis.map((r) => createPacer({ limit: 2, windowMs: 60_000, redis: r })) as [Pacer, Pacer];
+      expect(await a.queuedTurns('partner-q')).toBe(0);
+      // Two turns now, then one from each replica that waits for the window; a turn refused (too far) is not one.
+      await take(a, 2, 'partner-q');
+      expect(await b.queuedTurns('partner-q')).toBe(0);
+      for (const pacer of [a, b]) expect('turn' in (await pacer.reserve('partner-q', 120_000))).toBe(true);
+      expect('refusedMs' in (await b.reserve('partner-q', 0))).toBe(true);
+      expect(await a.queuedTurns('partner-q')).toBe(2);
+      expect(await b.queuedTurns('partner-q')).toBe(2);
+      expect(await b.queuedTurns('partner-other')).toBe(0);
+    } finally {
+      await Promise.all(redis.map((r) => r.close()));
     }
   });
 

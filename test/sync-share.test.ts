@@ -1,7 +1,7 @@
 // The sync's share of the partner's minute (src/customer-base/share.ts): when its next call is due, from
 // SYNC_RATE_PER_MINUTE, the requests' turns in the window (their level nine seconds in ten over the last two minutes),
-// 2% of the limit left free and its own calls in the last minute, on a fake clock against a count of turns the test
-// sets.
+// 2% of the limit left free, its own calls in the last minute and the calls it owes for turns that waited, on a fake
+// clock against counts of turns the test sets.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSyncShare, type SyncShare } from '../src/customer-base/share';
@@ -157,6 +157,50 @@ describe("the sync's share of the partner's minute", () => {
     // the 25th of its last 294 leaves (270 back), not a spacing of 270 a minute after the last.
     turns = 294 + 200;
     expect(await sync.nextAt()).toBe(first + 24 * 204 + MINUTE + 1);
+  });
+
+  it('owes, for a minute, as many calls as turns waited for the window: a late refresh does not make the next late', async () => {
+    let queued: number | undefined = 40;
+    const sync = createSyncShare({
+      rate: 300,
+      limit: 480,
+      minuteMs: MINUTE,
+      turnsInWindow: async () => turns,
+      queuedTurns: async () => queued,
+    });
+    // A minute at its own rate: 294 calls, one every 204 ms. The 40 turns that waited before the sync looked are
+    // not its debt.
+    const first = Date.now() - MINUTE + 100;
+    for (let i = 0; i < 294; i++) sync.sent(first + i * 204, first + i * 204, 1);
+    turns = 294;
+    const last = first + 293 * 204;
+    expect(await sync.nextAt()).toBe(last + spacingAt(300));
+    // A refresh's 100 turns waited: the sync holds its calls in the minute to its 300 less 100, so it waits until
+    // only 200 of its 294 are left in the window: the 95th leaves.
+    queued = 140;
+    const waitedAt = Date.now();
+    expect(await sync.nextAt()).toBe(first + 94 * 204 + MINUTE + 1);
+    // Seen again, the same count owes nothing more; Redis not answering keeps the debt.
+    expect(await sync.nextAt()).toBe(first + 94 * 204 + MINUTE + 1);
+    queued = undefined;
+    expect(await sync.nextAt()).toBe(first + 94 * 204 + MINUTE + 1);
+    // A minute after the turns waited, nothing is owed: the spacing after its last call again.
+    vi.setSystemTime(waitedAt + MINUTE);
+    queued = 140;
+    sync.sent(Date.now(), Date.now(), 1);
+    turns = 1;
+    expect(await sync.nextAt()).toBe(Date.now() + spacingAt(300));
+  });
+
+  it('takes a smaller count of waited turns for one that started again: those it counts now are owed', async () => {
+    let queued = 500;
+    const sync = createSyncShare({ rate: 300, limit: 480, minuteMs: MINUTE, queuedTurns: async () => queued });
+    const first = Date.now() - MINUTE + 100;
+    for (let i = 0; i < 294; i++) sync.sent(first + i * 204, first + i * 204, 1);
+    expect(await sync.nextAt()).toBe(first + 293 * 204 + spacingAt(300));
+    // 10 owed: 290 of its own in the minute at most, so it waits for the 5th of its 294 to leave.
+    queued = 10;
+    expect(await sync.nextAt()).toBe(first + 4 * 204 + MINUTE + 1);
   });
 
   it('never makes more than SYNC_RATE_PER_MINUTE attempts in any minute, retries included', async () => {

@@ -74,6 +74,7 @@ export function createCustomerBase(config: Config, deps: CustomerBaseDeps): Cust
       limit: config.ratePerMinute,
       minuteMs: deps.minuteMs ?? 60_000,
       turnsInWindow: pacer ? () => pacer.turnsInWindow(signIn.identity.partner) : undefined,
+      queuedTurns: pacer ? () => pacer.queuedTurns(signIn.identity.partner) : undefined,
     }),
     lease: redis && shared ? createSyncLease(redis, digest, shared.loaded, logger, tuning) : undefined,
     ...(tuning?.maxAgeMs === undefined ? {} : { maxAgeMs: tuning.maxAgeMs }),

@@ -15,6 +15,8 @@ export interface SyncShareOptions {
    * told (Redis did not answer), or without pacing.
    */
   readonly turnsInWindow?: () => Promise<number | undefined>;
+  /** The partner's turns so far that waited for the window (src/quota/pacing.ts); undefined when it cannot be told. */
+  readonly queuedTurns?: () => Promise<number | undefined>;
 }
 
 export interface SyncShare {
@@ -54,6 +56,15 @@ const QUANTILE = 0.9;
  */
 const SLACK = 0.02;
 /**
+ * A turn that waited for the window (a refresh that found the minute full) leaves a minute later than it was asked
+ * for, and so does the turn that takes it a minute later, and so on: SLACK gives that lateness back 10 calls a minute.
+ * The sync gives it back at once instead: for a minute after turns waited it makes that many fewer calls, so the
+ * next refresh finds as many turns free as the late ones it would otherwise wait for. It costs the sync the calls
+ * that waited, only when some did.
+ */
+const OWED_MINUTES = 1;
+
+/**
  * How late, in spacings, a call may leave and still keep the schedule (timers, admission, a wait while a request's
  * calls came in): the next is due a spacing after when this one was due, so the few ms each call loses do not slow the
  * rate, and two calls are never closer than half a spacing. Later than that (the first call, one after a throttle
@@ -86,6 +97,21 @@ export function createSyncShare(options: SyncShareOptions): SyncShare {
   /** A ring of the last SECONDS seconds: which second each slot holds, and the most request turns seen in it. */
   const secondOf: number[] = new Array(SECONDS).fill(Number.NEGATIVE_INFINITY);
   const mostIn: number[] = new Array(SECONDS).fill(0);
+  /** The count of waited turns last seen, and the calls owed for those that waited since, by when they were seen. */
+  let queuedSeen: number | undefined;
+  const owed: Array<{ at: number; calls: number }> = [];
+
+  /** Calls the sync owes now: turns that waited within the last minute. */
+  function owedNow(queued: number | undefined, now: number): number {
+    if (queued !== undefined) {
+      // The first count is where the sync starts; a smaller one is a count that started again (Redis forgot it).
+      const waited = queuedSeen === undefined ? 0 : queued >= queuedSeen ? queued - queuedSeen : queued;
+      queuedSeen = queued;
+      if (waited > 0) owed.push({ at: now, calls: waited });
+    }
+    while (owed.length > 0 && (owed[0] as { at: number }).at <= now - minuteMs * OWED_MINUTES) owed.shift();
+    return owed.reduce((sum, entry) => sum + entry.calls, 0);
+  }
 
   /** The requests' level: what the seconds of the last two minutes with a look stay at or under, nine in ten. */
   function requestsLevel(second: number): number {
@@ -107,7 +133,7 @@ export function createSyncShare(options: SyncShareOptions): SyncShare {
       for (let i = 0; i < attempts; i++) own.push(at);
     },
     async nextAt() {
-      const turns = await options.turnsInWindow?.();
+      const [turns, queued] = await Promise.all([options.turnsInWindow?.(), options.queuedTurns?.()]);
       const now = Date.now();
       while (own.length > 0 && (own[0] as number) <= now - minuteMs) own.shift();
       const second = Math.floor(now / secondMs);
@@ -126,8 +152,9 @@ export function createSyncShare(options: SyncShareOptions): SyncShare {
       // never runs faster than the sync's own spacing.
       const spacingMs = Math.max(baseSpacingMs, minuteMs / left);
       const spaced = (lastSentAt - lastDueAt <= spacingMs * FORGIVEN ? lastDueAt : lastSentAt) + spacingMs;
-      // At most that many of its own in any minute: the next when the one that many calls back leaves the window.
-      const most = Math.floor(Math.min(rate, left));
+      // At most that many of its own in any minute, less what it owes: the next when the one that many calls back
+      // leaves the window. Owing does not change the spacing: after the pause the sync goes on at its share.
+      const most = Math.max(1, Math.floor(Math.min(rate, left)) - owedNow(queued, now));
       const counted = own.length >= most ? (own[own.length - most] as number) + minuteMs + 1 : spaced;
       return Math.max(spaced, counted);
     },

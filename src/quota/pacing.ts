@@ -26,6 +26,12 @@ export interface Pacer {
   reserve(partner: string, maxWaitMs: number): Promise<Reservation>;
   /** The partner's turns in the window now, taken and reserved; undefined when Redis does not answer in time. */
   turnsInWindow(partner: string): Promise<number | undefined>;
+  /**
+   * How many of the partner's turns so far were given for later than they were asked (they waited for the window),
+   * every replica's with Redis: a count that grows, or starts again from 0 once no turn waited for ten windows;
+   * undefined when Redis does not answer in time.
+   */
+  queuedTurns(partner: string): Promise<number | undefined>;
 }
 
 export interface PacerOptions {
@@ -65,6 +71,10 @@ end
 if at - now > maxWait then return {0, at - now} end
 redis.call('ZADD', KEYS[1], at, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], at - now + window)
+if at > now then
+  redis.call('INCR', KEYS[2])
+  redis.call('PEXPIRE', KEYS[2], window * 10)
+end
 return {1, at - now}
 `;
 
@@ -116,6 +126,8 @@ export function createPacer(options: PacerOptions): Pacer {
   /** How long a turn counts, in the log's whole ms. */
   const spanMs = windowMs + COUNTED_PAST_WINDOW_MS;
   const logs = new LRUCache<string, number[]>({ max: options.maxPartners ?? 10_000 });
+  /** Turns given for later than asked, by partner, without Redis (or while it was away). */
+  const queued = new LRUCache<string, number>({ max: options.maxPartners ?? 10_000, ttl: windowMs * 10 });
 
   /** The partner's log with the turns that no longer count dropped. */
   function logOf(partner: string, now: number): number[] {
@@ -131,6 +143,7 @@ export function createPacer(options: PacerOptions): Pacer {
     if (log.length >= limit) at = Math.max(at, (log[log.length - limit] as number) + spanMs + QUEUED_TURN_GAP_MS);
     if (log.length > 0) at = Math.max(at, log[log.length - 1] as number);
     if (at - now > maxWaitMs) return { refusedMs: at - now };
+    if (at > now) queued.set(partner, (queued.get(partner) ?? 0) + 1);
     log.push(at);
     // The log lives as long as its last turn counts, then expires on its own: no sweep.
     logs.set(partner, log, { ttl: at - now + spanMs });
@@ -168,6 +181,11 @@ export function createPacer(options: PacerOptions): Pacer {
       );
       return count ?? undefined;
     },
+    async queuedTurns(partner) {
+      if (!redis) return queued.get(partner) ?? 0;
+      const count = await redis.run((r) => r.get(`${KEY_PREFIX}pace:${partner}:queued`), { background: true });
+      return count === undefined ? undefined : Number(count ?? 0);
+    },
     async reserve(partner, maxWaitMs) {
       if (!redis) return reserveLocally(partner, maxWaitMs);
       const key = `${KEY_PREFIX}pace:${partner}`;
@@ -176,8 +194,9 @@ export function createPacer(options: PacerOptions): Pacer {
         (r) =>
           r.eval(
             RESERVE_SCRIPT,
-            1,
+            2,
             key,
+            `${key}:queued`,
             String(limit),
             String(spanMs),
             String(Math.max(0, Math.floor(maxWaitMs))),
