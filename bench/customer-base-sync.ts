@@ -98,6 +98,7 @@ async function shareRate(): Promise<number> {
     rate: SYNC_RATE,
     limit: PACING_RATE,
     minuteMs: 60_000,
+    burst: CONCURRENCY,
     turnsInWindow: async () => DASHBOARD_PER_MINUTE,
   });
   await share.nextAt();

@@ -63,6 +63,15 @@ describe("the sync's share of the partner's minute", () => {
     expect(await spacingNow(larger)).toBeCloseTo(spacingAt(180));
   });
 
+  it('leaves a burst of the requests free instead when that is more than 2%: a token’s calls in flight', async () => {
+    const options = { rate: 300, limit: 480, minuteMs: MINUTE, turnsInWindow: async () => 200 };
+    expect(await spacingNow(createSyncShare({ ...options, burst: 32 }))).toBeCloseTo(spacingAt(280 - 32));
+    expect(await spacingNow(createSyncShare({ ...options, burst: 5 }))).toBeCloseTo(spacingAt(280 - FREE));
+    // With no request about, the burst costs the sync nothing: its own rate still fits.
+    const idle = createSyncShare({ ...options, burst: 32, turnsInWindow: async () => 0 });
+    expect(await spacingNow(idle)).toBeCloseTo(spacingAt(300));
+  });
+
   it('takes the level requests stay under nine seconds in ten: a moment of 400 among 250s does not count', async () => {
     const sync = share();
     turns = 400;

@@ -73,6 +73,7 @@ export function createCustomerBase(config: Config, deps: CustomerBaseDeps): Cust
       rate: config.syncRatePerMinute,
       limit: config.ratePerMinute,
       minuteMs: deps.minuteMs ?? 60_000,
+      burst: config.maxConcurrencyPerToken,
       turnsInWindow: pacer ? () => pacer.turnsInWindow(signIn.identity.partner) : undefined,
       queuedTurns: pacer ? () => pacer.queuedTurns(signIn.identity.partner) : undefined,
     }),

@@ -15,6 +15,11 @@ export interface SyncShareOptions {
    * told (Redis did not answer), or without pacing.
    */
   readonly turnsInWindow?: () => Promise<number | undefined>;
+  /**
+   * The most calls the partner's requests start at once: PARTNER_CENTER_MAX_CONCURRENCY, one token's calls in flight
+   * (in the modes that sync, every request's calls go out with the gateway's one token).
+   */
+  readonly burst?: number;
   /** The partner's turns so far that waited for the window (src/quota/pacing.ts); undefined when it cannot be told. */
   readonly queuedTurns?: () => Promise<number | undefined>;
 }
@@ -49,7 +54,9 @@ const SECONDS = MEMORY_MINUTES * 60;
 /** The share of those seconds whose level the requests stay under. */
 const QUANTILE = 0.9;
 /**
- * The part of the limit the sync leaves free beside the requests' level (10 turns of 480). In a full window a
+ * The part of the limit the sync leaves free beside the requests' level (10 turns of 480), or a burst of the requests'
+ * calls if that is more: a request's first calls (up to a token's calls in flight) then find their turns free, though
+ * the refresh a minute before frees its turns only as they go. In a full window a
  * refresh's calls take the turns of the refresh a minute before as they free, and inherit any lateness it had: a turn
  * the sync took between its waves, a slow answer, a queued turn's gap (src/quota/pacing.ts). The refresh a minute
  * later takes the free turns first, so each minute it gives back that many calls' worth of the lateness.
@@ -57,7 +64,7 @@ const QUANTILE = 0.9;
 const SLACK = 0.02;
 /**
  * A turn that waited for the window (a refresh that found the minute full) leaves a minute later than it was asked
- * for, and so does the turn that takes it a minute later, and so on: SLACK gives that lateness back 10 calls a minute.
+ * for, and so does the turn that takes it a minute later, and so on: SLACK gives that lateness back a burst a minute.
  * The sync gives it back at once instead: for a minute after turns waited it makes that many fewer calls, so the
  * next refresh finds as many turns free as the late ones it would otherwise wait for. It costs the sync the calls
  * that waited, only when some did.
@@ -74,7 +81,8 @@ const FORGIVEN = 0.5;
 
 /**
  * The sync's rate is the smaller of its own and what the partner's requests leave: the limit less the requests' turns
- * in the window, at the level they stay under nine seconds in ten over the last two minutes, less a slack of 2%.
+ * in the window, at the level they stay under nine seconds in ten over the last two minutes, less a slack (2%, or a
+ * burst of the requests' calls).
  * Before each of its calls the sync looks at the partner's turns in the window less its own; each second keeps the
  * most it saw. Spread evenly at that rate, the sync's calls and the requests' minute fit in the limit together, so a
  * request's burst finds its turns free rather than queued behind turns the sync took before it came. The tenth part
@@ -86,7 +94,7 @@ const FORGIVEN = 0.5;
  */
 export function createSyncShare(options: SyncShareOptions): SyncShare {
   const { rate, limit, minuteMs } = options;
-  const slack = Math.ceil(limit * SLACK);
+  const slack = Math.max(Math.ceil(limit * SLACK), options.burst ?? 0);
   const baseSpacingMs = (minuteMs / rate) * KEPT_BACK;
   const secondMs = minuteMs / 60;
   /** When the sync's own attempts of the last minute left, oldest first. */
