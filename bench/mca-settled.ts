@@ -225,6 +225,8 @@ async function syncRateAtOperatingPoint(): Promise<number> {
     rate: SYNC_RATE,
     limit: PACING_RATE,
     minuteMs: MINUTE_MS,
+    // PARTNER_CENTER_MAX_CONCURRENCY's default: the requests' burst the sync leaves free.
+    burst: 32,
     turnsInWindow: async () => DASHBOARD_PER_MINUTE,
   });
   await share.nextAt();
