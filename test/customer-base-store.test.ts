@@ -3,13 +3,28 @@
 // versions (the order only with a customer listed, dropped or renamed), and
 // its snapshot file: written a second after a change (vitest's fake clock),
 // whole and by rename, with the change log's kept changes, read back at
-// start, and refused when it is not a snapshot of this gateway.
+// start, and refused when it is not a snapshot of this gateway; and the
+// questions asked of it: filters, the order, the summary, pages and cursors.
 
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RecordedChange } from '../src/customer-base/change';
+import {
+  compareKeys,
+  decodeBaseCursor,
+  encodeBaseCursor,
+  filterProblem,
+  MAX_PREFIX_LENGTH,
+  matches,
+  ordered,
+  orderedIn,
+  orderKeyOf,
+  pageIn,
+  summarise,
+} from '../src/customer-base/query';
 import {
   createCustomerStore,
   loadSnapshot,
@@ -218,5 +233,193 @@ describe('the snapshot file (SNAPSHOT_PATH)', () => {
         `SNAPSHOT_PATH: ${other} is not a customer-base snapshot of this gateway`,
       );
     }
+  });
+});
+
+describe('the questions asked of the store', () => {
+  const q = (qualification: string, vettingStatus: string | null) => ({
+    qualification,
+    vettingStatus,
+    vettingReason: null,
+    vettingCreatedDate: null,
+  });
+  const storeOf = (customers: StoredCustomer[]) => {
+    const store = createCustomerStore();
+    store.replaceList(customers, 1);
+    return store;
+  };
+  const numbers = (customers: readonly StoredCustomer[]) => customers.map((c) => Number.parseInt(c.id.slice(-12), 16));
+
+  it('filters on every field given, each qualification item as a whole, and names case-insensitively', () => {
+    const all = [
+      customer(1, { mca: true, qualifications: [q('Education', 'Approved'), q('StateOwnedEntity', 'InReview')] }),
+      customer(2, { mca: false, agreements: [], qualifications: [q('Education', 'InReview')] }),
+      customer(3, { mca: false, agreements: [AGREEMENT], companyName: null, relationshipToPartner: 'advisor' }),
+      customer(4, { mca: null, companyName: 'COMPANY 40' }),
+      customer(5, { relationshipToPartner: null }),
+    ];
+    const match = (filter: Parameters<typeof matches>[1]) =>
+      all.filter((c) => matches(c, filter)).map((c) => Number(c.id.slice(-3)));
+    expect(match({})).toEqual([1, 2, 3, 4, 5]);
+    expect(match({ mcaDirectlySigned: null, mcaAccepted: null, qualification: null, vettingStatus: null })).toEqual([
+      1, 2, 3, 4, 5,
+    ]);
+    expect(match({ mcaDirectlySigned: true })).toEqual([1]);
+    expect(match({ mcaDirectlySigned: false })).toEqual([2, 3]);
+    expect(match({ mcaAccepted: true })).toEqual([1, 3]);
+    expect(match({ mcaAccepted: false })).toEqual([2]);
+    expect(match({ qualification: 'EDUCATION' })).toEqual([1, 2]);
+    expect(match({ vettingStatus: 'IN_REVIEW' })).toEqual([1, 2]);
+    expect(match({ qualification: 'EDUCATION', vettingStatus: 'IN_REVIEW' })).toEqual([2]);
+    expect(match({ qualification: 'STATE_OWNED_ENTITY', vettingStatus: 'APPROVED' })).toEqual([]);
+    expect(match({ companyNameStartsWith: 'company 4' })).toEqual([4]);
+    expect(match({ companyNameStartsWith: 'Company ' })).toEqual([1, 2, 4, 5]);
+    expect(match({ companyNameStartsWith: '' })).toEqual([1, 2, 3, 4, 5]);
+    expect(match({ relationshipToPartner: 'ADVISOR' })).toEqual([3]);
+    expect(match({ relationshipToPartner: 'RESELLER', mcaDirectlySigned: false })).toEqual([2]);
+  });
+
+  it('orders by lower-cased name in code-point order, then id, the unnamed last', () => {
+    const names: Array<[number, string | null]> = [
+      [1, 'b'],
+      [2, 'B'],
+      [3, null],
+      [4, '\u{1F600}'],
+      [5, '\uFF21'],
+      [6, 'a'],
+      [7, 'ab'],
+      [8, null],
+      [9, '\uE000'],
+      [10, '\uD7FF'],
+    ];
+    const ids = (list: StoredCustomer[]) => numbers(list);
+    const order = ordered(names.map(([n, companyName]) => customer(n, { companyName })).reverse(), {});
+    expect(ids(order)).toEqual([6, 7, 1, 2, 10, 9, 5, 4, 3, 8]);
+    expect(compareKeys([0, 'x', 'a'], [0, 'x', 'a'])).toBe(0);
+    expect(compareKeys([0, 'x', 'a'], [0, 'x', 'b'])).toBeLessThan(0);
+    expect(compareKeys([1, '', 'a'], [0, 'z', 'z'])).toBeGreaterThan(0);
+  });
+
+  it('counts the summary of what matches: MCA signed, accepted and unknown, and qualifications in the enums’ order', () => {
+    const summary = summarise(
+      [
+        customer(1, { mca: true, qualifications: [q('StateOwnedEntity', 'Approved'), q('Education', null)] }),
+        customer(2, { mca: false, agreements: [], qualifications: [q('Education', 'Approved'), q('Education', null)] }),
+        customer(3, { mca: false, agreements: [AGREEMENT], qualifications: [q('Nonprofit', 'Denied')] }),
+        customer(4, { mca: null }),
+        customer(5, { companyName: 'Other', mca: true }),
+      ],
+      { companyNameStartsWith: 'company' },
+    );
+    expect(summary).toEqual({
+      customers: 4,
+      mcaSigned: 1,
+      mcaNotSigned: 2,
+      mcaUnknown: 1,
+      mcaAccepted: 2,
+      mcaNotAccepted: 1,
+      mcaAcceptanceUnknown: 1,
+      qualifications: [
+        { kind: 'EDUCATION', vettingStatus: null, count: 2 },
+        { kind: 'EDUCATION', vettingStatus: 'APPROVED', count: 1 },
+        { kind: 'NONPROFIT', vettingStatus: 'DENIED', count: 1 },
+        { kind: 'STATE_OWNED_ENTITY', vettingStatus: 'APPROVED', count: 1 },
+      ],
+    });
+  });
+
+  it(`takes a name prefix of at most ${MAX_PREFIX_LENGTH} characters`, () => {
+    expect(filterProblem({ companyNameStartsWith: 'x'.repeat(256) })).toBeUndefined();
+    expect(filterProblem({})).toBeUndefined();
+    expect(filterProblem({ companyNameStartsWith: 'x'.repeat(257) })).toBe(
+      'companyNameStartsWith must be at most 256 characters.',
+    );
+  });
+
+  it("pages from a cursor whose customer is gone, and answers each filter from the store's latest data", () => {
+    const store = storeOf([1, 2, 3, 4, 5, 6].map((n) => customer(n, { mca: n % 2 === 0 })));
+    expect(numbers(orderedIn(store, { mcaDirectlySigned: true }))).toEqual([2, 4, 6]);
+    const page = (after: StoredCustomer | undefined, first: number, filter = {}) => {
+      const { customers, hasNextPage } = pageIn(store, filter, after && orderKeyOf(after), first);
+      return [numbers(customers), hasNextPage];
+    };
+    expect(page(undefined, 2)).toEqual([[1, 2], true]);
+    expect(page(customer(2), 4)).toEqual([[3, 4, 5, 6], false]);
+    expect(page(customer(6), 4)).toEqual([[], false]);
+    expect(page(customer(1), 2, { mcaDirectlySigned: true })).toEqual([[2, 4], true]);
+    expect(page(customer(4), 1, { mcaDirectlySigned: true })).toEqual([[6], false]);
+    // Its data changed: the same filter sees it at once.
+    store.update(customerId(3), { mca: true });
+    expect(numbers(orderedIn(store, { mcaDirectlySigned: true }))).toEqual([2, 3, 4, 6]);
+    // Customer 3 dropped, 7 listed, 1 renamed to the end: a cursor after 3 starts at 4.
+    store.replaceList(
+      [1, 2, 4, 5, 6, 7].map((n) => customer(n, { mca: n % 2 === 0, ...(n === 1 ? { companyName: 'Zed' } : {}) })),
+      2,
+    );
+    expect(page(customer(3), 10)).toEqual([[4, 5, 6, 7, 1], false]);
+    expect(numbers(orderedIn(store, {}))).toEqual([2, 4, 5, 6, 7, 1]);
+    expect(page(undefined, 6)).toEqual([[2, 4, 5, 6, 7, 1], false]);
+  });
+
+  it('makes cursors tied to their filter, and refuses one too long, malformed, made up, of another version or filter', () => {
+    const key = orderKeyOf(customer(3));
+    const filter = { mcaDirectlySigned: true, companyNameStartsWith: 'Comp' };
+    const cursor = encodeBaseCursor(key, filter);
+    expect(decodeBaseCursor(cursor, { mcaDirectlySigned: true, companyNameStartsWith: 'COMP' })).toEqual(key);
+    expect(encodeBaseCursor(key, { companyNameStartsWith: '' })).toBe(encodeBaseCursor(key, {}));
+    expect(encodeBaseCursor(key, { mcaAccepted: null })).toBe(encodeBaseCursor(key, {}));
+    expect(decodeBaseCursor(encodeBaseCursor([1, '', customerId(3)], {}), {})).toEqual([1, '', customerId(3)]);
+    for (const other of [
+      {},
+      { mcaDirectlySigned: false, companyNameStartsWith: 'Comp' },
+      { ...filter, mcaAccepted: false },
+      { ...filter, qualification: 'EDUCATION' as const },
+      { ...filter, vettingStatus: 'APPROVED' as const },
+      { ...filter, relationshipToPartner: 'RESELLER' as const },
+      { ...filter, companyNameStartsWith: 'Com' },
+    ]) {
+      expect(() => decodeBaseCursor(cursor, other)).toThrow(
+        'after: this cursor belongs to another filter; page with the `where` it was made with.',
+      );
+    }
+    const made = (json: string) =>
+      `${Buffer.from(json, 'utf8').toString('base64url')}.${createHash('sha256').update(`customerBase cursor:${json}`).digest('base64url').slice(0, 16)}`;
+    const refused = (why: string) =>
+      `after: not a cursor from customerBase.customers (${why}); pass a cursor this field returned.`;
+    expect(() => decodeBaseCursor(`${'A'.repeat(1_984)}.${'A'.repeat(16)}`, {})).toThrow(refused('too long'));
+    expect(() => decodeBaseCursor(`${'A'.repeat(1_983)}.${'A'.repeat(16)}`, {})).toThrow(
+      refused('it was altered or made up'),
+    );
+    for (const bad of [
+      '',
+      'abc',
+      `.${'A'.repeat(16)}`,
+      `abc.${'A'.repeat(15)}`,
+      `abc.${'A'.repeat(17)}`,
+      `a c.${'A'.repeat(16)}`,
+    ]) {
+      expect(() => decodeBaseCursor(bad, {}), bad).toThrow(refused('malformed'));
+    }
+    expect(() => decodeBaseCursor(`${cursor.split('.')[0]}.${'A'.repeat(16)}`, filter)).toThrow(
+      refused('it was altered or made up'),
+    );
+    expect(() => decodeBaseCursor(made('not json'), {})).toThrow(refused('malformed'));
+    const digestOf = (json: string) => JSON.parse(Buffer.from(json.split('.')[0] as string, 'base64url').toString()).f;
+    const f = digestOf(encodeBaseCursor(key, {}));
+    for (const state of [
+      'null',
+      '"text"',
+      JSON.stringify({ v: 2, f, k: key }),
+      JSON.stringify({ f, k: key }),
+      JSON.stringify({ v: 1, f, k: 'key' }),
+      JSON.stringify({ v: 1, f, k: [0, 'a'] }),
+      JSON.stringify({ v: 1, f, k: [0, 'a', 'b', 'c'] }),
+      JSON.stringify({ v: 1, f, k: [2, 'a', 'b'] }),
+      JSON.stringify({ v: 1, f, k: [0, 1, 'b'] }),
+      JSON.stringify({ v: 1, f, k: [0, 'a', 1] }),
+    ]) {
+      expect(() => decodeBaseCursor(made(state), {}), state).toThrow(refused('unknown version'));
+    }
+    expect(decodeBaseCursor(made(JSON.stringify({ v: 1, f, k: [1, 'a', 'b'] })), {})).toEqual([1, 'a', 'b']);
   });
 });
