@@ -32,6 +32,7 @@ import {
   type StoredCustomer,
   syncedAtOf,
 } from '../src/customer-base/store';
+import { BadUserInputError } from '../src/domain/errors';
 import type { WireAgreement } from '../src/partner-center/agreements';
 import { customerId } from './support/gateway';
 
@@ -286,15 +287,27 @@ describe('the questions asked of the store', () => {
       [3, null],
       [4, '\u{1F600}'],
       [5, '\uFF21'],
-      [6, 'a'],
-      [7, 'ab'],
+      [6, 'ab'],
+      [7, 'a'],
       [8, null],
       [9, '\uE000'],
       [10, '\uD7FF'],
+      [11, '_'],
+      [12, '\u{10000}'],
+      [13, '\uE001'],
     ];
     const ids = (list: StoredCustomer[]) => numbers(list);
     const order = ordered(names.map(([n, companyName]) => customer(n, { companyName })).reverse(), {});
-    expect(ids(order)).toEqual([6, 7, 1, 2, 10, 9, 5, 4, 3, 8]);
+    // '_' (U+005F) sorts before 'a' once lower-cased, and U+10000 after U+E001 in code points.
+    expect(ids(order)).toEqual([11, 7, 6, 1, 2, 10, 9, 13, 5, 12, 4, 3, 8]);
+    expect(
+      ids(
+        ordered(
+          names.map(([n, companyName]) => customer(n, { companyName, mca: n > 9 })),
+          { mcaDirectlySigned: true },
+        ),
+      ),
+    ).toEqual([11, 10, 13, 12]);
     expect(compareKeys([0, 'x', 'a'], [0, 'x', 'a'])).toBe(0);
     expect(compareKeys([0, 'x', 'a'], [0, 'x', 'b'])).toBeLessThan(0);
     expect(compareKeys([1, '', 'a'], [0, 'z', 'z'])).toBeGreaterThan(0);
@@ -308,17 +321,18 @@ describe('the questions asked of the store', () => {
         customer(3, { mca: false, agreements: [AGREEMENT], qualifications: [q('Nonprofit', 'Denied')] }),
         customer(4, { mca: null }),
         customer(5, { companyName: 'Other', mca: true }),
+        customer(6, { mca: false }),
       ],
       { companyNameStartsWith: 'company' },
     );
     expect(summary).toEqual({
-      customers: 4,
+      customers: 5,
       mcaSigned: 1,
-      mcaNotSigned: 2,
+      mcaNotSigned: 3,
       mcaUnknown: 1,
       mcaAccepted: 2,
       mcaNotAccepted: 1,
-      mcaAcceptanceUnknown: 1,
+      mcaAcceptanceUnknown: 2,
       qualifications: [
         { kind: 'EDUCATION', vettingStatus: null, count: 2 },
         { kind: 'EDUCATION', vettingStatus: 'APPROVED', count: 1 },
@@ -371,6 +385,7 @@ describe('the questions asked of the store', () => {
     expect(decodeBaseCursor(encodeBaseCursor([1, '', customerId(3)], {}), {})).toEqual([1, '', customerId(3)]);
     for (const other of [
       {},
+      { companyNameStartsWith: 'Comp' },
       { mcaDirectlySigned: false, companyNameStartsWith: 'Comp' },
       { ...filter, mcaAccepted: false },
       { ...filter, qualification: 'EDUCATION' as const },
@@ -382,11 +397,25 @@ describe('the questions asked of the store', () => {
         'after: this cursor belongs to another filter; page with the `where` it was made with.',
       );
     }
+    // Lower-cased, not upper-cased: 'ß' and 'ss' are other prefixes; mcaAccepted true and false other filters.
+    expect(() =>
+      decodeBaseCursor(encodeBaseCursor(key, { companyNameStartsWith: 'ß' }), { companyNameStartsWith: 'ss' }),
+    ).toThrow('belongs to another filter');
+    expect(() => decodeBaseCursor(encodeBaseCursor(key, { mcaAccepted: true }), { mcaAccepted: false })).toThrow(
+      'belongs to another filter',
+    );
     const made = (json: string) =>
       `${Buffer.from(json, 'utf8').toString('base64url')}.${createHash('sha256').update(`customerBase cursor:${json}`).digest('base64url').slice(0, 16)}`;
     const refused = (why: string) =>
       `after: not a cursor from customerBase.customers (${why}); pass a cursor this field returned.`;
-    expect(() => decodeBaseCursor(`${'A'.repeat(1_984)}.${'A'.repeat(16)}`, {})).toThrow(refused('too long'));
+    let thrown: unknown;
+    try {
+      decodeBaseCursor(`${'A'.repeat(1_984)}.${'A'.repeat(16)}`, {});
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(BadUserInputError);
+    expect((thrown as BadUserInputError).message).toBe(refused('too long'));
     expect(() => decodeBaseCursor(`${'A'.repeat(1_983)}.${'A'.repeat(16)}`, {})).toThrow(
       refused('it was altered or made up'),
     );
