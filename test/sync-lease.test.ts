@@ -51,6 +51,9 @@ describe('the sync lease', () => {
     expect(one.logs.withMessage(HOLDS)).toEqual([expect.objectContaining({ holder })]);
     expect(one.lease.signal().aborted).toBe(false);
     const two = replica();
+    // Not held: its signal is aborted already. The holder's signal stays the one it took the lease with.
+    expect(two.lease.signal().aborted).toBe(true);
+    const signal = one.lease.signal();
     // Renewed: after several lives it is still the first replica's, and it said it took it only once.
     await expect.poll(async () => (await server.client.pttl(KEY)) > TTL * 0.7, { timeout: 5_000 }).toBe(true);
     for (let i = 0; i < 3; i++) {
@@ -62,7 +65,7 @@ describe('the sync lease', () => {
     expect(one.logs.withMessage(HOLDS)).toHaveLength(1);
     expect(two.logs.withMessage(HOLDS)).toHaveLength(0);
 
-    const signal = one.lease.signal();
+    expect(one.lease.signal()).toBe(signal);
     await one.lease.close();
     expect(one.lease.held()).toBe(false);
     expect(signal.aborted).toBe(true);
