@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createSyncLease, heldAlways, type SyncLease } from '../src/customer-base/lease';
 import { silentLogger } from '../src/observability/logger';
 import { createSharedRedis, type SharedRedis } from '../src/quota/redis';
+import { startFaultProxy } from './support/fault-proxy';
 import { captureLogs } from './support/logs';
 import { type RedisServer, startRedis } from './support/redis-server';
 
@@ -128,5 +129,34 @@ describe('the sync lease', () => {
     expect(heldAlways.signal().aborted).toBe(false);
     await heldAlways.close();
     expect(heldAlways.held()).toBe(true);
+  });
+});
+
+describe('the sync lease on a slow Redis', () => {
+  it('takes, renews and gives back the lease as background work: a command slower than a request may wait still lands', async () => {
+    const proxy = await startFaultProxy({ port: server.port });
+    const redis = createSharedRedis(proxy.url, silentLogger, { commandTimeoutMs: 50, backgroundTimeoutMs: 2_000 });
+    const logs = captureLogs('info');
+    const lease = createSyncLease(redis, 'lease-partner', () => true, logs.logger, { leaseTtlMs: 1_500 });
+    try {
+      // Each SET and EVAL takes 300 ms: six times what a request waits for Redis.
+      void proxy.delayCommands({ ms: 300, count: 1_000, match: /^(SET|EVAL)$/ });
+      await expect.poll(() => lease.held(), { timeout: 10_000 }).toBe(true);
+      const holder = await server.client.get(KEY);
+      // Renewed through several lives, never lost and taken again.
+      for (let i = 0; i < 3; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        expect(await server.client.get(KEY)).toBe(holder);
+        expect(lease.held()).toBe(true);
+      }
+      expect(logs.withMessage(HOLDS)).toHaveLength(1);
+      await lease.close();
+      // close() waited for the slow release.
+      expect(await server.client.exists(KEY)).toBe(0);
+    } finally {
+      await lease.close();
+      await redis.close();
+      await proxy.close();
+    }
   });
 });
