@@ -282,12 +282,76 @@ describe('the change log', () => {
  * opaque to clients; the test knows their make-up (src/schema/customer-changes.ts) to name a dropped change's cursor.
  */
 function olderCursor(cursor: string): string {
-  const id = Buffer.from(cursor.split('.')[0] as string, 'base64url').toString('utf8');
-  const [ms = 0] = id.split('-').map(Number);
-  const olderId = `${ms - 1}-0`;
-  const check = createHash('sha256').update(`customerChanges cursor:${olderId}`).digest('base64url').slice(0, 12);
-  return `${Buffer.from(olderId, 'utf8').toString('base64url')}.${check}`;
+  const [ms = 0] = idOf(cursor).split('-').map(Number);
+  return cursorOf(`${ms - 1}-0`);
 }
+
+/** The change id a cursor carries. */
+const idOf = (cursor: string) => Buffer.from(cursor.split('.')[0] as string, 'base64url').toString('utf8');
+
+/** A cursor for the change id `id`, as the gateway makes them, whether or not it issued one. */
+function cursorOf(id: string): string {
+  const check = createHash('sha256').update(`customerChanges cursor:${id}`).digest('base64url').slice(0, 12);
+  return `${Buffer.from(id, 'utf8').toString('base64url')}.${check}`;
+}
+
+describe('cursors of customerBase.changes', () => {
+  const NEVER_ISSUED = 'after: not a cursor of customer changes (never issued); pass a cursor a change carried.';
+
+  it('refuses a malformed or altered cursor, each with its own reason', async () => {
+    const gw = await syncing();
+    for (const [cursor, why] of [
+      ['not-a-cursor', 'malformed'],
+      [`${'A'.repeat(65)}.AAAAAAAAAAAA`, 'malformed'],
+      ['MTIzLTA.AAAAAAAAAAA', 'malformed'],
+      ['MTIzLTA.AAAAAAAAAAAAA', 'malformed'],
+      ['MTIz LTA.AAAAAAAAAAAA', 'malformed'],
+      ['MTIzLTA.AAAAAAAAAAAA', 'it was altered or made up'],
+      [`${cursorOf('123-0').split('.')[0]}.${cursorOf('124-0').split('.')[1]}`, 'it was altered or made up'],
+      [cursorOf('123-x'), 'it was altered or made up'],
+    ] as const) {
+      const refused = await changesOf(gw, `(after: "${cursor}")`);
+      expect(refused.errors?.[0]?.message).toBe(
+        `after: not a cursor of customer changes (${why}); pass a cursor a change carried.`,
+      );
+      expect(refused.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT' });
+    }
+  });
+
+  it('takes a cursor another replica issued moments ago, not yet read here, and refuses one never issued', async () => {
+    const gw = await syncing();
+    // The log is empty: a cursor of the last seconds may be another replica's; an older or a future one is not.
+    const recent = cursorOf(`${Date.now() - 1_000}-0`);
+    expect((await changesOf(gw, `(after: "${recent}")`)).data?.customerBase.changes).toEqual({
+      nodes: [],
+      pageInfo: { hasNextPage: false, endCursor: recent },
+    });
+    for (const id of [`${Date.now() - 60_000}-0`, `${Date.now() + 60_000}-0`]) {
+      const refused = await changesOf(gw, `(after: "${cursorOf(id)}")`);
+      expect(refused.errors?.[0]?.message).toBe(NEVER_ISSUED);
+    }
+
+    stand.openGate();
+    for (const n of [1, 2]) expect((await addQualification(gw, n)).body.errors).toBeUndefined();
+    const kept = (await changesOf(gw)).data?.customerBase.changes.nodes ?? [];
+    const [first, second] = kept.map((change) => idOf(change.cursor));
+    expect(kept).toHaveLength(2);
+    // An id between two kept ones was never issued, however recent.
+    const [firstMs = 0, firstSeq = 0] = (first as string).split('-').map(Number);
+    const between = `${firstMs}-${firstSeq + 1}`;
+    expect(between).not.toBe(second);
+    const refused = await changesOf(gw, `(after: "${cursorOf(between)}")`);
+    expect(refused.errors?.[0]?.message).toBe(NEVER_ISSUED);
+    // After the newest: an empty page that keeps the client's place.
+    const last = kept[1]?.cursor as string;
+    expect((await changesOf(gw, `(after: "${last}")`)).data?.customerBase.changes).toEqual({
+      nodes: [],
+      pageInfo: { hasNextPage: false, endCursor: last },
+    });
+    const page = (await changesOf(gw, `(first: 1, after: "${kept[0]?.cursor}")`)).data?.customerBase.changes;
+    expect(page?.pageInfo).toEqual({ hasNextPage: false, endCursor: last });
+  });
+});
 
 describe('the change log in SNAPSHOT_PATH', () => {
   it('keeps the changes and their cursors across a restart', async () => {
