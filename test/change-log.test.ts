@@ -355,6 +355,35 @@ describe('the change log as a Redis Stream', () => {
     expect(logs.withMessage(WAITING)).toHaveLength(2);
   });
 
+  it('keeps a batch Redis refuses, and writes it whole, in order, once Redis takes it', async () => {
+    const p = partner();
+    const logs = captureLogs('debug');
+    const { log } = replica(p, undefined, [], logs.logger);
+    log.record([change(1)]);
+    await expect.poll(() => customersOf(log), { timeout: 5_000 }).toEqual([customerId(1)]);
+    // Redis answers, but refuses the XADDs (the key is not a Stream now): nothing is taken for written.
+    await server.client.del(keyOf(p));
+    await server.client.set(keyOf(p), 'not a stream');
+    log.record([change(2), change(3)]);
+    await expect
+      .poll(() => logs.withMessage('customer changes: Redis cannot take them now; kept to write later').length, {
+        timeout: 5_000,
+      })
+      .toBeGreaterThan(0);
+    expect(await server.client.type(keyOf(p))).toBe('string');
+    await server.client.del(keyOf(p));
+    log.record([change(4)]);
+    await expect
+      .poll(
+        async () =>
+          (await server.client.xrange(keyOf(p), '-', '+')).map(
+            ([, values]) => (JSON.parse(values[1] as string) as NewChange).customerId,
+          ),
+        { timeout: 5_000 },
+      )
+      .toEqual([2, 3, 4].map(customerId));
+  });
+
   it('writes what is still waiting when it closes', async () => {
     const p = partner();
     const { log } = replica(p);

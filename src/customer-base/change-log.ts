@@ -183,10 +183,14 @@ export function createStreamChangeLog(
       const minId = `${Math.max(0, Date.now() - options.retentionMs)}-0`;
       const done = await redis.run(
         async (client) => {
-          const pipeline = client.pipeline();
-          for (const change of batch) pipeline.xadd(key, 'MAXLEN', String(options.max), '*', ...fields(change));
-          pipeline.xtrim(key, 'MINID', minId);
-          await pipeline.exec();
+          // One transaction: the batch is in the Stream whole or not at all. ioredis answers a command Redis refused
+          // in the result instead of throwing: a batch with one is not written, and waits like one Redis never took.
+          const transaction = client.multi();
+          for (const change of batch) transaction.xadd(key, 'MAXLEN', String(options.max), '*', ...fields(change));
+          transaction.xtrim(key, 'MINID', minId);
+          const results = await transaction.exec();
+          const refused = results?.slice(0, batch.length).find(([error]) => error)?.[0];
+          if (!results || refused) throw refused ?? new Error('customer changes: the transaction was discarded');
           return true;
         },
         { background: true },
