@@ -10,6 +10,7 @@ import { printSubgraphSchema } from '@apollo/subgraph';
 import { getDocumentNodeFromSchema } from '@graphql-tools/utils';
 import { buildASTSchema, type GraphQLSchema, lexicographicSortSchema, parse, print } from 'graphql';
 import { describe, expect, it, vi } from 'vitest';
+import { DEFAULT_ROSTER, startUpstream } from './support/upstream';
 
 const COMMITTED = readFileSync(new URL('../schema/schema.graphql', import.meta.url), 'utf8');
 
@@ -30,5 +31,34 @@ describe('schema SDL', () => {
     vi.resetModules();
     const { schema } = await import('../src/schema/index');
     expect(asCodegenWritesIt(schema)).toBe(COMMITTED);
+  });
+
+  it('answers customerList through a gateway built on the fresh schema', async () => {
+    // What the type files hand Pothos inside their `fields` (resolvers, exposed keys) also runs only when the schema
+    // is built: a gateway on a fresh module graph uses it with the mutant on.
+    vi.resetModules();
+    const { startGateway } = await import('./support/gateway');
+    const upstream = await startUpstream();
+    const gw = await startGateway(upstream.url);
+    try {
+      const { body } = await gw.query(
+        '{ customerList(first: 2) { edges { cursor node { id companyName } } nodes { id } pageInfo { hasNextPage endCursor } } }',
+      );
+      expect(body.errors).toBeUndefined();
+      const list = (body.data as { customerList: Record<string, unknown> }).customerList;
+      const edges = list.edges as Array<{ cursor: string }>;
+      expect(list).toEqual({
+        edges: DEFAULT_ROSTER.slice(0, 2).map((item) => ({
+          cursor: expect.stringMatching(/^[\w-]+\.[\w-]{16}$/),
+          node: { id: item.id, companyName: (item.companyProfile as { companyName: string }).companyName },
+        })),
+        nodes: DEFAULT_ROSTER.slice(0, 2).map((item) => ({ id: item.id })),
+        pageInfo: { hasNextPage: true, endCursor: edges[1]?.cursor },
+      });
+      expect(upstream.calls.map((call) => `${call.method} ${call.resource}`)).toEqual(['GET customers']);
+    } finally {
+      await gw.close();
+      await upstream.close();
+    }
   });
 });
