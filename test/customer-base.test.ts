@@ -428,14 +428,14 @@ describe('the customer base', () => {
     const gw = await syncing({ staleIfErrorSeconds: 3_600, maxAttempts: 1 });
     await passEnded(gw);
     failWith = 503;
-    const id = customerId(2);
+    const id = customerId(4);
     const { body } = await gw.query(
       `{ customer(id: "${id}") { qualifications { kind } mcaDirectlySigned } }`,
       undefined,
       bearer(caller),
     );
     expect(body.errors).toBeUndefined();
-    expect(body.data).toEqual({ customer: { qualifications: [], mcaDirectlySigned: true } });
+    expect(body.data).toEqual({ customer: { qualifications: [{ kind: 'EDUCATION' }], mcaDirectlySigned: true } });
     expect((body as { extensions?: unknown }).extensions).toEqual({
       stale: [
         { path: ['customer', 'qualifications'], syncedAt: expect.stringMatching(/Z$/) },
@@ -444,7 +444,7 @@ describe('the customer base', () => {
     });
     failWith = 404;
     const missing = await gw.query(
-      `{ customer(id: "${customerId(4)}") { qualifications { kind } } }`,
+      `{ customer(id: "${customerId(2)}") { qualifications { kind } } }`,
       undefined,
       bearer(caller),
     );
