@@ -458,6 +458,19 @@ describe('error bodies', () => {
     expect(JSON.stringify(body)).not.toContain('secret-internal-host');
   });
 
+  it.each([
+    ['null', 'null'],
+    ['a list', '[{"code":20002,"description":"listed"}]'],
+    ['a string', '"No relationship"'],
+    ['a number', '20002'],
+  ])('reads an error body that is JSON but %s as no details', async (_name, text) => {
+    upstream.setHandler((_call, res) => json(res, 403, text));
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(13) });
+    expect(body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(body.errors?.[0]?.message).toBe('Partner Center answered 403.');
+    expect(body.errors?.[0]?.extensions?.upstream).not.toHaveProperty('code');
+  });
+
   it('ignores error fields of the wrong type', async () => {
     upstream.setHandler((_call, res) =>
       json(res, 404, { code: { nested: true }, description: ['not', 'a', 'string'], message: 12 }),

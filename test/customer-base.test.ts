@@ -350,7 +350,7 @@ describe('the customer base', () => {
     expect(callsBy('agreements')).toHaveLength(0);
   });
 
-  it('shows a qualification added through the gateway in customerBase at once', async () => {
+  it('shows a qualification added through the gateway in customerBase at once, and adds no customer it does not hold', async () => {
     const gw = await syncing();
     await passEnded(gw);
     const writer = await entra.signCallerToken({ roles: ['PartnerCenter.Write'] });
@@ -368,6 +368,42 @@ describe('the customer base', () => {
       '{ customerBase { customers(first: 1, where: { companyNameStartsWith: "northwind 2", qualification: STATE_OWNED_ENTITY }) { nodes { id qualifications { kind } } } } }',
     );
     expect(data.customerBase.customers.nodes).toEqual([{ id, qualifications: [{ kind: 'STATE_OWNED_ENTITY' }] }]);
+
+    // A customer that already held a qualification keeps it beside the one added.
+    const educated = customerId(4);
+    const addedBeside = await gw.query(
+      `mutation { addCustomerQualification(input: { customerId: "${educated}", qualification: STATE_OWNED_ENTITY }) { qualification { kind } } }`,
+      undefined,
+      bearer(writer),
+    );
+    expect(addedBeside.body.errors).toBeUndefined();
+    const beside = await ask<{
+      customerBase: { customers: { nodes: Array<{ id: string; qualifications: unknown[] }> } };
+    }>(
+      gw,
+      '{ customerBase { customers(first: 100, where: { companyNameStartsWith: "contoso labs 4" }) { nodes { id qualifications { kind } } } } }',
+    );
+    expect(beside.customerBase.customers.nodes.find((node) => node.id === educated)?.qualifications).toEqual([
+      { kind: 'EDUCATION' },
+      { kind: 'STATE_OWNED_ENTITY' },
+    ]);
+
+    // A customer the sync does not hold (not in the list) is added to Partner Center alone.
+    const outside = customerId(SIZE + 1);
+    const addedOutside = await gw.query(
+      `mutation { addCustomerQualification(input: { customerId: "${outside}", qualification: STATE_OWNED_ENTITY }) { qualification { kind } } }`,
+      undefined,
+      bearer(writer),
+    );
+    expect(addedOutside.body).toEqual({
+      data: { addCustomerQualification: { qualification: { kind: 'STATE_OWNED_ENTITY' } } },
+    });
+    expect(upstream.calls.filter((call) => call.method === 'POST' && call.customerId === outside)).toHaveLength(1);
+    const known = await ask<{ customerBase: { sync: { customersKnown: number } } }>(
+      gw,
+      '{ customerBase { sync { customersKnown } } }',
+    );
+    expect(known.customerBase.sync.customersKnown).toBe(SIZE);
   });
 
   it('makes no call before Retry-After after a 429, and reads the throttled customer on the next pass', async () => {
@@ -392,14 +428,14 @@ describe('the customer base', () => {
     const gw = await syncing({ staleIfErrorSeconds: 3_600, maxAttempts: 1 });
     await passEnded(gw);
     failWith = 503;
-    const id = customerId(2);
+    const id = customerId(4);
     const { body } = await gw.query(
       `{ customer(id: "${id}") { qualifications { kind } mcaDirectlySigned } }`,
       undefined,
       bearer(caller),
     );
     expect(body.errors).toBeUndefined();
-    expect(body.data).toEqual({ customer: { qualifications: [], mcaDirectlySigned: true } });
+    expect(body.data).toEqual({ customer: { qualifications: [{ kind: 'EDUCATION' }], mcaDirectlySigned: true } });
     expect((body as { extensions?: unknown }).extensions).toEqual({
       stale: [
         { path: ['customer', 'qualifications'], syncedAt: expect.stringMatching(/Z$/) },
@@ -408,7 +444,7 @@ describe('the customer base', () => {
     });
     failWith = 404;
     const missing = await gw.query(
-      `{ customer(id: "${customerId(4)}") { qualifications { kind } } }`,
+      `{ customer(id: "${customerId(2)}") { qualifications { kind } } }`,
       undefined,
       bearer(caller),
     );

@@ -252,6 +252,9 @@ describe('the gateway signing in itself (app)', () => {
     expect(body.errors?.map((error) => [error.path, error.extensions])).toEqual([
       [['customer', 'mcaDirectlySigned'], { code: 'FORBIDDEN' }],
     ]);
+    expect(body.errors?.[0]?.message).toBe(
+      'mcaDirectlySigned needs an App+User token; this gateway signs in app-only (PARTNER_CENTER_AUTH=app).',
+    );
     const mutation = await gw.query(
       'mutation { addCustomerQualification(input: { customerId: "' +
         customerId(1) +
@@ -260,6 +263,9 @@ describe('the gateway signing in itself (app)', () => {
       bearer(caller),
     );
     expect(mutation.body.errors?.[0]?.extensions).toEqual({ code: 'FORBIDDEN' });
+    expect(mutation.body.errors?.[0]?.message).toBe(
+      'addCustomerQualification needs an App+User token; this gateway signs in app-only (PARTNER_CENTER_AUTH=app).',
+    );
     expect(upstream.calls.map((call) => `${call.method} ${call.resource}`)).toEqual(['GET qualifications']);
     expect(entra.tokenRequests).toEqual([
       expect.objectContaining({

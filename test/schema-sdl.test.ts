@@ -3,13 +3,17 @@
 // this runs inside a test, building the schema afresh, so that a change to
 // what Pothos reads while it builds the schema (a description, `nullable`, a
 // type or argument name) fails a test, mutation runs included: the schema the
-// other tests import is built once, when a worker first loads it.
+// other tests import is built once, when a worker first loads it. For the same
+// reason a gateway on the fresh schema answers a few queries: the resolvers and
+// exposed keys handed to Pothos are also taken only when the schema is built.
 
 import { readFileSync } from 'node:fs';
 import { printSubgraphSchema } from '@apollo/subgraph';
 import { getDocumentNodeFromSchema } from '@graphql-tools/utils';
 import { buildASTSchema, type GraphQLSchema, lexicographicSortSchema, parse, print } from 'graphql';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { customerId, type RunningGateway } from './support/gateway';
+import { DEFAULT_ROSTER, startUpstream, type Upstream } from './support/upstream';
 
 const COMMITTED = readFileSync(new URL('../schema/schema.graphql', import.meta.url), 'utf8');
 
@@ -30,5 +34,97 @@ describe('schema SDL', () => {
     vi.resetModules();
     const { schema } = await import('../src/schema/index');
     expect(asCodegenWritesIt(schema)).toBe(COMMITTED);
+  });
+
+  describe('a gateway built on the fresh schema', () => {
+    // What the type files hand Pothos inside their `fields` (resolvers, exposed keys), and what src/schema/index.ts
+    // does to the built schema, also run only when the schema is built: a gateway on a fresh module graph uses them
+    // with the mutant on.
+    // Started inside each test: Stryker counts a mutant as reached by the test that runs it, and a module loaded in a
+    // beforeAll would be reached by none.
+    let upstream: Upstream;
+    let gw: RunningGateway;
+    async function freshGateway(): Promise<void> {
+      vi.resetModules();
+      const { startGateway } = await import('./support/gateway');
+      upstream = await startUpstream();
+      gw = await startGateway(upstream.url);
+    }
+    afterEach(async () => {
+      await gw?.close();
+      await upstream?.close();
+    });
+
+    it('answers a page of customerList', async () => {
+      await freshGateway();
+      const { body } = await gw.query(
+        '{ customerList(first: 2) { edges { cursor node { id companyName } } nodes { id } pageInfo { hasNextPage endCursor } } }',
+      );
+      expect(body.errors).toBeUndefined();
+      const list = (body.data as { customerList: Record<string, unknown> }).customerList;
+      const edges = list.edges as Array<{ cursor: string }>;
+      expect(list).toEqual({
+        edges: DEFAULT_ROSTER.slice(0, 2).map((item) => ({
+          cursor: expect.stringMatching(/^[\w-]+\.[\w-]{16}$/),
+          node: { id: item.id, companyName: (item.companyProfile as { companyName: string }).companyName },
+        })),
+        nodes: DEFAULT_ROSTER.slice(0, 2).map((item) => ({ id: item.id })),
+        pageInfo: { hasNextPage: true, endCursor: edges[1]?.cursor },
+      });
+      expect(upstream.calls.map((call) => `${call.method} ${call.resource}`)).toEqual(['GET customers']);
+    });
+
+    it('answers a customer by id, each field from its own call', async () => {
+      await freshGateway();
+      const id = customerId(3);
+      const { body } = await gw.query(
+        `{ customer(id: "{${id.toUpperCase()}}") { id qualifications { kind vettingCreatedDate } mcaDirectlySigned companyName domain relationshipToPartner syncedAt } }`,
+      );
+      expect(body).toEqual({
+        data: {
+          customer: {
+            id,
+            qualifications: [{ kind: 'EDUCATION', vettingCreatedDate: '2021-05-06T19:59:56.683Z' }],
+            mcaDirectlySigned: true,
+            companyName: 'Company 003',
+            domain: 'company3.onmicrosoft.com',
+            relationshipToPartner: 'RESELLER',
+            syncedAt: null,
+          },
+        },
+      });
+      expect(upstream.calls.map((call) => `${call.method} ${call.resource}`).sort()).toEqual([
+        'GET customer',
+        'GET directSignedMicrosoftCustomerAgreementStatus',
+        'GET qualifications',
+      ]);
+    });
+
+    it('fails only the representation of another type in _entities, and serves the federation link in its SDL', async () => {
+      await freshGateway();
+      const { body } = await gw.query(
+        'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { id } } _service { sdl } }',
+        {
+          r: [
+            { __typename: 'Partner', id: customerId(1) },
+            { __typename: 'Customer', id: customerId(2) },
+          ],
+        },
+      );
+      const data = body.data as { _entities: unknown[]; _service: { sdl: string } };
+      expect(data._entities).toEqual([null, { id: customerId(2) }]);
+      expect(body.errors).toEqual([
+        {
+          message: 'representations[0]: expected __typename "Customer", got "Partner".',
+          locations: expect.any(Array),
+          path: ['_entities', 0],
+          extensions: { code: 'BAD_USER_INPUT' },
+        },
+      ]);
+      expect(data._service.sdl).toContain(
+        'extend schema\n  @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key"])\n',
+      );
+      expect(upstream.calls).toEqual([]);
+    });
   });
 });

@@ -97,6 +97,23 @@ describe('stale answers from the cache', () => {
     expect(after.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
   });
 
+  it('serves mcaDirectlySigned from its kept answer for a 503 after its TTL', async () => {
+    const gw = await gateway();
+    const id = customerId(4);
+    const MCA = 'query ($id: ID!) { customer(id: $id) { mcaDirectlySigned } }';
+    const first = await gw.query(MCA, { id });
+    expect(first.body).toEqual({ data: { customer: { mcaDirectlySigned: true } } });
+    await sleep(1_100);
+
+    failWith = 503;
+    const { body } = await gw.query<Record<string, unknown>>(MCA, { id });
+    expect(upstream.callsTo('directSignedMicrosoftCustomerAgreementStatus')).toHaveLength(2);
+    expect(body.errors).toBeUndefined();
+    expect(body.data).toEqual({ customer: { mcaDirectlySigned: true } });
+    const stale = (body as { extensions?: { stale?: Array<{ path: unknown[] }> } }).extensions?.stale;
+    expect(stale?.map((entry) => entry.path)).toEqual([['customer', 'mcaDirectlySigned']]);
+  });
+
   it('serves mcaAcceptance from the kept answers of both its reads for a 503 after their TTL', async () => {
     const gw = await gateway();
     const id = customerId(4);
