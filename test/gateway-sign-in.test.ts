@@ -387,6 +387,7 @@ describe("the token endpoint's answers", () => {
     ],
     ['a 400 whose error is not text', json(400, { error: 7 }), 'Entra answered 400'],
     ['a 400 without an error', json(400, { error_codes: [70000] }), 'Entra answered 400'],
+    ['a 302 naming a refusal', json(302, { error: 'invalid_grant' }), 'Entra answered 302 (invalid_grant)'],
     ['a lost connection', 'reset', 'UND_ERR_SOCKET'],
   ];
   it.each(failures)(
@@ -430,6 +431,22 @@ describe("the token endpoint's answers", () => {
     const ready = (await (await fetch(gw.url.replace('/graphql', '/ready'))).json()) as Record<string, unknown>;
     expect({ error: ready.error, aadsts: ready.aadsts }).toEqual({ error: expected.error, aadsts: expected.aadsts });
     expect(scripted.requests).toHaveLength(1);
+  });
+
+  it('keeps redeeming the refresh token it has when an answer holds one that is not text', async () => {
+    // Expires at once, so the next request renews it and shows which refresh token the gateway presents.
+    const { gw, endpoint: scripted } = await signingIn(
+      [json(200, { access_token: 'first', expires_in: 0.001, refresh_token: 42 })],
+      'app-user',
+    );
+    await scripted.until(1);
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller));
+    expect(body.errors).toBeUndefined();
+    expect(scripted.requests.map((request) => request.form.get('refresh_token'))).toEqual([
+      DEFAULT_REFRESH_TOKEN,
+      DEFAULT_REFRESH_TOKEN,
+    ]);
+    expect(upstream.calls.map((call) => call.headers.authorization)).toEqual(['Bearer scripted-2']);
   });
 
   it('posts a form of the client-credentials grant, without a refresh token, asking for JSON', async () => {
