@@ -6,6 +6,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { CallerSettings } from '../src/config/sign-in-settings';
 import { DEFAULT_CALLER, DEFAULT_TENANT, type EntraStandIn, startEntra } from './support/entra';
 import { customerId, type RunningGateway } from './support/gateway';
 import { captureLogs } from './support/logs';
@@ -55,11 +56,47 @@ describe('callers of a gateway that signs in itself', () => {
     ['no token at all', async () => null, 'A bearer token is required'],
     ['a token that is not a JWT', async () => 'Bearer opaque-token', 'not a JWT'],
     ['a token signed by another key', async (stand) => `Bearer ${await stand.forge.otherKey()}`, 'signature is wrong'],
-    ['an unsigned token (alg none)', async (stand) => `Bearer ${await stand.forge.none()}`, 'did not verify'],
+    [
+      'an unsigned token (alg none)',
+      async (stand) => `Bearer ${await stand.forge.none()}`,
+      'did not verify (its algorithm is not allowed)',
+    ],
     [
       'an HS256 token keyed with the public key',
       async (stand) => `Bearer ${await stand.forge.hs256WithPublicKey()}`,
-      'did not verify',
+      'did not verify (its algorithm is not allowed)',
+    ],
+    [
+      'a token naming a key the issuer does not publish',
+      async (stand) => `Bearer ${await stand.signCallerToken({}, { kid: 'a-kid-never-published' })}`,
+      'did not verify (no key of the issuer matches it)',
+    ],
+    ['three parts that are not JSON', async () => 'Bearer aaa.bbb.ccc', 'did not verify (ERR_JWS_INVALID)'],
+    [
+      'a token without exp',
+      async (stand) => `Bearer ${await stand.signCallerToken({ exp: undefined })}`,
+      'did not verify (claim exp: missing)',
+    ],
+    ['a Basic header', async () => 'Basic dXNlcjpwYXNzd29yZA==', 'The bearer token is not a JWT.'],
+    [
+      'a scheme that only ends in Bearer',
+      async (stand) => `NotBearer ${await stand.signCallerToken()}`,
+      'The bearer token is not a JWT.',
+    ],
+    [
+      'a token followed by more text',
+      async (stand) => `Bearer ${await stand.signCallerToken()} more`,
+      'The bearer token is not a JWT.',
+    ],
+    [
+      'a token after a character no JWT holds',
+      async (stand) => `Bearer !${await stand.signCallerToken()}`,
+      'The bearer token is not a JWT.',
+    ],
+    [
+      'a token before a character no JWT holds',
+      async (stand) => `Bearer ${await stand.signCallerToken()}!`,
+      'The bearer token is not a JWT.',
     ],
     ['an expired token', async (stand) => `Bearer ${await stand.forge.expired()}`, 'has expired'],
     ['a token for another audience', async (stand) => `Bearer ${await stand.forge.wrongAudience()}`, 'claim aud'],
@@ -78,6 +115,15 @@ describe('callers of a gateway that signs in itself', () => {
     expect(body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
     expect(body.errors?.[0]?.message).toContain(says);
     expect(upstream.calls).toHaveLength(0);
+  });
+
+  it('reads the scheme in any case, with any run of spaces before the token', async () => {
+    const token = await entra.signCallerToken();
+    for (const authorization of [`bearer ${token}`, `BEARER  ${token}`, `Bearer \t${token}`]) {
+      const { body } = await gw.query(READ, undefined, { authorization });
+      expect(body).toEqual({ data: { customer: { qualifications: [{ kind: 'EDUCATION' }] } } });
+    }
+    expect(upstream.calls).toHaveLength(3);
   });
 
   it('refuses a reader without the role with FORBIDDEN, MISSING_ROLE and the roles that would do', async () => {
@@ -127,6 +173,15 @@ describe('callers of a gateway that signs in itself', () => {
     expect(logs.lines.join('\n')).not.toContain(writer);
   });
 
+  it('names a caller without a textual oid by its sub in the audit line, skipping claims that are not text', async () => {
+    const token = await entra.signCallerToken({ oid: 7, preferred_username: 42, upn: 'reader@contoso.test' });
+    const { body } = await gw.query(WRITE, undefined, bearer(token));
+    expect(body.errors?.[0]?.extensions).toEqual({ code: 'FORBIDDEN', reason: 'MISSING_ROLE' });
+    expect(logs.withMessage('qualification change').map((line) => line.caller)).toEqual([
+      { sub: DEFAULT_CALLER.sub, tid: DEFAULT_TENANT, upn: 'reader@contoso.test' },
+    ]);
+  });
+
   it('counts callers by result in gateway_caller_auth_total', async () => {
     const before = await scrape(gw);
     const count = (samples: typeof before, result: string) =>
@@ -135,20 +190,27 @@ describe('callers of a gateway that signs in itself', () => {
     await gw.query(READ, undefined, bearer(await entra.forge.expired()));
     await gw.query(READ, undefined, { authorization: null });
     await gw.query(READ, undefined, bearer(await entra.forge.otherKey()));
+    await gw.query(READ, undefined, bearer('opaque-token'));
     await gw.query(READ, undefined, bearer(await entra.signCallerToken({ roles: [] })));
     const after = await scrape(gw);
     expect(
       ['ok', 'expired', 'missing', 'invalid', 'forbidden'].map(
         (result) => count(after, result) - count(before, result),
       ),
-    ).toEqual([2, 1, 1, 1, 1]);
+    ).toEqual([2, 1, 1, 2, 1]);
   });
 });
 
 describe('key rotation', () => {
   let rotating: EntraStandIn;
   let rotated: RunningGateway;
-  beforeAll(async () => {
+  afterAll(async () => {
+    await rotated.close();
+    await rotating.close();
+  });
+
+  it('fetches the keys again for a token naming an unknown kid, at most once a cooldown (a minute; 400 ms here)', async () => {
+    // Started in the test, not in a hook, so that mutation testing counts the verifier's set-up as reached by it.
     rotating = await startEntra();
     rotated = await startSignedInGateway(
       upstream.url,
@@ -156,13 +218,6 @@ describe('key rotation', () => {
       {},
       { signIn: { keysCooldownMs: 400 } },
     );
-  });
-  afterAll(async () => {
-    await rotated.close();
-    await rotating.close();
-  });
-
-  it('fetches the keys again for a token naming an unknown kid, at most once a cooldown (a minute; 400 ms here)', async () => {
     const first = await rotating.signCallerToken();
     expect((await rotated.query(READ, undefined, bearer(first))).body.errors).toBeUndefined();
     expect(rotating.jwksRequests).toBe(1);
@@ -181,5 +236,48 @@ describe('key rotation', () => {
       (await rotated.query(READ, undefined, bearer(await rotating.signCallerToken()))).body.errors,
     ).toBeUndefined();
     expect(rotating.jwksRequests).toBe(2);
+  });
+});
+
+describe('a simulated gateway signing in without the AUTH_* settings', () => {
+  // The simulator plays Entra, so AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE may be missing: a tokenless request is
+  // the development user, and no caller's token can verify, whichever of the three is missing.
+  const missing: Array<[string, Partial<CallerSettings>]> = [
+    ['AUTH_JWKS_URL', { jwksUrl: undefined }],
+    ['AUTH_ISSUER', { issuer: undefined }],
+    ['AUTH_AUDIENCE', { audiences: [] }],
+  ];
+  it.each(missing)('without %s serves the development user and refuses every token', async (_name, callers) => {
+    // App mode: client credentials, so the refresh token the other gateway of this file redeemed does not matter.
+    const settings = signInSettings(entra, 'app');
+    const simulated = await startSignedInGateway(
+      upstream.url,
+      {
+        ...settings,
+        callers: { ...settings.callers, ...callers },
+      },
+      { simulator: true },
+    );
+    try {
+      const tokenless = await simulated.query(READ, undefined, { authorization: null });
+      expect(tokenless.body).toEqual({ data: { customer: { qualifications: [{ kind: 'EDUCATION' }] } } });
+      expect(upstream.calls).toHaveLength(1);
+
+      const { body } = await simulated.query(READ, undefined, bearer(await entra.signCallerToken()));
+      expect(body.data).toEqual({ customer: null });
+      expect(body.errors?.map((error) => [error.message, error.extensions])).toEqual([
+        [
+          'The bearer token cannot be verified: the gateway has no AUTH_JWKS_URL, AUTH_ISSUER and AUTH_AUDIENCE.',
+          { code: 'UNAUTHENTICATED' },
+        ],
+      ]);
+      expect(upstream.calls).toHaveLength(1);
+      const samples = await scrape(simulated);
+      expect(['ok', 'invalid'].map((result) => sampleValue(samples, 'gateway_caller_auth_total', { result }))).toEqual([
+        1, 1,
+      ]);
+    } finally {
+      await simulated.close();
+    }
   });
 });

@@ -5,13 +5,22 @@
 // and recovery from a replaced _FILE, app-only mode, answers shared by the
 // partner, and no secret in the log at trace level.
 
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SecretSetting } from '../src/config/sign-in-settings';
-import { DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, type EntraStandIn, startEntra } from './support/entra';
+import {
+  DEFAULT_CLIENT_ID,
+  DEFAULT_CLIENT_SECRET,
+  DEFAULT_REFRESH_TOKEN,
+  type EntraStandIn,
+  startEntra,
+} from './support/entra';
 import { customerId, type RunningGateway } from './support/gateway';
 import { captureLogs } from './support/logs';
 import { sampleValue, scrape } from './support/prometheus';
@@ -273,5 +282,191 @@ describe('the gateway signing in itself (app)', () => {
         scope: 'https://api.partnercenter.microsoft.com/.default',
       }),
     ]);
+  });
+});
+
+/** One answer of the scripted token endpoint: a status and a body as sent, or a destroyed connection. */
+type Scripted = { readonly status: number; readonly body: string } | 'reset';
+
+interface ScriptedEndpoint {
+  readonly url: string;
+  /** Every token request's headers and form, in arrival order. */
+  readonly requests: Array<{ headers: IncomingMessage['headers']; form: URLSearchParams }>;
+  /** Resolves once `count` requests have arrived. */
+  until(count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A token endpoint on loopback (http) whose answers the test writes byte for byte, for the answers Entra's stand-in
+ * never gives: a 200 without a token, bodies that are not JSON, odd statuses. Once `answers` is used up, it issues
+ * a token.
+ */
+async function scriptedEndpoint(answers: Scripted[]): Promise<ScriptedEndpoint> {
+  const requests: ScriptedEndpoint['requests'] = [];
+  const waiters: Array<{ count: number; resolve: () => void }> = [];
+  const server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+    });
+    req.on('end', () => {
+      requests.push({ headers: req.headers, form: new URLSearchParams(text) });
+      for (const waiter of waiters.filter((one) => requests.length >= one.count)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+      const answer = answers.shift() ?? {
+        status: 200,
+        body: JSON.stringify({ token_type: 'Bearer', access_token: `scripted-${requests.length}`, expires_in: 3600 }),
+      };
+      if (answer === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    until: (count) =>
+      requests.length >= count ? Promise.resolve() : new Promise((resolve) => waiters.push({ count, resolve })),
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const FAILED = 'Entra token request failed; trying again with backoff';
+const json = (status: number, value: unknown): Scripted => ({ status, body: JSON.stringify(value) });
+
+describe("the token endpoint's answers", () => {
+  let endpoint: ScriptedEndpoint | undefined;
+  afterEach(async () => {
+    await endpoint?.close();
+    endpoint = undefined;
+  });
+
+  async function signingIn(answers: Scripted[], mode: 'app' | 'app-user' = 'app') {
+    endpoint = await scriptedEndpoint(answers);
+    const logs = captureLogs('info');
+    const gw = await gateway(signInSettings(entra, mode, { authorityHost: endpoint.url }), {}, { logger: logs.logger });
+    return { gw, logs, endpoint };
+  }
+
+  const failures: Array<[string, Scripted, string]> = [
+    ['a 200 without a token', json(200, { expires_in: 3600 }), 'an answer 200 without access_token and expires_in'],
+    [
+      'a 200 with an empty token',
+      json(200, { access_token: '', expires_in: 3600 }),
+      'an answer 200 without access_token and expires_in',
+    ],
+    [
+      'a 200 without expires_in',
+      json(200, { access_token: 'a-token' }),
+      'an answer 200 without access_token and expires_in',
+    ],
+    [
+      'a 200 with expires_in 0',
+      json(200, { access_token: 'a-token', expires_in: 0 }),
+      'an answer 200 without access_token and expires_in',
+    ],
+    ['a 200 whose body is null', { status: 200, body: 'null' }, 'an answer 200 without access_token and expires_in'],
+    [
+      'a 200 that is not JSON',
+      { status: 200, body: '<html>signed in</html>' },
+      'an answer 200 without access_token and expires_in',
+    ],
+    ['a 300 with a token', json(300, { access_token: 'a-token', expires_in: 3600 }), 'Entra answered 300'],
+    ['a 500 that is not JSON', { status: 500, body: '<html>oops</html>' }, 'Entra answered 500'],
+    ['a 500 naming a refusal', json(500, { error: 'invalid_grant' }), 'Entra answered 500 (invalid_grant)'],
+    ['a 408 naming a refusal', json(408, { error: 'invalid_grant' }), 'Entra answered 408 (invalid_grant)'],
+    ['a 429 naming a refusal', json(429, { error: 'invalid_client' }), 'Entra answered 429 (invalid_client)'],
+    [
+      'a 400 with an error that is not a refusal',
+      json(400, { error: 'invalid_request' }),
+      'Entra answered 400 (invalid_request)',
+    ],
+    ['a 400 whose error is not text', json(400, { error: 7 }), 'Entra answered 400'],
+    ['a 400 without an error', json(400, { error_codes: [70000] }), 'Entra answered 400'],
+    ['a 302 naming a refusal', json(302, { error: 'invalid_grant' }), 'Entra answered 302 (invalid_grant)'],
+    ['a lost connection', 'reset', 'UND_ERR_SOCKET'],
+  ];
+  it.each(failures)(
+    'takes %s for a failure worth retrying, and signs in on the next try',
+    async (_name, answer, why) => {
+      const { gw, logs, endpoint: scripted } = await signingIn([answer]);
+      await scripted.until(2);
+      expect(logs.withMessage(FAILED).map((line) => line.why)).toEqual([why]);
+      await expect.poll(async () => (await fetch(gw.url.replace('/graphql', '/ready'))).status).toBe(200);
+      const { body } = await gw.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller));
+      expect(body.errors).toBeUndefined();
+      expect(upstream.calls.map((call) => call.headers.authorization)).toEqual(['Bearer scripted-2']);
+    },
+  );
+
+  const refusals: Array<[string, Scripted, { error: string; aadsts?: string }]> = [
+    [
+      'the AADSTS code of error_codes',
+      json(401, { error: 'invalid_client', error_codes: [7000215], error_description: 'AADSTS50076: not this one' }),
+      { error: 'invalid_client', aadsts: 'AADSTS7000215' },
+    ],
+    [
+      "the description's AADSTS code when error_codes holds no number",
+      json(400, {
+        error: 'invalid_grant',
+        error_codes: ['x'],
+        error_description: 'AADSTS700082: The refresh token has expired.',
+      }),
+      { error: 'invalid_grant', aadsts: 'AADSTS700082' },
+    ],
+    [
+      'no AADSTS code when neither names one',
+      json(400, { error: 'consent_required', error_description: 'AADSTS12: too short to be a code' }),
+      { error: 'consent_required' },
+    ],
+  ];
+  it.each(refusals)('reads a refusal with %s', async (_name, answer, expected) => {
+    const { gw, endpoint: scripted } = await signingIn([answer]);
+    await scripted.until(1);
+    await expect.poll(async () => (await fetch(gw.url.replace('/graphql', '/ready'))).status).toBe(503);
+    const ready = (await (await fetch(gw.url.replace('/graphql', '/ready'))).json()) as Record<string, unknown>;
+    expect({ error: ready.error, aadsts: ready.aadsts }).toEqual({ error: expected.error, aadsts: expected.aadsts });
+    expect(scripted.requests).toHaveLength(1);
+  });
+
+  it('keeps redeeming the refresh token it has when an answer holds one that is not text', async () => {
+    // Expires at once, so the next request renews it and shows which refresh token the gateway presents.
+    const { gw, endpoint: scripted } = await signingIn(
+      [json(200, { access_token: 'first', expires_in: 0.001, refresh_token: 42 })],
+      'app-user',
+    );
+    await scripted.until(1);
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller));
+    expect(body.errors).toBeUndefined();
+    expect(scripted.requests.map((request) => request.form.get('refresh_token'))).toEqual([
+      DEFAULT_REFRESH_TOKEN,
+      DEFAULT_REFRESH_TOKEN,
+    ]);
+    expect(upstream.calls.map((call) => call.headers.authorization)).toEqual(['Bearer scripted-2']);
+  });
+
+  it('posts a form of the client-credentials grant, without a refresh token, asking for JSON', async () => {
+    const { gw, endpoint: scripted } = await signingIn([]);
+    await scripted.until(1);
+    await gw.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller));
+    const [request] = scripted.requests;
+    expect(request?.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(request?.headers.accept).toBe('application/json');
+    expect(Object.fromEntries(request?.form ?? [])).toEqual({
+      grant_type: 'client_credentials',
+      client_id: DEFAULT_CLIENT_ID,
+      client_secret: DEFAULT_CLIENT_SECRET,
+      scope: 'https://api.partnercenter.microsoft.com/.default',
+    });
   });
 });

@@ -5,8 +5,10 @@
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SecretSetting } from '../src/config/sign-in-settings';
+import type { GatewayDeps } from '../src/gateway';
 import { DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, type EntraStandIn, startEntra } from './support/entra';
 import { customerId, type RunningGateway } from './support/gateway';
+import { captureLogs } from './support/logs';
 import { type RedisServer, startRedis } from './support/redis-server';
 import { bearer, signInSettings, startSignedInGateway } from './support/sign-in';
 import { startUpstream, type Upstream } from './support/upstream';
@@ -44,13 +46,13 @@ async function stopAll() {
   running = [];
 }
 
-async function replica(): Promise<RunningGateway> {
+async function replica(deps: GatewayDeps = {}): Promise<RunningGateway> {
   const gw = await startSignedInGateway(
     upstream.url,
     signInSettings(entra, 'app-user', { tokenEncryptionKey: new SecretSetting(KEY) }),
     { redisUrl: redis.url },
     // Redis's 50 ms bound is for production; a loaded test machine would fall back to local state for the wrong reason.
-    { quota: { redis: { commandTimeoutMs: 1_000 } } },
+    { quota: { redis: { commandTimeoutMs: 1_000 } }, ...deps },
   );
   running.push(gw);
   return gw;
@@ -85,6 +87,33 @@ describe('replicas signing in through one Redis', () => {
     expect(body.errors).toBeUndefined();
     expect(entra.tokenRequests).toHaveLength(0);
     expect(upstream.calls.at(-1)?.headers.authorization).toBe(`Bearer ${entra.accessTokens[0]}`);
+  });
+
+  it('ignore a shared state sealed in another format version and begin again from the configured refresh token', async () => {
+    const first = await replica();
+    await first.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller));
+    await stopAll();
+    // The same nonce, tag and ciphertext under another version mark: it would decrypt, but is not this format.
+    const keys = await redis.client.keys('pcgw:sign-in:*:state');
+    expect(keys).toHaveLength(1);
+    const stateKey = keys[0] ?? '';
+    const sealed = (await redis.client.get(stateKey)) ?? '';
+    expect(sealed.startsWith('v1.')).toBe(true);
+    await redis.client.set(stateKey, `v2.${sealed.slice(3)}`);
+    entra.tokenRequests.length = 0;
+
+    const logs = captureLogs();
+    const restarted = await replica({ logger: logs.logger });
+    await restarted.query(QUALIFICATIONS, { id: customerId(2) }, bearer(caller));
+    expect(
+      logs
+        .withMessage(
+          'The sign-in state in Redis does not decrypt with TOKEN_ENCRYPTION_KEY (another key, or altered): it is ignored and replaced by the next renewal',
+        )
+        .map((record) => record.key),
+    ).toEqual([stateKey]);
+    // The configured token was redeemed by the first replica: Entra refuses it.
+    expect(entra.tokenRequests[0]).toMatchObject({ refreshToken: DEFAULT_REFRESH_TOKEN, answer: 400 });
   });
 
   it('keep the rotated refresh token across a restart of all replicas, shared and encrypted', async () => {
