@@ -193,12 +193,16 @@ describe("the sync's share of the partner's minute", () => {
     expect(await sync.nextAt()).toBe(first + 94 * 204 + MINUTE + 1);
     queued = undefined;
     expect(await sync.nextAt()).toBe(first + 94 * 204 + MINUTE + 1);
-    // A minute after the turns waited, nothing is owed: the spacing after its last call again.
+    // Counted again after Redis did not answer: 10 more waited, 110 owed, so it waits for the 105th.
+    queued = 150;
+    expect(await sync.nextAt()).toBe(first + 104 * 204 + MINUTE + 1);
+    // A minute after the turns waited, nothing is owed: 250 of its own in the last minute, and its next call is a
+    // spacing after the last, as at its own rate.
     vi.setSystemTime(waitedAt + MINUTE);
-    queued = 140;
-    sync.sent(Date.now(), Date.now(), 1);
-    turns = 1;
-    expect(await sync.nextAt()).toBe(Date.now() + spacingAt(300));
+    const again = Date.now() - MINUTE + 100;
+    for (let i = 0; i < 250; i++) sync.sent(again + i * 204, again + i * 204, 1);
+    turns = 250;
+    expect(await sync.nextAt()).toBe(again + 249 * 204 + spacingAt(300));
   });
 
   it('takes a smaller count of waited turns for one that started again: those it counts now are owed', async () => {
