@@ -293,8 +293,9 @@ function guarded(inner: Cache): Cache {
 
 /**
  * What yoga writes for a hit on this answer (its response-cache plugin adds `responseCache.hit`, its result
- * processor leaves `extensions.http` out), made once: yoga's result processor calls a result's own `stringify` when it has
- * one (graphql-jit's results do). No plugin changes a hit's result after the lookup, so these bytes are its answer.
+ * processor leaves `extensions.http` out), made once: yoga's result processor calls a result's own `stringify`
+ * when it has one (graphql-jit's results do). No plugin changes a hit's result after the lookup, so these bytes
+ * are its answer.
  */
 function hitBody(found: ExecutionResult): string {
   const { stringify: _jit, ...result } = found as ExecutionResult & { stringify?: unknown };
