@@ -16,6 +16,7 @@ export default {
     'src/sign-in/**/*.ts',
     'src/customer-base/**/*.ts',
     'src/server/response-cache.ts',
+    'src/server/response-cache-redis.ts',
     'src/server/websocket.ts',
   ],
   coverageAnalysis: 'perTest',

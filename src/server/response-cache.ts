@@ -23,8 +23,9 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import { LRUCache } from 'lru-cache';
 import type { MovedFact, SnapshotWrite } from '../customer-base/snapshot-writes';
-import { KEY_PREFIX, type SharedRedis } from '../quota/redis';
+import type { SharedRedis } from '../quota/redis';
 import type { Access } from '../request/access';
+import { redisStore } from './response-cache-redis';
 
 export interface ResponseCacheDeps {
   /** How long an answer is kept at most, in seconds (> 0). */
@@ -84,7 +85,9 @@ export function createResponseCache(deps: ResponseCacheDeps): ResponseCache {
   const allowed = new WeakMap<Request, string>();
   const known = new LRUCache<string, { readonly tags: Tags | undefined }>({ max: KNOWN_DOCUMENTS });
   const store = guarded(
-    deps.redis ? redisStore(deps.redis, deps.partnerDigest, ttlMs) : createInMemoryCache({ max: MEMORY_ENTRIES }),
+    deps.redis
+      ? redisStore(deps.redis, deps.partnerDigest, ttlMs, MEMORY_ENTRIES)
+      : createInMemoryCache({ max: MEMORY_ENTRIES }),
   );
 
   /** The document's verdict is kept; a filter passed as a variable is looked up in each request's variables. */
@@ -303,74 +306,3 @@ function hitBody(found: ExecutionResult): string {
   const responseCache = { ...(extensions.responseCache as object | undefined), hit: true };
   return JSON.stringify({ ...result, extensions: { ...extensions, responseCache } });
 }
-
-/**
- * With REDIS_URL: `pcgw:rc:<partner digest>:r:<key>` holds an answer (for the TTL), `…:t:<tag>` the keys of the
- * answers that hold a tag (`Customer:<id>`, or a type); the sets expire with their newest answer. Every command
- * goes through the gateway's bounded Redis: a slow or absent Redis is a miss, never a failed request. An
- * invalidation that has not landed yet (Redis away) is written again until it does, and until then this replica
- * serves nothing from Redis, so it never serves what it has invalidated.
- */
-function redisStore(redis: SharedRedis, partnerDigest: string, ttlMs: number): Cache {
-  const base = `${KEY_PREFIX}rc:${partnerDigest}:`;
-  const answerKey = (key: string) => `${base}r:${key}`;
-  const tagKey = (entity: { typename: string; id?: number | string }) =>
-    `${base}t:${entity.id === undefined ? entity.typename : `${entity.typename}:${entity.id}`}`;
-  /** Invalidations not yet landed, by when they were made; past the TTL what they were about has expired anyway. */
-  const waiting = new Map<number, number>();
-  let sequence = 0;
-  /** The answers last read, by key, with the text they were read from. */
-  const parsed = new LRUCache<string, { text: string; result: ExecutionResult }>({ max: MEMORY_ENTRIES });
-  const unsettled = () => {
-    for (const [id, at] of waiting) if (Date.now() - at > ttlMs) waiting.delete(id);
-    return waiting.size > 0;
-  };
-  return {
-    async get(key) {
-      if (unsettled()) return undefined;
-      const text = await redis.run((client) => client.get(answerKey(key)));
-      if (typeof text !== 'string') return undefined;
-      // The same text is the same answer: parsed once, so its hit body is made once too (see guarded()).
-      const seen = parsed.get(key);
-      if (seen?.text === text) return seen.result;
-      const result = JSON.parse(text) as ExecutionResult;
-      parsed.set(key, { text, result });
-      return result;
-    },
-    async set(key, result, entities, ttl) {
-      if (unsettled()) return;
-      const tags = [...new Set([...entities].map(tagKey))];
-      const ms = String(Math.max(1, Math.round(Number.isFinite(ttl) ? ttl : ttlMs)));
-      await redis.run(
-        (client) => client.eval(STORE, 1 + tags.length, answerKey(key), ...tags, JSON.stringify(result), ms),
-        { background: true },
-      );
-    },
-    invalidate(entities) {
-      const tags = [...new Set([...entities].map(tagKey))];
-      if (tags.length === 0) return;
-      const id = ++sequence;
-      waiting.set(id, Date.now());
-      redis.writeBack(`rc:${id}`, async (client) => {
-        await client.eval(DROP, tags.length, ...tags);
-        waiting.delete(id);
-      });
-    },
-  };
-}
-
-/** KEYS: the answer, then its tags. ARGV: the answer's JSON, its TTL in ms. */
-const STORE = `
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-for i = 2, #KEYS do
-  redis.call('SADD', KEYS[i], KEYS[1])
-  redis.call('PEXPIRE', KEYS[i], ARGV[2])
-end`;
-
-/** KEYS: tags; every answer under any of them goes, and the tags with them. */
-const DROP = `
-for i = 1, #KEYS do
-  local answers = redis.call('SMEMBERS', KEYS[i])
-  for j = 1, #answers do redis.call('DEL', answers[j]) end
-  redis.call('DEL', KEYS[i])
-end`;
