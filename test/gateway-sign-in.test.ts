@@ -149,6 +149,9 @@ describe('the gateway signing in itself (app-user)', () => {
         { code: 'UNAUTHENTICATED', reason: 'GATEWAY_CREDENTIALS' },
         { code: 'UNAUTHENTICATED', reason: 'GATEWAY_CREDENTIALS' },
       ]);
+      expect(body.errors?.[0]?.message).toBe(
+        "The gateway cannot sign in to Partner Center: Microsoft Entra ID refused its credentials. The operator must renew them (see the gateway's log and /ready).",
+      );
     }
     expect(upstream.calls).toHaveLength(0);
     const ready = await fetch(gw.url.replace('/graphql', '/ready'));
@@ -158,7 +161,8 @@ describe('the gateway signing in itself (app-user)', () => {
       reason: 'GATEWAY_CREDENTIALS',
       error: 'invalid_grant',
       aadsts: 'AADSTS700082',
-      action: expect.stringContaining('consent again with multi-factor authentication'),
+      action:
+        'the refresh token expired: a partner user must consent again with multi-factor authentication and the new refresh token must replace PARTNER_CENTER_REFRESH_TOKEN',
     });
     // The retry a minute (300 ms here) keeps meeting the same refusal: still one error line.
     await entra.untilTokenRequests(3);
@@ -166,6 +170,33 @@ describe('the gateway signing in itself (app-user)', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]?.msg).toContain('AADSTS700082');
     expect(errors[0]?.msg).toContain('PARTNER_CENTER_REFRESH_TOKEN');
+    // Each refusal counts as refused, none as an error.
+    const samples = await scrape(gw);
+    expect(
+      sampleValue(samples, 'gateway_token_requests_total', { grant: 'refresh_token', result: 'refused' }),
+    ).toBeGreaterThanOrEqual(3);
+    expect(
+      sampleValue(samples, 'gateway_token_requests_total', { grant: 'refresh_token', result: 'error' }),
+    ).toBeUndefined();
+  });
+
+  it("fails fields with UPSTREAM_UNAVAILABLE when Entra has not answered by the request's deadline, and serves the token once it does", async () => {
+    const release = entra.hold();
+    const gw = await gateway(signInSettings(entra), { requestBudgetMs: 300 });
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller));
+    expect(body.data).toEqual({ customer: null });
+    expect(body.errors?.map((error) => [error.message, error.extensions?.code])).toEqual([
+      [
+        'The gateway could not sign in to Partner Center: Microsoft Entra ID did not answer in time. Try again shortly.',
+        'UPSTREAM_UNAVAILABLE',
+      ],
+    ]);
+    expect(upstream.calls).toHaveLength(0);
+    release();
+    const later = await gw.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller));
+    expect(later.body.errors).toBeUndefined();
+    expect(entra.tokenRequests).toHaveLength(1);
+    expect(upstream.calls.map((call) => call.headers.authorization)).toEqual([`Bearer ${entra.accessTokens[0]}`]);
   });
 
   it('recovers without a restart when the refresh token in its file is replaced, and /ready turns 200', async () => {
