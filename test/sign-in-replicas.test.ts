@@ -12,7 +12,14 @@ import type { GatewayDeps } from '../src/gateway';
 import { createSharedRedis, type SharedRedis } from '../src/quota/redis';
 import { createRedisCredentialStore, type SignInState } from '../src/sign-in/credential-store';
 import { createSealer } from '../src/sign-in/sealed';
-import { DEFAULT_CLIENT_SECRET, DEFAULT_REFRESH_TOKEN, type EntraStandIn, startEntra } from './support/entra';
+import {
+  DEFAULT_CLIENT_ID,
+  DEFAULT_CLIENT_SECRET,
+  DEFAULT_REFRESH_TOKEN,
+  DEFAULT_TENANT,
+  type EntraStandIn,
+  startEntra,
+} from './support/entra';
 import { customerId, type RunningGateway } from './support/gateway';
 import { captureLogs } from './support/logs';
 import { type RedisServer, startRedis } from './support/redis-server';
@@ -101,7 +108,7 @@ describe('replicas signing in through one Redis', () => {
     await stopAll();
     // The same nonce, tag and ciphertext under another version mark: it would decrypt, but is not this format.
     const keys = await redis.client.keys('pcgw:sign-in:*:state');
-    expect(keys).toHaveLength(1);
+    expect(keys).toEqual([`pcgw:sign-in:${DEFAULT_TENANT}:${DEFAULT_CLIENT_ID}:state`]);
     const stateKey = keys[0] ?? '';
     const sealed = (await redis.client.get(stateKey)) ?? '';
     expect(sealed.startsWith('v1.')).toBe(true);
