@@ -278,8 +278,10 @@ describe("the credential store's state and lock in Redis", () => {
     };
     expect(await store.renew(renewal({ refreshToken: 'local-1' }))).toBe('alone');
     expect(await store.renew(renewal(undefined))).toBe('alone');
-    expect(seen).toEqual([{}, { refreshToken: 'local-1' }]);
+    expect(await store.renew(renewal(undefined))).toBe('alone');
+    expect(seen).toEqual([{}, { refreshToken: 'local-1' }, { refreshToken: 'local-1' }]);
     expect(logs.withMessage(UNSHARED).map((line) => [line.level, line.key])).toEqual([
+      ['warn', LOCK_KEY],
       ['warn', LOCK_KEY],
       ['warn', LOCK_KEY],
     ]);
@@ -291,8 +293,8 @@ describe("the credential store's state and lock in Redis", () => {
     const alone = createRedisCredentialStore({ redis: away, sealer, name: NAME, logger: logs.logger, waitMs: 300 });
     expect(await alone.renew(renewal({ refreshToken: 'local-2' }))).toBe('alone');
     expect(await alone.renew(renewal(undefined))).toBe('alone');
-    expect(seen.slice(2)).toEqual([{}, { refreshToken: 'local-2' }]);
-    expect(logs.withMessage(UNSHARED)).toHaveLength(4);
+    expect(seen.slice(3)).toEqual([{}, { refreshToken: 'local-2' }]);
+    expect(logs.withMessage(UNSHARED)).toHaveLength(5);
   });
 
   it('tries five times to write a renewed state Redis refuses, then says so', async () => {
