@@ -12,12 +12,17 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../src/config/config';
 import { SecretSetting } from '../src/config/sign-in-settings';
+import { ignoredEvents } from '../src/observability/events';
+import { createSignIn } from '../src/sign-in/sign-in';
 import {
   DEFAULT_CLIENT_ID,
   DEFAULT_CLIENT_SECRET,
   DEFAULT_REFRESH_TOKEN,
+  DEFAULT_TENANT,
   type EntraStandIn,
   startEntra,
 } from './support/entra';
@@ -149,6 +154,9 @@ describe('the gateway signing in itself (app-user)', () => {
         { code: 'UNAUTHENTICATED', reason: 'GATEWAY_CREDENTIALS' },
         { code: 'UNAUTHENTICATED', reason: 'GATEWAY_CREDENTIALS' },
       ]);
+      expect(body.errors?.[0]?.message).toBe(
+        "The gateway cannot sign in to Partner Center: Microsoft Entra ID refused its credentials. The operator must renew them (see the gateway's log and /ready).",
+      );
     }
     expect(upstream.calls).toHaveLength(0);
     const ready = await fetch(gw.url.replace('/graphql', '/ready'));
@@ -158,7 +166,8 @@ describe('the gateway signing in itself (app-user)', () => {
       reason: 'GATEWAY_CREDENTIALS',
       error: 'invalid_grant',
       aadsts: 'AADSTS700082',
-      action: expect.stringContaining('consent again with multi-factor authentication'),
+      action:
+        'the refresh token expired: a partner user must consent again with multi-factor authentication and the new refresh token must replace PARTNER_CENTER_REFRESH_TOKEN',
     });
     // The retry a minute (300 ms here) keeps meeting the same refusal: still one error line.
     await entra.untilTokenRequests(3);
@@ -166,6 +175,33 @@ describe('the gateway signing in itself (app-user)', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]?.msg).toContain('AADSTS700082');
     expect(errors[0]?.msg).toContain('PARTNER_CENTER_REFRESH_TOKEN');
+    // Each refusal counts as refused, none as an error.
+    const samples = await scrape(gw);
+    expect(
+      sampleValue(samples, 'gateway_token_requests_total', { grant: 'refresh_token', result: 'refused' }),
+    ).toBeGreaterThanOrEqual(3);
+    expect(
+      sampleValue(samples, 'gateway_token_requests_total', { grant: 'refresh_token', result: 'error' }),
+    ).toBeUndefined();
+  });
+
+  it("fails fields with UPSTREAM_UNAVAILABLE when Entra has not answered by the request's deadline, and serves the token once it does", async () => {
+    const release = entra.hold();
+    const gw = await gateway(signInSettings(entra), { requestBudgetMs: 300 });
+    const { body } = await gw.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller));
+    expect(body.data).toEqual({ customer: null });
+    expect(body.errors?.map((error) => [error.message, error.extensions?.code])).toEqual([
+      [
+        'The gateway could not sign in to Partner Center: Microsoft Entra ID did not answer in time. Try again shortly.',
+        'UPSTREAM_UNAVAILABLE',
+      ],
+    ]);
+    expect(upstream.calls).toHaveLength(0);
+    release();
+    const later = await gw.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller));
+    expect(later.body.errors).toBeUndefined();
+    expect(entra.tokenRequests).toHaveLength(1);
+    expect(upstream.calls.map((call) => call.headers.authorization)).toEqual([`Bearer ${entra.accessTokens[0]}`]);
   });
 
   it('recovers without a restart when the refresh token in its file is replaced, and /ready turns 200', async () => {
@@ -294,6 +330,8 @@ interface ScriptedEndpoint {
   readonly requests: Array<{ headers: IncomingMessage['headers']; form: URLSearchParams }>;
   /** Resolves once `count` requests have arrived. */
   until(count: number): Promise<void>;
+  /** Connections the gateway holds open to it now. */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -327,9 +365,19 @@ async function scriptedEndpoint(answers: Scripted[]): Promise<ScriptedEndpoint> 
       res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
     });
   });
+  let open = 0;
+  server.on('connection', (socket) => {
+    open += 1;
+    socket.on('close', () => {
+      open -= 1;
+    });
+  });
+  // Long enough that only the gateway closing its side ends a connection within a test.
+  server.keepAliveTimeout = 60_000;
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
+    connections: () => open,
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
     until: (count) =>
@@ -468,5 +516,87 @@ describe("the token endpoint's answers", () => {
       client_secret: DEFAULT_CLIENT_SECRET,
       scope: 'https://api.partnercenter.microsoft.com/.default',
     });
+  });
+});
+
+describe('the assembly of the sign-in', () => {
+  const deps = () => ({ logger: captureLogs().logger, events: ignoredEvents, redis: undefined });
+
+  it('makes nothing in forward mode, and refuses settings without a tenant, client id or secret', () => {
+    expect(createSignIn({ ...defaultConfig, signIn: { ...signInSettings(entra), mode: 'forward' } }, deps())).toBe(
+      undefined,
+    );
+    for (const missing of ['tenantId', 'clientId', 'clientSecret'] as const) {
+      expect(() =>
+        createSignIn({ ...defaultConfig, signIn: { ...signInSettings(entra), [missing]: undefined } }, deps()),
+      ).toThrow('createSignIn needs the tenant, client id and client secret (config validation lets none pass)');
+    }
+  });
+
+  it("asks for a token at the tenant's endpoint, its name lower-cased", async () => {
+    for (const tenantId of [DEFAULT_TENANT.toUpperCase(), 'Contoso.OnMicrosoft.COM']) {
+      const gw = await gateway(signInSettings(entra, 'app', { tenantId }));
+      expect((await gw.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller))).body.errors).toBeUndefined();
+    }
+    expect(entra.tokenRequests.map((request) => request.tenant)).toEqual([DEFAULT_TENANT, 'contoso.onmicrosoft.com']);
+  });
+
+  it('keeps the sign-in in memory when TOKEN_ENCRYPTION_KEY is set without Redis', async () => {
+    const key = new SecretSetting(Buffer.alloc(32, 9).toString('base64'));
+    const gw = await gateway(signInSettings(entra, 'app-user', { tokenEncryptionKey: key }));
+    expect((await gw.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller))).body.errors).toBeUndefined();
+    expect(entra.tokenRequests).toHaveLength(1);
+  });
+
+  it('waits the backoff step it was given between failed tries (20 ms here, not 500)', async () => {
+    entra.failNext(503, 4);
+    // Four steps of 500 ms, doubled each time, would take 7.5 s, past the request's 3 s.
+    const gw = await gateway(signInSettings(entra), { requestBudgetMs: 3_000 });
+    expect((await gw.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller))).body.errors).toBeUndefined();
+    expect(entra.tokenRequests.map((request) => request.answer)).toEqual([503, 503, 503, 503, 200]);
+  });
+
+  it('closes its own connections to the token endpoint when it closes, and leaves a dispatcher it was given open', async () => {
+    const endpoint = await scriptedEndpoint([]);
+    try {
+      const gw = await gateway(signInSettings(entra, 'app', { authorityHost: endpoint.url }));
+      await gw.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller));
+      expect(endpoint.connections()).toBe(1);
+      gateways.splice(gateways.indexOf(gw), 1);
+      await gw.close();
+      // Its keep-alive connection would otherwise stay open 30 s.
+      await expect.poll(() => endpoint.connections(), { timeout: 5_000 }).toBe(0);
+
+      const given = new Agent();
+      const withGiven = await gateway(
+        signInSettings(entra, 'app', { authorityHost: endpoint.url }),
+        {},
+        {
+          signIn: { dispatcher: given },
+        },
+      );
+      await withGiven.query(QUALIFICATIONS, { id: customerId(1) }, bearer(caller));
+      gateways.splice(gateways.indexOf(withGiven), 1);
+      await withGiven.close();
+      expect(given.closed).toBe(false);
+      await given.close();
+    } finally {
+      await endpoint.close();
+    }
+  });
+
+  it('asks Entra nothing more once closed while refused', async () => {
+    entra.refuseAll('invalid_grant', 700082, 'AADSTS700082: The refresh token has expired due to inactivity.');
+    const logs = captureLogs('trace');
+    const gw = await gateway(signInSettings(entra), {}, { logger: logs.logger });
+    await entra.untilTokenRequests(1);
+    gateways.splice(gateways.indexOf(gw), 1);
+    await gw.close();
+    const asked = entra.tokenRequests.length;
+    const lines = logs.lines.length;
+    // The refused retry comes every 300 ms here; once closed it neither reaches Entra nor fails trying.
+    await sleep(1_000);
+    expect(entra.tokenRequests).toHaveLength(asked);
+    expect(logs.lines.slice(lines)).toEqual([]);
   });
 });
