@@ -4,8 +4,7 @@
 // decide reading and writing (FORBIDDEN, MISSING_ROLE); a key rotation is
 // followed at most once a minute; the audit line names the verified caller.
 
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CallerSettings } from '../src/config/sign-in-settings';
 import { DEFAULT_CALLER, DEFAULT_TENANT, type EntraStandIn, startEntra } from './support/entra';
 import { customerId, type RunningGateway } from './support/gateway';
@@ -222,20 +221,26 @@ describe('key rotation', () => {
     expect((await rotated.query(READ, undefined, bearer(first))).body.errors).toBeUndefined();
     expect(rotating.jwksRequests).toBe(1);
 
-    // A new kid right after the keys were fetched: refused without fetching them again.
-    await rotating.rotateKeys();
-    const rotatedToken = await rotating.signCallerToken();
-    const tooSoon = await rotated.query(READ, undefined, bearer(rotatedToken));
-    expect(tooSoon.body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
-    expect(rotating.jwksRequests).toBe(1);
+    // The clock (jose's cooldown reads Date) stands still from here, so a slow key generation cannot end it.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      // A new kid right after the keys were fetched: refused without fetching them again.
+      await rotating.rotateKeys();
+      const rotatedToken = await rotating.signCallerToken();
+      const tooSoon = await rotated.query(READ, undefined, bearer(rotatedToken));
+      expect(tooSoon.body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
+      expect(rotating.jwksRequests).toBe(1);
 
-    // Once the cooldown has passed, the unknown kid fetches the keys once, and the token verifies.
-    await sleep(450);
-    expect((await rotated.query(READ, undefined, bearer(rotatedToken))).body.errors).toBeUndefined();
-    expect(
-      (await rotated.query(READ, undefined, bearer(await rotating.signCallerToken()))).body.errors,
-    ).toBeUndefined();
-    expect(rotating.jwksRequests).toBe(2);
+      // A cooldown after the clock stood still (and so after the fetch): the unknown kid fetches the keys once.
+      vi.setSystemTime(Date.now() + 400);
+      expect((await rotated.query(READ, undefined, bearer(rotatedToken))).body.errors).toBeUndefined();
+      expect(
+        (await rotated.query(READ, undefined, bearer(await rotating.signCallerToken()))).body.errors,
+      ).toBeUndefined();
+      expect(rotating.jwksRequests).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
