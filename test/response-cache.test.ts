@@ -531,6 +531,84 @@ describe('replicas', () => {
     expect(fresh.text).toContain('STATE_OWNED_ENTITY');
     expectHitBytesLikeMiss(fresh, await bytesOf(one, FIRST_PAGE));
   });
+
+  const OTHER =
+    '{ customerBase { customers(first: 2, where: { companyNameStartsWith: "Company 005" }) { nodes { id } } } }';
+  const addStateOwned = async (gw: RunningGateway, n: number) => {
+    const { body } = await gw.query(
+      `mutation { addCustomerQualification(input: { customerId: "${customerId(n)}", qualification: STATE_OWNED_ENTITY }) { qualification { kind } } }`,
+      undefined,
+      bearer(writer),
+    );
+    expect(body.errors).toBeUndefined();
+  };
+  /** Makes the summaries' tag a string, so that Redis refuses (WRONGTYPE) every drop that reaches it; undoes it. */
+  async function refuseDrops(): Promise<() => Promise<void>> {
+    const [summaries] = await redis.client.keys('pcgw:rc:*:t:CustomerBaseSummary');
+    if (summaries === undefined) throw new Error('no summary is cached');
+    const members = await redis.client.smembers(summaries);
+    await redis.client.del(summaries);
+    await redis.client.set(summaries, 'not a set');
+    return async () => {
+      await redis.client.del(summaries);
+      await redis.client.sadd(summaries, ...members);
+    };
+  }
+
+  it('keep an answer and its tags for the TTL, and serve nothing from Redis while an invalidation has not landed there', async () => {
+    const gw = await syncing(captureLogs('info'), {}, redis.url);
+    await ask(gw, OTHER);
+    await ask(gw, SUMMARY);
+    expect((await ask(gw, OTHER)).cache).toEqual({ hit: true });
+    const answers = await redis.client.keys('pcgw:rc:*:r:*');
+    expect(answers).toHaveLength(2);
+    for (const key of [...answers, ...(await redis.client.keys('pcgw:rc:*:t:*'))]) {
+      const ms = await redis.client.pttl(key);
+      expect(ms).toBeGreaterThan(55_000);
+      expect(ms).toBeLessThanOrEqual(60_000);
+    }
+
+    const undo = await refuseDrops();
+    await addStateOwned(gw, 2);
+    // The page is still in Redis and holds nobody the mutation changed, but this replica serves nothing from Redis
+    // and stores nothing there until its invalidation has landed.
+    expect((await ask(gw, OTHER)).cache?.hit).toBe(false);
+    expect((await ask(gw, OTHER)).cache?.hit).toBe(false);
+    const summary = await ask(gw, SUMMARY);
+    expect(summary.cache?.hit).toBe(false);
+    expect(JSON.stringify(summary.data)).toContain('STATE_OWNED_ENTITY');
+    await ask(gw, FIRST_PAGE);
+    expect((await redis.client.keys('pcgw:rc:*:r:*')).sort()).toEqual(answers.sort());
+
+    // Once Redis takes the drop (retried each second), the summary cached before the mutation is gone, and the
+    // page is served from Redis again.
+    await undo();
+    await expect.poll(async () => (await ask(gw, OTHER)).cache?.hit, { timeout: 10_000, interval: 50 }).toBe(true);
+    expect((await redis.client.keys('pcgw:rc:*:r:*')).length).toBe(1);
+    const afresh = await ask(gw, SUMMARY);
+    expect(afresh.cache?.hit).toBe(false);
+    expect(JSON.stringify(afresh.data)).toContain('STATE_OWNED_ENTITY');
+    expect((await ask(gw, SUMMARY)).cache).toEqual({ hit: true });
+  });
+
+  it('serve from Redis again once an invalidation that never landed is older than the TTL', async () => {
+    const gw = await syncing(captureLogs('info'), { responseCacheTtlSeconds: 1 }, redis.url);
+    await ask(gw, SUMMARY);
+    await refuseDrops();
+    await addStateOwned(gw, 2);
+    await ask(gw, OTHER);
+    expect((await ask(gw, OTHER)).cache?.hit).toBe(false);
+    // What the invalidation was about has expired from Redis by then.
+    await expect
+      .poll(
+        async () => {
+          await ask(gw, OTHER);
+          return (await ask(gw, OTHER)).cache?.hit;
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBe(true);
+  });
 });
 
 describe('forward mode', () => {
