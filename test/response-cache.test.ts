@@ -263,10 +263,15 @@ describe('what is cached', () => {
 
   it('tells apart the operations of one document by the operation name', async () => {
     const gw = await syncing(captureLogs('info'));
-    const query =
-      'query Counts { customerBase { summary { customers } } } query Sync { customerBase { sync { customersKnown } } }';
+    const query = `query Counts { customerBase { summary { customers } } }
+      query Sync { customerBase { sync { customersKnown } } }
+      query Count { customerBase { summary { customers } } }`;
     await post(gw, { query, operationName: 'Counts' });
     expect((await post(gw, { query, operationName: 'Counts' })).cache).toEqual({ hit: true });
+    // The same selection under another name is another answer.
+    const count = await post(gw, { query, operationName: 'Count' });
+    expect(count.cache?.hit).toBe(false);
+    expect(count.body.data).toEqual({ customerBase: { summary: { customers: 5 } } });
     for (let i = 0; i < 2; i++) {
       const sync = await post(gw, { query, operationName: 'Sync' });
       expect(sync.body.data).toEqual({ customerBase: { sync: { customersKnown: 5 } } });
