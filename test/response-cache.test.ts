@@ -236,6 +236,7 @@ describe('what is cached', () => {
       '{ customerBase { ...F } } fragment F on CustomerBase { summary { customers } sync { customersKnown } }',
       '{ customerBase { summary { customers } ... on CustomerBase { sync { customersKnown } } } }',
       '{ ...Q } fragment Q on Query { customerBase { summary { customers } } __schema { queryType { name } } }',
+      '{ customerBase { summary { customers } } __schema { __typename } }',
       '{ __typename }',
     ]) {
       const first = await post(gw, { query });
@@ -284,6 +285,7 @@ describe('what is cached', () => {
     for (const [query, message] of [
       ['{ customerBase { summary { customers } }', 'Syntax Error: Expected Name, found <EOF>.'],
       ['{ customerBase { ...Missing } }', 'Unknown fragment "Missing".'],
+      ['{ ...Missing }', 'Unknown fragment "Missing".'],
       [
         '{ customerBase { ...A } } fragment A on CustomerBase { summary { customers } ...B } fragment B on CustomerBase { ...A }',
         'Cannot spread fragment "A" within itself via "B".',
@@ -421,10 +423,12 @@ describe('invalidation', () => {
     const ALL = '{ customerBase { customers(first: 10) { nodes { id } } } }';
     const ACCEPTED = '{ customerBase { customers(where: { mcaAccepted: true }) { nodes { id } } } }';
     const COUNTS = '{ customerBase { summary { customers mcaAccepted } } }';
+    const SIXTH = '{ customerBase { customers(where: { companyNameStartsWith: "Company 006" }) { nodes { id } } } }';
     expect(idsOf(await ask(gw, ALL))).toEqual([1, 2, 3, 4, 5].map(customerId));
     expect(idsOf(await ask(gw, ACCEPTED))).toEqual([]);
     expect((await ask(gw, COUNTS)).data).toEqual({ customerBase: { summary: { customers: 5, mcaAccepted: 0 } } });
-    for (const query of [ALL, ACCEPTED, COUNTS]) expect((await ask(gw, query)).cache).toEqual({ hit: true });
+    expect(idsOf(await ask(gw, SIXTH))).toEqual([]);
+    for (const query of [ALL, ACCEPTED, COUNTS, SIXTH]) expect((await ask(gw, query)).cache).toEqual({ hit: true });
 
     stand.world.listed = [1, 2, 3, 4, 5, 6];
     stand.world.attested.add(2);
@@ -440,6 +444,8 @@ describe('invalidation', () => {
     // A page that held nobody: the attestation moves customer 2 into it.
     expect(idsOf(await ask(gw, ACCEPTED))).toEqual([customerId(2)]);
     expect((await ask(gw, COUNTS)).data).toEqual({ customerBase: { summary: { customers: 6, mcaAccepted: 1 } } });
+    // A page that held nobody, and no filter a fact moves: only the listing moves customer 6 into it.
+    expect(idsOf(await ask(gw, SIXTH))).toEqual([customerId(6)]);
   });
 
   it('keeps the summary a hit across sync passes that read every customer again and find nothing changed', async () => {
@@ -575,6 +581,7 @@ describe('replicas', () => {
 
     const undo = await refuseDrops();
     await addStateOwned(gw, 2);
+    await addStateOwned(gw, 4);
     // The page is still in Redis and holds nobody the mutation changed, but this replica serves nothing from Redis
     // and stores nothing there until its invalidation has landed.
     expect((await ask(gw, OTHER)).cache?.hit).toBe(false);
@@ -585,7 +592,7 @@ describe('replicas', () => {
     await ask(gw, FIRST_PAGE);
     expect((await redis.client.keys('pcgw:rc:*:r:*')).sort()).toEqual(answers.sort());
 
-    // Once Redis takes the drop (retried each second), the summary cached before the mutation is gone, and the
+    // Once Redis takes the drops (retried each second), the summary cached before the mutations is gone, and the
     // page is served from Redis again.
     await undo();
     await expect.poll(async () => (await ask(gw, OTHER)).cache?.hit, { timeout: 10_000, interval: 50 }).toBe(true);
@@ -594,6 +601,23 @@ describe('replicas', () => {
     expect(afresh.cache?.hit).toBe(false);
     expect(JSON.stringify(afresh.data)).toContain('STATE_OWNED_ENTITY');
     expect((await ask(gw, SUMMARY)).cache).toEqual({ hit: true });
+  });
+
+  it('answer from the snapshot, uncached, while Redis is away', async () => {
+    const gw = await syncing(captureLogs('info'), {}, redis.url);
+    await ask(gw, OTHER);
+    expect((await ask(gw, OTHER)).cache).toEqual({ hit: true });
+    await redis.kill();
+    try {
+      for (let i = 0; i < 2; i++) {
+        const answer = await ask(gw, OTHER);
+        expect(answer.codes).toEqual([]);
+        expect(idsOf(answer)).toEqual([customerId(5)]);
+        expect(answer.cache?.hit).toBe(false);
+      }
+    } finally {
+      await redis.restart();
+    }
   });
 
   it('serve from Redis again once an invalidation that never landed is older than the TTL', async () => {
