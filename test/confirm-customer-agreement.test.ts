@@ -556,6 +556,13 @@ describe('confirmCustomerAgreement', () => {
         correlationId: post?.headers['ms-correlationid'],
       }),
     ]);
+    // The client's trace line names each call's resource.
+    expect(
+      logs
+        .withMessage('partner center call')
+        .map((line) => `${line.method} ${line.resource}`)
+        .sort(),
+    ).toEqual(['GET agreement_metadata', 'GET agreements', 'GET mca_status', 'POST agreements']);
     // Trace level writes everything the gateway logs: not one line may hold the contact.
     const output = logs.lines.join('\n');
     expect(logs.records().some((line) => line.level === 'trace' || line.level === 'debug')).toBe(true);
