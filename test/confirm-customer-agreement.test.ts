@@ -444,6 +444,26 @@ describe('confirmCustomerAgreement', () => {
     expect(upstream.calls.filter((c) => c.method === 'POST')).toHaveLength(1);
   });
 
+  it('keeps its own message for a 401 and for a confirmation no answer arrived to (no status to name)', async () => {
+    const stateful = statefulHandler();
+    upstream.setHandler((call, res, attempt) =>
+      call.method === 'POST' ? json(res, 401, { code: 0, description: 'Unauthorized' }) : stateful(call, res, attempt),
+    );
+    const refused = await confirm(confirmation());
+    expect(refused.body.errors?.map((error) => [error.extensions?.code, error.message])).toEqual([
+      ['UNAUTHENTICATED', 'Partner Center answered 401: Unauthorized'],
+    ]);
+
+    upstream.setHandler((call, res, attempt) => {
+      if (call.method !== 'POST') return stateful(call, res, attempt);
+      res.destroy();
+    });
+    const lost = await confirm(confirmation());
+    expect(lost.body.errors).toHaveLength(1);
+    expect(lost.body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(lost.body.errors?.[0]?.message).not.toContain('answered');
+  });
+
   it("drops the customer's cached agreements so the next read holds the attestation", async () => {
     const cached = await startGateway(upstream.url, { cacheTtlSeconds: 60 });
     const agreementGets = () => upstream.callsTo('agreements').filter((c) => c.method === 'GET');
@@ -536,6 +556,13 @@ describe('confirmCustomerAgreement', () => {
         correlationId: post?.headers['ms-correlationid'],
       }),
     ]);
+    // The client's trace line names each call's resource.
+    expect(
+      logs
+        .withMessage('partner center call')
+        .map((line) => `${line.method} ${line.resource}`)
+        .sort(),
+    ).toEqual(['GET agreement_metadata', 'GET agreements', 'GET mca_status', 'POST agreements']);
     // Trace level writes everything the gateway logs: not one line may hold the contact.
     const output = logs.lines.join('\n');
     expect(logs.records().some((line) => line.level === 'trace' || line.level === 'debug')).toBe(true);

@@ -18,6 +18,18 @@ const { upstream, gatewayWith } = useUpstream();
 const attempts = (resource: string, method: string, status: string) => ({ resource, method, status });
 
 describe('Partner Center attempts', () => {
+  it('labels the customer list and a customer profile by their resources', async () => {
+    const gw = await gatewayWith({});
+    const { body } = await gw.query(
+      `{ customerList(first: 1) { nodes { id } } customer(id: "${customerId(2)}") { companyName } }`,
+    );
+    expect(body.errors).toBeUndefined();
+    const samples = await scrape(gw);
+    expect(sampleValue(samples, 'partner_center_requests_total', attempts('customer_list', 'GET', '200'))).toBe(1);
+    expect(sampleValue(samples, 'partner_center_requests_total', attempts('customer', 'GET', '200'))).toBe(1);
+    expect(samples.filter((sample) => sample.name === 'partner_center_requests_total')).toHaveLength(2);
+  });
+
   it('counts a 503 and the 200 of its retry as two attempts, each with its status', async () => {
     upstream.setHandler((call, res, attempt) =>
       attempt === 1 ? json(res, 503, { code: 1, description: 'busy' }) : defaultHandler(call, res, attempt),

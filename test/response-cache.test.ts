@@ -179,6 +179,168 @@ describe('sharing', () => {
   });
 });
 
+/** Posts a document as a client sends it, with its operation name and variables; `accept` may ask for multipart. */
+async function post(
+  gw: RunningGateway,
+  request: { query: string; operationName?: string; variables?: Record<string, unknown> },
+  accept = 'application/json',
+) {
+  const response = await fetch(gw.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept, ...bearer(reader) },
+    body: JSON.stringify(request),
+  });
+  const text = await response.text();
+  const body = (accept === 'application/json' ? JSON.parse(text) : {}) as {
+    data?: unknown;
+    errors?: Array<{ message: string; extensions?: { code?: string } }>;
+    extensions?: { responseCache?: { hit: boolean } };
+  };
+  return { status: response.status, text, body, cache: body.extensions?.responseCache };
+}
+
+describe('what is cached', () => {
+  it('caches a query that reaches summary and customers through fragments, inline fragments, aliases and @include', async () => {
+    const gw = await syncing(captureLogs('info'));
+    const requests = [
+      {
+        query: `query Named { __typename customerBase { ...Base } }
+          fragment Base on CustomerBase { summary { customers } ...Page ... on CustomerBase { __typename } }
+          fragment Page on CustomerBase { customers(first: 1) { nodes { id } } }`,
+        operationName: 'Named',
+      },
+      { query: '{ ... on Query { one: customerBase { s: summary { customers } } two: customerBase { __typename } } }' },
+      {
+        query:
+          '{ customerBase { ...S other: summary { customers } ...S } } fragment S on CustomerBase { summary { customers } }',
+      },
+      {
+        query:
+          '{ customerBase { summary @include(if: true) { customers } customers(first: 1) @skip(if: true) { nodes { id } } } }',
+      },
+    ];
+    for (const request of requests) {
+      const first = await post(gw, request);
+      expect(first.body.errors).toBeUndefined();
+      expect(first.cache, request.query).toEqual({ hit: false, didCache: true, ttl: 60_000 });
+      const again = await post(gw, request);
+      expect(again.cache).toEqual({ hit: true });
+      expect(again.body.data).toEqual(first.body.data);
+    }
+    expect(await cacheCount(gw, 'hit')).toBe(requests.length);
+  });
+
+  it('never caches sync or another root field reached through a fragment, nor @defer or @stream', async () => {
+    const gw = await syncing(captureLogs('info'));
+    for (const query of [
+      '{ customerBase { ...F } } fragment F on CustomerBase { summary { customers } sync { customersKnown } }',
+      '{ customerBase { summary { customers } ... on CustomerBase { sync { customersKnown } } } }',
+      '{ ...Q } fragment Q on Query { customerBase { summary { customers } } __schema { queryType { name } } }',
+      '{ customerBase { summary { customers } } __schema { __typename } }',
+      '{ __typename }',
+    ]) {
+      const first = await post(gw, { query });
+      expect(first.body.errors).toBeUndefined();
+      expect(first.cache).toBeUndefined();
+      expect((await post(gw, { query })).cache).toBeUndefined();
+    }
+    for (const query of [
+      '{ customerBase { summary { customers } ... @defer { customers(first: 1) { nodes { id } } } } }',
+      '{ customerBase { customers(first: 2) { nodes @stream { id } } } }',
+    ]) {
+      const before = await executed(gw);
+      for (let i = 0; i < 2; i++) {
+        const answer = await post(gw, { query }, 'multipart/mixed');
+        expect(answer.status).toBe(200);
+        expect(answer.text).toContain(customerId(1));
+        expect(answer.text).not.toContain('responseCache');
+      }
+      // Both ran.
+      expect(await executed(gw)).toBe(before + 2);
+    }
+    expect(await cacheCount(gw, 'hit')).toBe(0);
+    expect(await cacheCount(gw, 'miss')).toBe(0);
+  });
+
+  it('tells apart the operations of one document by the operation name', async () => {
+    const gw = await syncing(captureLogs('info'));
+    const query = `query Counts { customerBase { summary { customers } } }
+      query Sync { customerBase { sync { customersKnown } } }
+      query Count { customerBase { summary { customers } } }`;
+    await post(gw, { query, operationName: 'Counts' });
+    expect((await post(gw, { query, operationName: 'Counts' })).cache).toEqual({ hit: true });
+    // The same selection under another name is another answer.
+    const count = await post(gw, { query, operationName: 'Count' });
+    expect(count.cache?.hit).toBe(false);
+    expect(count.body.data).toEqual({ customerBase: { summary: { customers: 5 } } });
+    for (let i = 0; i < 2; i++) {
+      const sync = await post(gw, { query, operationName: 'Sync' });
+      expect(sync.body.data).toEqual({ customerBase: { sync: { customersKnown: 5 } } });
+      expect(sync.cache).toBeUndefined();
+    }
+  });
+
+  it('answers a document it cannot cache with the error it gets without the cache', async () => {
+    const gw = await syncing(captureLogs('info'));
+    for (const [query, message] of [
+      ['{ customerBase { summary { customers } }', 'Syntax Error: Expected Name, found <EOF>.'],
+      ['{ customerBase { ...Missing } }', 'Unknown fragment "Missing".'],
+      ['{ ...Missing }', 'Unknown fragment "Missing".'],
+      [
+        '{ customerBase { ...A } } fragment A on CustomerBase { summary { customers } ...B } fragment B on CustomerBase { ...A }',
+        'Cannot spread fragment "A" within itself via "B".',
+      ],
+      [
+        '{ customerBase }',
+        'Field "customerBase" of type "CustomerBase!" must have a selection of subfields. Did you mean "customerBase { ... }"?',
+      ],
+      [
+        'query A { customerBase { summary { customers } } } query B { customerBase { summary { customers } } }',
+        'Could not determine what operation to execute.',
+      ],
+    ] as const) {
+      const answer = await post(gw, { query });
+      expect(answer.body.errors?.map((error) => error.message)).toEqual([message]);
+      expect(answer.cache).toBeUndefined();
+    }
+  });
+
+  it('tags a page whose filter is a variable by the filter each request gives, and drops exactly those a mutation moves', async () => {
+    const gw = await syncing(captureLogs('info'));
+    const query =
+      'query Page($where: CustomerFilter) { customerBase { customers(first: 2, where: $where) { nodes { id } } } }';
+    const pages: Array<[Record<string, unknown> | undefined, number[]]> = [
+      [undefined, [1, 2]],
+      [{ where: null }, [1, 2]],
+      [{ where: { qualification: 'STATE_OWNED_ENTITY' } }, []],
+      [{ where: { mcaDirectlySigned: false } }, [1, 2]],
+      [{ where: { companyNameStartsWith: 'Company 00' } }, [1, 2]],
+    ];
+    for (const [variables, ids] of pages) {
+      const first = await post(gw, { query, variables });
+      expect(JSON.stringify(first.body.data).match(/[0-9a-f-]{36}/g) ?? []).toEqual(ids.map(customerId));
+      expect(first.cache?.hit).toBe(false);
+    }
+    // Each request's variables are their own answer.
+    for (const [variables] of pages) expect((await post(gw, { query, variables })).cache).toEqual({ hit: true });
+
+    const { body } = await gw.query(
+      `mutation { addCustomerQualification(input: { customerId: "${customerId(3)}", qualification: STATE_OWNED_ENTITY }) { qualification { kind } } }`,
+      undefined,
+      bearer(writer),
+    );
+    expect(body.errors).toBeUndefined();
+    // The page filtered by qualification held nobody: the moved qualification drops it all the same.
+    const moved = await post(gw, { query, variables: { where: { qualification: 'STATE_OWNED_ENTITY' } } });
+    expect(moved.cache?.hit).toBe(false);
+    expect(JSON.stringify(moved.body.data)).toContain(customerId(3));
+    // None holds customer 3, and no filter of theirs reads qualifications.
+    for (const [variables] of pages.filter((_, i) => i !== 2)) {
+      expect((await post(gw, { query, variables })).cache).toEqual({ hit: true });
+    }
+  });
+});
+
 describe('the read role', () => {
   it('refuses a caller without the read role and one without a token, also right after a hit', async () => {
     const gw = await syncing(captureLogs('info'));
@@ -261,10 +423,12 @@ describe('invalidation', () => {
     const ALL = '{ customerBase { customers(first: 10) { nodes { id } } } }';
     const ACCEPTED = '{ customerBase { customers(where: { mcaAccepted: true }) { nodes { id } } } }';
     const COUNTS = '{ customerBase { summary { customers mcaAccepted } } }';
+    const SIXTH = '{ customerBase { customers(where: { companyNameStartsWith: "Company 006" }) { nodes { id } } } }';
     expect(idsOf(await ask(gw, ALL))).toEqual([1, 2, 3, 4, 5].map(customerId));
     expect(idsOf(await ask(gw, ACCEPTED))).toEqual([]);
     expect((await ask(gw, COUNTS)).data).toEqual({ customerBase: { summary: { customers: 5, mcaAccepted: 0 } } });
-    for (const query of [ALL, ACCEPTED, COUNTS]) expect((await ask(gw, query)).cache).toEqual({ hit: true });
+    expect(idsOf(await ask(gw, SIXTH))).toEqual([]);
+    for (const query of [ALL, ACCEPTED, COUNTS, SIXTH]) expect((await ask(gw, query)).cache).toEqual({ hit: true });
 
     stand.world.listed = [1, 2, 3, 4, 5, 6];
     stand.world.attested.add(2);
@@ -280,6 +444,8 @@ describe('invalidation', () => {
     // A page that held nobody: the attestation moves customer 2 into it.
     expect(idsOf(await ask(gw, ACCEPTED))).toEqual([customerId(2)]);
     expect((await ask(gw, COUNTS)).data).toEqual({ customerBase: { summary: { customers: 6, mcaAccepted: 1 } } });
+    // A page that held nobody, and no filter a fact moves: only the listing moves customer 6 into it.
+    expect(idsOf(await ask(gw, SIXTH))).toEqual([customerId(6)]);
   });
 
   it('keeps the summary a hit across sync passes that read every customer again and find nothing changed', async () => {
@@ -375,6 +541,102 @@ describe('replicas', () => {
     const fresh = await bytesOf(one, FIRST_PAGE);
     expect(fresh.text).toContain('STATE_OWNED_ENTITY');
     expectHitBytesLikeMiss(fresh, await bytesOf(one, FIRST_PAGE));
+  });
+
+  const OTHER =
+    '{ customerBase { customers(first: 2, where: { companyNameStartsWith: "Company 005" }) { nodes { id } } } }';
+  const addStateOwned = async (gw: RunningGateway, n: number) => {
+    const { body } = await gw.query(
+      `mutation { addCustomerQualification(input: { customerId: "${customerId(n)}", qualification: STATE_OWNED_ENTITY }) { qualification { kind } } }`,
+      undefined,
+      bearer(writer),
+    );
+    expect(body.errors).toBeUndefined();
+  };
+  /** Makes the summaries' tag a string, so that Redis refuses (WRONGTYPE) every drop that reaches it; undoes it. */
+  async function refuseDrops(): Promise<() => Promise<void>> {
+    const [summaries] = await redis.client.keys('pcgw:rc:*:t:CustomerBaseSummary');
+    if (summaries === undefined) throw new Error('no summary is cached');
+    const members = await redis.client.smembers(summaries);
+    await redis.client.del(summaries);
+    await redis.client.set(summaries, 'not a set');
+    return async () => {
+      await redis.client.del(summaries);
+      await redis.client.sadd(summaries, ...members);
+    };
+  }
+
+  it('keep an answer and its tags for the TTL, and serve nothing from Redis while an invalidation has not landed there', async () => {
+    const gw = await syncing(captureLogs('info'), {}, redis.url);
+    await ask(gw, OTHER);
+    await ask(gw, SUMMARY);
+    expect((await ask(gw, OTHER)).cache).toEqual({ hit: true });
+    const answers = await redis.client.keys('pcgw:rc:*:r:*');
+    expect(answers).toHaveLength(2);
+    for (const key of [...answers, ...(await redis.client.keys('pcgw:rc:*:t:*'))]) {
+      const ms = await redis.client.pttl(key);
+      expect(ms).toBeGreaterThan(55_000);
+      expect(ms).toBeLessThanOrEqual(60_000);
+    }
+
+    const undo = await refuseDrops();
+    await addStateOwned(gw, 2);
+    await addStateOwned(gw, 4);
+    // The page is still in Redis and holds nobody the mutation changed, but this replica serves nothing from Redis
+    // and stores nothing there until its invalidation has landed.
+    expect((await ask(gw, OTHER)).cache?.hit).toBe(false);
+    expect((await ask(gw, OTHER)).cache?.hit).toBe(false);
+    const summary = await ask(gw, SUMMARY);
+    expect(summary.cache?.hit).toBe(false);
+    expect(JSON.stringify(summary.data)).toContain('STATE_OWNED_ENTITY');
+    await ask(gw, FIRST_PAGE);
+    expect((await redis.client.keys('pcgw:rc:*:r:*')).sort()).toEqual(answers.sort());
+
+    // Once Redis takes the drops (retried each second), the summary cached before the mutations is gone, and the
+    // page is served from Redis again.
+    await undo();
+    await expect.poll(async () => (await ask(gw, OTHER)).cache?.hit, { timeout: 10_000, interval: 50 }).toBe(true);
+    expect((await redis.client.keys('pcgw:rc:*:r:*')).length).toBe(1);
+    const afresh = await ask(gw, SUMMARY);
+    expect(afresh.cache?.hit).toBe(false);
+    expect(JSON.stringify(afresh.data)).toContain('STATE_OWNED_ENTITY');
+    expect((await ask(gw, SUMMARY)).cache).toEqual({ hit: true });
+  });
+
+  it('answer from the snapshot, uncached, while Redis is away', async () => {
+    const gw = await syncing(captureLogs('info'), {}, redis.url);
+    await ask(gw, OTHER);
+    expect((await ask(gw, OTHER)).cache).toEqual({ hit: true });
+    await redis.kill();
+    try {
+      for (let i = 0; i < 2; i++) {
+        const answer = await ask(gw, OTHER);
+        expect(answer.codes).toEqual([]);
+        expect(idsOf(answer)).toEqual([customerId(5)]);
+        expect(answer.cache?.hit).toBe(false);
+      }
+    } finally {
+      await redis.restart();
+    }
+  });
+
+  it('serve from Redis again once an invalidation that never landed is older than the TTL', async () => {
+    const gw = await syncing(captureLogs('info'), { responseCacheTtlSeconds: 1 }, redis.url);
+    await ask(gw, SUMMARY);
+    await refuseDrops();
+    await addStateOwned(gw, 2);
+    await ask(gw, OTHER);
+    expect((await ask(gw, OTHER)).cache?.hit).toBe(false);
+    // What the invalidation was about has expired from Redis by then.
+    await expect
+      .poll(
+        async () => {
+          await ask(gw, OTHER);
+          return (await ask(gw, OTHER)).cache?.hit;
+        },
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBe(true);
   });
 });
 

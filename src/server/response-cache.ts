@@ -234,15 +234,17 @@ function fieldsOf(
       continue;
     }
     let inner: SelectionSetNode;
+    // The fragments on the path to this one: a fragment spread again beside itself is no cycle.
+    let path = seen;
     if (selection.kind === Kind.INLINE_FRAGMENT) inner = selection.selectionSet;
     else {
       const name = selection.name.value;
       const fragment = fragments.get(name);
       if (fragment === undefined || seen.has(name)) return undefined;
       inner = fragment.selectionSet;
-      seen = new Set([...seen, name]);
+      path = new Set([...seen, name]);
     }
-    const more = fieldsOf(inner, fragments, seen);
+    const more = fieldsOf(inner, fragments, path);
     if (more === undefined) return undefined;
     fields.push(...more);
   }
