@@ -14,6 +14,7 @@ import { firstPassEnded } from './support/customer-base';
 import { DEFAULT_REFRESH_TOKEN, type EntraStandIn, startEntra } from './support/entra';
 import { customerId, type RunningGateway } from './support/gateway';
 import { bearer, signInSettings, startSignedInGateway } from './support/sign-in';
+import { type SsePayload, subscribeOverSse } from './support/sse';
 import {
   ATTESTATION,
   agreementsBody,
@@ -326,7 +327,8 @@ describe('the customer base', () => {
       undefined,
       bearer(caller),
     );
-    expect(tooMany.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(tooMany.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', min: 1, max: 100 });
+    expect(tooMany.body.errors?.[0]?.message).toBe('first must be 1 to 100, got 101.');
   });
 
   it('keeps the snapshot in SNAPSHOT_PATH: a restarted gateway reads no customer again', async () => {
@@ -577,5 +579,25 @@ describe('the customer base', () => {
     running.push(gw);
     const { body } = await gw.query('{ customerBase { sync { enabled } } }', undefined, bearer(caller));
     expect(body.errors?.[0]?.extensions).toEqual({ code: 'SYNC_NOT_ENABLED' });
+    expect(body.errors?.[0]?.message).toBe(
+      'customerBase needs the background sync: set SYNC_RATE_PER_MINUTE (with PARTNER_CENTER_AUTH=app-user or app).',
+    );
+    // The subscription names itself.
+    const payloads: SsePayload[] = [];
+    const stream = await subscribeOverSse<Record<string, unknown>>(
+      gw.url,
+      { query: 'subscription { customerChanges { kind } }' },
+      bearer(caller),
+      (payload) => payloads.push(payload),
+    );
+    await stream.ended;
+    expect(payloads.map((payload) => payload.errors?.map((error) => [error.extensions?.code, error.message]))).toEqual([
+      [
+        [
+          'SYNC_NOT_ENABLED',
+          'customerChanges needs the background sync: set SYNC_RATE_PER_MINUTE (with PARTNER_CENTER_AUTH=app-user or app).',
+        ],
+      ],
+    ]);
   });
 });

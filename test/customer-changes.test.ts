@@ -264,7 +264,9 @@ describe('the change log', () => {
     expect(byQualification.data?.customerBase.changes.nodes).toHaveLength(4);
 
     for (const first of [0, 101]) {
-      expect((await changesOf(gw, `(first: ${first})`)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      const refused = (await changesOf(gw, `(first: ${first})`)).errors?.[0];
+      expect(refused?.extensions).toEqual({ code: 'BAD_USER_INPUT', min: 1, max: 100 });
+      expect(refused?.message).toBe(`first must be 1 to 100, got ${first}.`);
     }
     const made = await changesOf(gw, '(after: "MTIzLTA.AAAAAAAAAAAA")');
     expect(made.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT' });
@@ -273,7 +275,9 @@ describe('the change log', () => {
     const older = olderCursor(firstCursor);
     const expired = await changesOf(gw, `(after: "${older}")`);
     expect(expired.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'CURSOR_EXPIRED' });
-    expect(expired.errors?.[0]?.message).toContain('read customerBase afresh');
+    expect(expired.errors?.[0]?.message).toBe(
+      'after: this cursor is older than the changes kept (CHANGES_RETENTION_DAYS, CHANGES_MAX): read customerBase afresh, then follow from a new cursor.',
+    );
   });
 });
 
@@ -446,7 +450,10 @@ describe('the customerChanges subscription over SSE', () => {
     const gw = await syncing({ subscriptionsMax: 1 });
     stand.openGate();
     const errorsOf = async (token: string | null) => {
-      const payloads: Array<{ errors?: Array<{ extensions?: Record<string, unknown> }>; data?: unknown }> = [];
+      const payloads: Array<{
+        errors?: Array<{ message?: string; extensions?: Record<string, unknown> }>;
+        data?: unknown;
+      }> = [];
       const stream = await follow(gw, {}, (payload) => payloads.push(payload), token);
       await stream.ended;
       return { status: stream.status, payloads };
@@ -484,6 +491,9 @@ describe('the customerChanges subscription over SSE', () => {
       .toBe(true);
     const second = await errorsOf(reader);
     expect(second.payloads[0]?.errors?.[0]?.extensions).toMatchObject({ code: 'TOO_MANY_SUBSCRIPTIONS', max: 1 });
+    expect(second.payloads[0]?.errors?.[0]?.message).toBe(
+      'This replica serves at most 1 subscriptions (SUBSCRIPTIONS_MAX) and all are open: try again later or another replica.',
+    );
     await addQualification(gw, 1);
     await expect.poll(() => received.length, { timeout: 5_000 }).toBe(1);
     stop.abort();
@@ -494,10 +504,13 @@ describe('the customerChanges subscription over SSE', () => {
     const gw = await syncing();
     stand.openGate();
     const shortLived = await entra.signCallerToken(undefined, { expiresIn: 2 });
-    const payloads: Array<{ errors?: Array<{ extensions?: Record<string, unknown> }> }> = [];
+    const payloads: Array<{ errors?: Array<{ message?: string; extensions?: Record<string, unknown> }> }> = [];
     const stream = await follow(gw, {}, (payload) => payloads.push(payload), shortLived);
     await stream.ended;
     expect(payloads).toHaveLength(1);
     expect(payloads[0]?.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(payloads[0]?.errors?.[0]?.message).toBe(
+      'The token expired: subscribe again with a fresh token and the last cursor.',
+    );
   });
 });

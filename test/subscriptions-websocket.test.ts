@@ -3,20 +3,32 @@
 // live with no gap and no duplicate, only new changes without a cursor,
 // refusals before anything is sent (no token, no read role, past
 // SUBSCRIPTIONS_MAX), the end of a stream when its token expires, the
-// gateway_subscriptions{transport="ws"} gauge and the server's ping frames.
+// gateway_subscriptions{transport="ws"} gauge and the server's ping frames;
+// and the endpoint itself: 404 on another path, the upgrade's headers that
+// reach Partner Center, documents that do not parse or validate, persisted
+// documents only, closing (1001, 4403 for a connection_init while closing)
+// and the bound on a message's size.
 
 import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Client, createClient } from 'graphql-ws';
+import { type Client, type ClientOptions, createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Config } from '../src/config/config';
+import { MAX_REQUEST_BODY_BYTES } from '../src/server/body-size';
 import { attachWebSocket, KEEP_ALIVE_MS } from '../src/server/websocket';
 import { type SyncedGateway, startSyncedGateway } from './support/customer-base';
-import { customerId } from './support/gateway';
+import { customerId, startGateway } from './support/gateway';
 import { bearer } from './support/sign-in';
-import { customerListHandler, defaultHandler, json, rosterItem, type UpstreamHandler } from './support/upstream';
+import {
+  customerListHandler,
+  defaultHandler,
+  json,
+  rosterItem,
+  startUpstream,
+  type UpstreamHandler,
+} from './support/upstream';
 
 const ROSTER = Array.from({ length: 6 }, (_, n) => rosterItem(n + 1));
 
@@ -56,13 +68,18 @@ async function start(overrides: Partial<Config> = {}): Promise<SyncedGateway> {
 }
 
 /** A graphql-ws client of the gateway; `authorization` goes in connection_init (none when undefined). */
-function connect(gw: SyncedGateway, authorization: string | undefined): { client: Client; closes: number[] } {
+function connect(
+  gw: SyncedGateway,
+  authorization: string | undefined,
+  options: Partial<ClientOptions> = {},
+): { client: Client; closes: number[] } {
   const closes: number[] = [];
   const client = createClient({
     url: gw.gw.wsUrl,
     webSocketImpl: WebSocket,
     lazy: true,
     retryAttempts: 0,
+    ...options,
     connectionParams: authorization === undefined ? {} : { authorization },
     on: { closed: (event) => closes.push((event as { code: number }).code) },
   });
@@ -265,5 +282,143 @@ describe('keep-alive', () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+});
+
+/** A socket speaking graphql-transport-ws by hand, and every message it receives, parsed. */
+function rawSocket(url: string, headers: Record<string, string> = {}) {
+  const socket = new WebSocket(url, 'graphql-transport-ws', { headers });
+  const messages: Array<{ type: string; id?: string; payload?: unknown }> = [];
+  socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+  const closed = once(socket, 'close').then(([code]) => code as number);
+  return { socket, messages, closed, opened: once(socket, 'open') };
+}
+
+describe('the WebSocket endpoint', () => {
+  it('answers an upgrade to another path with 404 Not Found', async () => {
+    const gw = await start();
+    const socket = new WebSocket(gw.gw.wsUrl.replace(/\/graphql$/, '/other'), 'graphql-transport-ws');
+    const [, response] = (await once(socket, 'unexpected-response')) as [unknown, IncomingMessage];
+    expect([response.statusCode, response.statusMessage, response.headers]).toEqual([
+      404,
+      'Not Found',
+      { connection: 'close', 'content-length': '0' },
+    ]);
+    socket.on('error', () => {});
+    socket.terminate();
+    expect(gw.gw.webSocket.connections()).toBe(0);
+  });
+
+  it("takes the upgrade's Accept-Language and MS-CorrelationId to Partner Center, and the token only from connection_init", async () => {
+    const gw = await start();
+    const correlationId = '5d2b4d5e-6f70-4a81-9b92-a3b4c5d6e7f8';
+    const headers = { 'accept-language': 'fr-FR', 'ms-correlationid': correlationId };
+    // A token in the upgrade's Authorization header is not the caller's: only connection_init's counts.
+    const headerOnly = rawSocket(gw.gw.wsUrl, { ...headers, authorization: `Bearer ${gw.caller}` });
+    await headerOnly.opened;
+    headerOnly.socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    expect(await headerOnly.closed).toBe(4401);
+
+    const { socket, messages, opened } = rawSocket(gw.gw.wsUrl, headers);
+    await opened;
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${gw.caller}` } }));
+    await expect.poll(() => messages.map((message) => message.type)).toEqual(['connection_ack']);
+    expect(gw.gw.webSocket.connections()).toBe(1);
+    socket.send(
+      JSON.stringify({
+        id: '1',
+        type: 'subscribe',
+        payload: { query: `{ customer(id: "${customerId(2)}") { companyName } }` },
+      }),
+    );
+    await expect.poll(() => messages.map((message) => message.type)).toEqual(['connection_ack', 'next', 'complete']);
+    expect(messages[1]?.payload).toEqual({ data: { customer: { companyName: 'Company 002' } } });
+    const calls = gw.upstream.calls.filter((call) => call.headers['ms-correlationid'] === correlationId);
+    expect(calls.map((call) => [call.resource, call.headers['x-locale']])).toEqual([['customer', 'fr-FR']]);
+    socket.close();
+    await expect.poll(() => gw.gw.webSocket.connections()).toBe(0);
+  });
+
+  it('refuses a document that does not parse or does not validate with an error message, masked as over HTTP', async () => {
+    const gw = await start();
+    const { client } = connect(gw, `Bearer ${gw.caller}`);
+    const outcome = (query: string) =>
+      new Promise<unknown>((resolve) => {
+        client.subscribe({ query }, { next: () => {}, error: resolve, complete: () => resolve('complete') });
+      });
+    expect(await outcome('subscription { customerChanges {')).toEqual([
+      expect.objectContaining({
+        message: 'Syntax Error: Expected Name, found <EOF>.',
+        extensions: expect.objectContaining({ code: 'GRAPHQL_PARSE_FAILED' }),
+      }),
+    ]);
+    expect(await outcome('subscription { customerChanges { nope nor } }')).toEqual([
+      expect.objectContaining({ message: 'Cannot query field "nope" on type "CustomerChange".' }),
+      expect.objectContaining({ message: 'Cannot query field "nor" on type "CustomerChange".' }),
+    ]);
+  });
+
+  it('refuses every operation when only persisted documents are served, and serves them when query text is allowed too', async () => {
+    const documents = new Map([['sha256:x', '{ __typename }']]);
+    // Persisted documents only: no synced gateway (its first pass is awaited with query text), a forward-mode one.
+    const upstream = await startUpstream();
+    const only = await startGateway(upstream.url, { persistedDocuments: documents, allowArbitraryDocuments: false });
+    try {
+      const client = createClient({ url: only.wsUrl, webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 });
+      clients.push(client);
+      const refused = follow(client);
+      await expect.poll(() => refused.error).toEqual(['PERSISTED_QUERY_ID_REQUIRED']);
+      expect(refused.received).toEqual([]);
+    } finally {
+      await only.close();
+      await upstream.close();
+    }
+
+    const gw = await start({ persistedDocuments: documents });
+    const served = follow(connect(gw, `Bearer ${gw.caller}`).client);
+    await expect.poll(() => openSubscriptions(gw)).toBe(gauge(0, 1));
+    await add(gw, 1);
+    await expect.poll(() => served.received).toEqual([added(1)]);
+  });
+
+  it('on close, completes the subscriptions the drain ended and closes every socket with 1001', async () => {
+    const gw = await start();
+    // The client keeps its socket after its last subscription completes: the gateway closes it.
+    const { client, closes } = connect(gw, `Bearer ${gw.caller}`, { lazyCloseTimeout: 60_000 });
+    const followed = follow(client);
+    await expect.poll(() => openSubscriptions(gw)).toBe(gauge(0, 1));
+    expect(gw.gw.webSocket.connections()).toBe(1);
+    gw.gw.gateway.drain();
+    await gw.gw.webSocket.close();
+    expect(followed.completed).toBe(true);
+    expect(followed.error).toBeUndefined();
+    await expect.poll(() => closes).toEqual([1001]);
+    expect(gw.gw.webSocket.connections()).toBe(0);
+  });
+
+  it('while closing, refuses a connection_init (4403) and waits a moment for open subscriptions before closing with 1001', async () => {
+    const gw = await start();
+    const { client, closes } = connect(gw, `Bearer ${gw.caller}`);
+    const followed = follow(client);
+    await expect.poll(() => openSubscriptions(gw)).toBe(gauge(0, 1));
+    const late = rawSocket(gw.gw.wsUrl);
+    await late.opened;
+    // Not drained: the subscription stays open, so closing waits its second for it.
+    const closing = gw.gw.webSocket.close();
+    late.socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${gw.caller}` } }));
+    expect(await late.closed).toBe(4403);
+    expect(late.messages).toEqual([]);
+    expect(closes).toEqual([]);
+    await closing;
+    await expect.poll(() => closes).toEqual([1001]);
+    expect(followed.completed).toBe(false);
+  });
+
+  it('closes a connection whose message is larger than a request body may be (1009)', async () => {
+    const gw = await start();
+    const { socket, closed, opened } = rawSocket(gw.gw.wsUrl);
+    await opened;
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { pad: 'x'.repeat(MAX_REQUEST_BODY_BYTES) } }));
+    expect(await closed).toBe(1009);
   });
 });
