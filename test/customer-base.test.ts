@@ -20,6 +20,7 @@ import {
   agreementsBody,
   CURRENT_TEMPLATE,
   type CustomerItem,
+  createHold,
   customerListHandler,
   json,
   type RecordedCall,
@@ -186,6 +187,35 @@ describe('the customer base', () => {
       '{ customerBase { sync { enabled customersKnown customersSynced } } }',
     );
     expect(data.customerBase.sync).toEqual({ enabled: true, customersKnown: SIZE, customersSynced: SIZE });
+  });
+
+  it('answers before its first pass has ended: nothing known, no pass completed, an empty page', async () => {
+    const hold = createHold();
+    upstream.setHandler(hold.handler(handler));
+    try {
+      const gw = await syncing();
+      await hold.untilHeld(1);
+      const data = await ask(
+        gw,
+        '{ customerBase { sync { enabled customersKnown customersSynced lastPassCompletedAt oldestSyncedAt } summary { customers } customers { nodes { id } pageInfo { hasNextPage endCursor } } } }',
+      );
+      expect(data).toEqual({
+        customerBase: {
+          sync: {
+            enabled: true,
+            customersKnown: 0,
+            customersSynced: 0,
+            lastPassCompletedAt: null,
+            oldestSyncedAt: null,
+          },
+          summary: { customers: 0 },
+          customers: { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } },
+        },
+      });
+    } finally {
+      hold.open();
+      upstream.setHandler(handler);
+    }
   });
 
   it('answers the summary, every filter and ordered pages from the snapshot, with no upstream call', async () => {
