@@ -6,12 +6,13 @@
 // gateway_subscriptions{transport="ws"} gauge and the server's ping frames;
 // and the endpoint itself: 404 on another path, the upgrade's headers that
 // reach Partner Center, documents that do not parse or validate, persisted
-// documents only, closing (1001, 4403 for a connection_init while closing)
+// documents only, closing (1001, 4403 for a connection_init while closing, a
+// socket that does not answer the close frame cut)
 // and the bound on a message's size.
 
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect as connectTcp } from 'node:net';
 import { type Client, type ClientOptions, createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -412,6 +413,37 @@ describe('the WebSocket endpoint', () => {
     await closing;
     await expect.poll(() => closes).toEqual([1001]);
     expect(followed.completed).toBe(false);
+  });
+
+  it('on close, cuts a socket that does not answer the close frame', async () => {
+    const gw = await start();
+    const { port } = new URL(gw.gw.url);
+    // A client that upgrades, then reads what it is sent and never answers: not even the close frame.
+    const tcp = connectTcp(Number(port), '127.0.0.1');
+    let received = Buffer.alloc(0);
+    tcp.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+    });
+    const ended = once(tcp, 'close');
+    tcp.write(
+      [
+        'GET /graphql HTTP/1.1',
+        `Host: 127.0.0.1:${port}`,
+        'Upgrade: websocket',
+        'Connection: Upgrade',
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+        'Sec-WebSocket-Version: 13',
+        'Sec-WebSocket-Protocol: graphql-transport-ws',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    await expect.poll(() => received.toString('latin1')).toMatch(/^HTTP\/1\.1 101 /);
+    await gw.gw.webSocket.close();
+    await ended;
+    // The close frame it was sent: 1001 Going away.
+    const frame = received.subarray(received.indexOf('\r\n\r\n') + 4);
+    expect([frame[0], frame.readUInt16BE(2), frame.subarray(4).toString()]).toEqual([0x88, 1001, 'Going away']);
   });
 
   it('closes a connection whose message is larger than a request body may be (1009)', async () => {
