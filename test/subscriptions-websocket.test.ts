@@ -4,7 +4,8 @@
 // refusals before anything is sent (no token, no read role, past
 // SUBSCRIPTIONS_MAX), the end of a stream when its token expires, the
 // gateway_subscriptions{transport="ws"} gauge and the server's ping frames;
-// and the endpoint itself: 404 on another path, the upgrade's headers that
+// and the endpoint itself: 404 on another path, a connection_init without a
+// token (4401 Unauthorized, counted as missing), the upgrade's headers that
 // reach Partner Center, documents that do not parse or validate, persisted
 // documents only, closing (1001, 4403 for a connection_init while closing, a
 // socket that does not answer the close frame cut)
@@ -340,17 +341,40 @@ describe('the WebSocket endpoint', () => {
     await expect.poll(() => gw.gw.webSocket.connections()).toBe(0);
   });
 
+  it('closes a connection_init without a token, or with an empty one, with 4401 Unauthorized, counted as missing', async () => {
+    const gw = await start();
+    for (const payload of [{}, { authorization: '' }]) {
+      const { socket, opened } = rawSocket(gw.gw.wsUrl);
+      const closed = once(socket, 'close');
+      await opened;
+      socket.send(JSON.stringify({ type: 'connection_init', payload }));
+      const [code, reason] = await closed;
+      expect([code, String(reason)]).toEqual([4401, 'Unauthorized']);
+    }
+    const metrics = await (await fetch(gw.gw.url.replace(/\/graphql$/, '/metrics'))).text();
+    expect(metrics).toContain('gateway_caller_auth_total{result="missing"} 2');
+    expect(metrics).not.toContain('gateway_caller_auth_total{result="invalid"}');
+  });
+
   it('refuses a document that does not parse or does not validate with an error message, masked as over HTTP', async () => {
     const gw = await start();
     const { client } = connect(gw, `Bearer ${gw.caller}`);
-    const outcome = (query: string) =>
+    const outcome2 = (payload: { query: string; operationName?: string }) =>
       new Promise<unknown>((resolve) => {
-        client.subscribe({ query }, { next: () => {}, error: resolve, complete: () => resolve('complete') });
+        client.subscribe(payload, { next: () => {}, error: resolve, complete: () => resolve('complete') });
       });
+    const outcome = (query: string) => outcome2({ query });
     expect(await outcome('subscription { customerChanges {')).toEqual([
       expect.objectContaining({
         message: 'Syntax Error: Expected Name, found <EOF>.',
         extensions: expect.objectContaining({ code: 'GRAPHQL_PARSE_FAILED' }),
+      }),
+    ]);
+    // An operation name the document does not hold: an error message too, the connection kept.
+    expect(await outcome2({ query: '{ __typename }', operationName: 'Missing' })).toEqual([
+      expect.objectContaining({
+        message: 'Could not determine what operation to execute.',
+        extensions: expect.objectContaining({ code: 'OPERATION_RESOLUTION_FAILURE' }),
       }),
     ]);
     expect(await outcome('subscription { customerChanges { nope nor } }')).toEqual([
@@ -367,9 +391,16 @@ describe('the WebSocket endpoint', () => {
     try {
       const client = createClient({ url: only.wsUrl, webSocketImpl: WebSocket, lazy: true, retryAttempts: 0 });
       clients.push(client);
-      const refused = follow(client);
-      await expect.poll(() => refused.error).toEqual(['PERSISTED_QUERY_ID_REQUIRED']);
-      expect(refused.received).toEqual([]);
+      const refused = await new Promise<unknown>((resolve) => {
+        client.subscribe({ query: '{ __typename }' }, { next: resolve, error: resolve, complete: () => {} });
+      });
+      expect(refused).toEqual([
+        {
+          message:
+            'Only persisted documents are served here (ALLOW_ARBITRARY_DOCUMENTS=false), and not over WebSocket: use HTTP with a documentId.',
+          extensions: { code: 'PERSISTED_QUERY_ID_REQUIRED' },
+        },
+      ]);
     } finally {
       await only.close();
       await upstream.close();
