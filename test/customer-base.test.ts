@@ -352,13 +352,15 @@ describe('the customer base', () => {
     );
     expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(body.errors?.[0]?.message).toContain('another filter');
-    const tooMany = await gw.query(
-      '{ customerBase { customers(first: 101) { nodes { id } } } }',
-      undefined,
-      bearer(caller),
-    );
-    expect(tooMany.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', min: 1, max: 100 });
-    expect(tooMany.body.errors?.[0]?.message).toBe('first must be 1 to 100, got 101.');
+    for (const first of [0, 101]) {
+      const tooMany = await gw.query(
+        `{ customerBase { customers(first: ${first}) { nodes { id } } } }`,
+        undefined,
+        bearer(caller),
+      );
+      expect(tooMany.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', min: 1, max: 100 });
+      expect(tooMany.body.errors?.[0]?.message).toBe(`first must be 1 to 100, got ${first}.`);
+    }
   });
 
   it('keeps the snapshot in SNAPSHOT_PATH: a restarted gateway reads no customer again', async () => {
@@ -609,6 +611,7 @@ describe('the customer base', () => {
     running.push(gw);
     const { body } = await gw.query('{ customerBase { sync { enabled } } }', undefined, bearer(caller));
     expect(body.errors?.[0]?.extensions).toEqual({ code: 'SYNC_NOT_ENABLED' });
+    expect(body.errors?.[0]?.path).toEqual(['customerBase']);
     expect(body.errors?.[0]?.message).toBe(
       'customerBase needs the background sync: set SYNC_RATE_PER_MINUTE (with PARTNER_CENTER_AUTH=app-user or app).',
     );

@@ -268,6 +268,8 @@ describe('the change log', () => {
       expect(refused?.extensions).toEqual({ code: 'BAD_USER_INPUT', min: 1, max: 100 });
       expect(refused?.message).toBe(`first must be 1 to 100, got ${first}.`);
     }
+    const badCustomer = await changesOf(gw, '(where: { customerId: "contoso" })');
+    expect(badCustomer.errors?.[0]?.message).toMatch(/^where\.customerId: expected a customer tenant id as a GUID/);
     const made = await changesOf(gw, '(after: "MTIzLTA.AAAAAAAAAAAA")');
     expect(made.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT' });
     // A cursor of the change that was dropped: expired, and the client is told what to do.
@@ -346,6 +348,12 @@ describe('cursors of customerBase.changes', () => {
     expect(between).not.toBe(second);
     const refused = await changesOf(gw, `(after: "${cursorOf(between)}")`);
     expect(refused.errors?.[0]?.message).toBe(NEVER_ISSUED);
+    // After the newest kept, even within its millisecond, a recent id may be another replica's: taken.
+    const [secondMs = 0, secondSeq = 0] = (second as string).split('-').map(Number);
+    for (const id of [`${secondMs}-${secondSeq + 1}`, `${Date.now()}-0`]) {
+      const page = (await changesOf(gw, `(after: "${cursorOf(id)}")`)).data?.customerBase.changes;
+      expect(page).toEqual({ nodes: [], pageInfo: { hasNextPage: false, endCursor: cursorOf(id) } });
+    }
     // After the newest: an empty page that keeps the client's place.
     const last = kept[1]?.cursor as string;
     expect((await changesOf(gw, `(after: "${last}")`)).data?.customerBase.changes).toEqual({
