@@ -284,10 +284,15 @@ describe('addCustomerQualification', () => {
       { logger: createLogger({ destination: { write: (line) => lines.push(line) } }) },
     );
     try {
+      // The audit line names the customer canonically, and cuts an id that is not a GUID to 100 characters.
       const response = await logged.query(MUTATION, {
-        input: { customerId: CUSTOMER, qualification: 'STATE_OWNED_ENTITY' },
+        input: { customerId: `{${CUSTOMER.toUpperCase()}}`, qualification: 'STATE_OWNED_ENTITY' },
       });
       expect(response.body.errors).toBeUndefined();
+      const refused = await logged.query(MUTATION, {
+        input: { customerId: 'c'.repeat(150), qualification: 'STATE_OWNED_ENTITY' },
+      });
+      expect(refused.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     } finally {
       await logged.close();
     }
@@ -304,6 +309,7 @@ describe('addCustomerQualification', () => {
         outcome: 'added',
         correlationId: post?.headers['ms-correlationid'],
       }),
+      expect.objectContaining({ caller: null, customerId: 'c'.repeat(100), outcome: 'BAD_USER_INPUT' }),
     ]);
     expect(added).toEqual([
       expect.objectContaining({

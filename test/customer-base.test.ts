@@ -14,11 +14,13 @@ import { firstPassEnded } from './support/customer-base';
 import { DEFAULT_REFRESH_TOKEN, type EntraStandIn, startEntra } from './support/entra';
 import { customerId, type RunningGateway } from './support/gateway';
 import { bearer, signInSettings, startSignedInGateway } from './support/sign-in';
+import { type SsePayload, subscribeOverSse } from './support/sse';
 import {
   ATTESTATION,
   agreementsBody,
   CURRENT_TEMPLATE,
   type CustomerItem,
+  createHold,
   customerListHandler,
   json,
   type RecordedCall,
@@ -187,6 +189,35 @@ describe('the customer base', () => {
     expect(data.customerBase.sync).toEqual({ enabled: true, customersKnown: SIZE, customersSynced: SIZE });
   });
 
+  it('answers before its first pass has ended: nothing known, no pass completed, an empty page', async () => {
+    const hold = createHold();
+    upstream.setHandler(hold.handler(handler));
+    try {
+      const gw = await syncing();
+      await hold.untilHeld(1);
+      const data = await ask(
+        gw,
+        '{ customerBase { sync { enabled customersKnown customersSynced lastPassCompletedAt oldestSyncedAt } summary { customers } customers { nodes { id } pageInfo { hasNextPage endCursor } } } }',
+      );
+      expect(data).toEqual({
+        customerBase: {
+          sync: {
+            enabled: true,
+            customersKnown: 0,
+            customersSynced: 0,
+            lastPassCompletedAt: null,
+            oldestSyncedAt: null,
+          },
+          summary: { customers: 0 },
+          customers: { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } },
+        },
+      });
+    } finally {
+      hold.open();
+      upstream.setHandler(handler);
+    }
+  });
+
   it('answers the summary, every filter and ordered pages from the snapshot, with no upstream call', async () => {
     const gw = await syncing();
     await passEnded(gw);
@@ -321,12 +352,15 @@ describe('the customer base', () => {
     );
     expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(body.errors?.[0]?.message).toContain('another filter');
-    const tooMany = await gw.query(
-      '{ customerBase { customers(first: 101) { nodes { id } } } }',
-      undefined,
-      bearer(caller),
-    );
-    expect(tooMany.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    for (const first of [0, 101]) {
+      const tooMany = await gw.query(
+        `{ customerBase { customers(first: ${first}) { nodes { id } } } }`,
+        undefined,
+        bearer(caller),
+      );
+      expect(tooMany.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', min: 1, max: 100 });
+      expect(tooMany.body.errors?.[0]?.message).toBe(`first must be 1 to 100, got ${first}.`);
+    }
   });
 
   it('keeps the snapshot in SNAPSHOT_PATH: a restarted gateway reads no customer again', async () => {
@@ -577,5 +611,26 @@ describe('the customer base', () => {
     running.push(gw);
     const { body } = await gw.query('{ customerBase { sync { enabled } } }', undefined, bearer(caller));
     expect(body.errors?.[0]?.extensions).toEqual({ code: 'SYNC_NOT_ENABLED' });
+    expect(body.errors?.[0]?.path).toEqual(['customerBase']);
+    expect(body.errors?.[0]?.message).toBe(
+      'customerBase needs the background sync: set SYNC_RATE_PER_MINUTE (with PARTNER_CENTER_AUTH=app-user or app).',
+    );
+    // The subscription names itself.
+    const payloads: SsePayload[] = [];
+    const stream = await subscribeOverSse<Record<string, unknown>>(
+      gw.url,
+      { query: 'subscription { customerChanges { kind } }' },
+      bearer(caller),
+      (payload) => payloads.push(payload),
+    );
+    await stream.ended;
+    expect(payloads.map((payload) => payload.errors?.map((error) => [error.extensions?.code, error.message]))).toEqual([
+      [
+        [
+          'SYNC_NOT_ENABLED',
+          'customerChanges needs the background sync: set SYNC_RATE_PER_MINUTE (with PARTNER_CENTER_AUTH=app-user or app).',
+        ],
+      ],
+    ]);
   });
 });

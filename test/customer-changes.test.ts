@@ -264,8 +264,12 @@ describe('the change log', () => {
     expect(byQualification.data?.customerBase.changes.nodes).toHaveLength(4);
 
     for (const first of [0, 101]) {
-      expect((await changesOf(gw, `(first: ${first})`)).errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      const refused = (await changesOf(gw, `(first: ${first})`)).errors?.[0];
+      expect(refused?.extensions).toEqual({ code: 'BAD_USER_INPUT', min: 1, max: 100 });
+      expect(refused?.message).toBe(`first must be 1 to 100, got ${first}.`);
     }
+    const badCustomer = await changesOf(gw, '(where: { customerId: "contoso" })');
+    expect(badCustomer.errors?.[0]?.message).toMatch(/^where\.customerId: expected a customer tenant id as a GUID/);
     const made = await changesOf(gw, '(after: "MTIzLTA.AAAAAAAAAAAA")');
     expect(made.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT' });
     // A cursor of the change that was dropped: expired, and the client is told what to do.
@@ -273,7 +277,9 @@ describe('the change log', () => {
     const older = olderCursor(firstCursor);
     const expired = await changesOf(gw, `(after: "${older}")`);
     expect(expired.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'CURSOR_EXPIRED' });
-    expect(expired.errors?.[0]?.message).toContain('read customerBase afresh');
+    expect(expired.errors?.[0]?.message).toBe(
+      'after: this cursor is older than the changes kept (CHANGES_RETENTION_DAYS, CHANGES_MAX): read customerBase afresh, then follow from a new cursor.',
+    );
   });
 });
 
@@ -342,6 +348,12 @@ describe('cursors of customerBase.changes', () => {
     expect(between).not.toBe(second);
     const refused = await changesOf(gw, `(after: "${cursorOf(between)}")`);
     expect(refused.errors?.[0]?.message).toBe(NEVER_ISSUED);
+    // After the newest kept, even within its millisecond, a recent id may be another replica's: taken.
+    const [secondMs = 0, secondSeq = 0] = (second as string).split('-').map(Number);
+    for (const id of [`${secondMs}-${secondSeq + 1}`, `${Date.now()}-0`]) {
+      const page = (await changesOf(gw, `(after: "${cursorOf(id)}")`)).data?.customerBase.changes;
+      expect(page).toEqual({ nodes: [], pageInfo: { hasNextPage: false, endCursor: cursorOf(id) } });
+    }
     // After the newest: an empty page that keeps the client's place.
     const last = kept[1]?.cursor as string;
     expect((await changesOf(gw, `(after: "${last}")`)).data?.customerBase.changes).toEqual({
@@ -446,7 +458,10 @@ describe('the customerChanges subscription over SSE', () => {
     const gw = await syncing({ subscriptionsMax: 1 });
     stand.openGate();
     const errorsOf = async (token: string | null) => {
-      const payloads: Array<{ errors?: Array<{ extensions?: Record<string, unknown> }>; data?: unknown }> = [];
+      const payloads: Array<{
+        errors?: Array<{ message?: string; extensions?: Record<string, unknown> }>;
+        data?: unknown;
+      }> = [];
       const stream = await follow(gw, {}, (payload) => payloads.push(payload), token);
       await stream.ended;
       return { status: stream.status, payloads };
@@ -484,6 +499,9 @@ describe('the customerChanges subscription over SSE', () => {
       .toBe(true);
     const second = await errorsOf(reader);
     expect(second.payloads[0]?.errors?.[0]?.extensions).toMatchObject({ code: 'TOO_MANY_SUBSCRIPTIONS', max: 1 });
+    expect(second.payloads[0]?.errors?.[0]?.message).toBe(
+      'This replica serves at most 1 subscriptions (SUBSCRIPTIONS_MAX) and all are open: try again later or another replica.',
+    );
     await addQualification(gw, 1);
     await expect.poll(() => received.length, { timeout: 5_000 }).toBe(1);
     stop.abort();
@@ -494,10 +512,13 @@ describe('the customerChanges subscription over SSE', () => {
     const gw = await syncing();
     stand.openGate();
     const shortLived = await entra.signCallerToken(undefined, { expiresIn: 2 });
-    const payloads: Array<{ errors?: Array<{ extensions?: Record<string, unknown> }> }> = [];
+    const payloads: Array<{ errors?: Array<{ message?: string; extensions?: Record<string, unknown> }> }> = [];
     const stream = await follow(gw, {}, (payload) => payloads.push(payload), shortLived);
     await stream.ended;
     expect(payloads).toHaveLength(1);
     expect(payloads[0]?.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(payloads[0]?.errors?.[0]?.message).toBe(
+      'The token expired: subscribe again with a fresh token and the last cursor.',
+    );
   });
 });

@@ -13,7 +13,7 @@ import { getDocumentNodeFromSchema } from '@graphql-tools/utils';
 import { buildASTSchema, type GraphQLSchema, lexicographicSortSchema, parse, print } from 'graphql';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { customerId, type RunningGateway } from './support/gateway';
-import { DEFAULT_ROSTER, startUpstream, type Upstream } from './support/upstream';
+import { customerListHandler, DEFAULT_ROSTER, defaultHandler, startUpstream, type Upstream } from './support/upstream';
 
 const COMMITTED = readFileSync(new URL('../schema/schema.graphql', import.meta.url), 'utf8');
 
@@ -98,6 +98,117 @@ describe('schema SDL', () => {
         'GET directSignedMicrosoftCustomerAgreementStatus',
         'GET qualifications',
       ]);
+    });
+
+    it('answers customerBase and customerChanges on a syncing gateway', async () => {
+      vi.resetModules();
+      const { startSyncedGateway } = await import('./support/customer-base');
+      const { subscribeOverSse } = await import('./support/sse');
+      const { bearer } = await import('./support/sign-in');
+      const roster = DEFAULT_ROSTER.slice(0, 3);
+      const list = customerListHandler(roster);
+      const synced = await startSyncedGateway((call, res, attempt) =>
+        call.resource === 'customers' ? list(call, res, attempt) : defaultHandler(call, res, attempt),
+      );
+      try {
+        const writer = bearer(await synced.entra.signCallerToken({ roles: ['PartnerCenter.Write'] }));
+        for (const n of [1, 2]) {
+          const { body } = await synced.gw.query(
+            `mutation { addCustomerQualification(input: { customerId: "${customerId(n)}", qualification: STATE_OWNED_ENTITY }) { qualification { kind } } }`,
+            undefined,
+            writer,
+          );
+          expect(body.errors).toBeUndefined();
+        }
+        const change =
+          'cursor at kind source customerId companyName qualification qualificationKind vettingStatusBefore vettingStatus';
+        const { body } = await synced.gw.query(
+          `{ customerBase {
+            sync { enabled customersKnown customersSynced lastPassCompletedAt oldestSyncedAt }
+            summary { customers mcaSigned mcaNotSigned mcaUnknown mcaAccepted mcaNotAccepted mcaAcceptanceUnknown qualifications { kind vettingStatus count } }
+            customers(first: 2) { edges { cursor node { id companyName } } nodes { id } pageInfo { hasNextPage endCursor } }
+            changes(first: 1) { edges { cursor node { ${change} } } nodes { customerId } pageInfo { hasNextPage endCursor } }
+          } }`,
+          undefined,
+          bearer(synced.caller),
+        );
+        expect(body.errors).toBeUndefined();
+        const base = (body.data as { customerBase: Record<string, Record<string, unknown>> }).customerBase;
+        const iso = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        expect(base.sync).toEqual({
+          enabled: true,
+          customersKnown: 3,
+          customersSynced: 3,
+          lastPassCompletedAt: iso,
+          oldestSyncedAt: iso,
+        });
+        expect(base.summary).toEqual({
+          customers: 3,
+          mcaSigned: 3,
+          mcaNotSigned: 0,
+          mcaUnknown: 0,
+          mcaAccepted: 3,
+          mcaNotAccepted: 0,
+          mcaAcceptanceUnknown: 0,
+          qualifications: [
+            { kind: 'EDUCATION', vettingStatus: 'APPROVED', count: 3 },
+            { kind: 'STATE_OWNED_ENTITY', vettingStatus: 'IN_REVIEW', count: 2 },
+          ],
+        });
+        const cursor = expect.stringMatching(/^[\w-]+\.[\w-]+$/);
+        const customers = base.customers as { edges: Array<{ cursor: string }> };
+        expect(customers).toEqual({
+          edges: [1, 2].map((n) => ({ cursor, node: { id: customerId(n), companyName: `Company 00${n}` } })),
+          nodes: [{ id: customerId(1) }, { id: customerId(2) }],
+          pageInfo: { hasNextPage: true, endCursor: customers.edges[1]?.cursor },
+        });
+        const changes = base.changes as { edges: Array<{ cursor: string }> };
+        const first = changes.edges[0]?.cursor as string;
+        expect(changes).toEqual({
+          edges: [
+            {
+              cursor: first,
+              node: {
+                cursor: first,
+                at: iso,
+                kind: 'QUALIFICATION_ADDED',
+                source: 'GATEWAY',
+                customerId: customerId(1),
+                companyName: 'Company 001',
+                qualification: 'StateOwnedEntity',
+                qualificationKind: 'STATE_OWNED_ENTITY',
+                vettingStatusBefore: null,
+                vettingStatus: 'IN_REVIEW',
+              },
+            },
+          ],
+          nodes: [{ customerId: customerId(1) }],
+          pageInfo: { hasNextPage: true, endCursor: first },
+        });
+
+        // The subscription replays what follows the first change's cursor.
+        const received: unknown[] = [];
+        const stop = new AbortController();
+        const stream = await subscribeOverSse<{ customerChanges: unknown }>(
+          synced.gw.url,
+          {
+            query: 'subscription ($after: String) { customerChanges(after: $after) { kind source customerId } }',
+            variables: { after: first },
+          },
+          bearer(synced.caller),
+          (payload) => received.push(payload),
+          stop.signal,
+        );
+        expect(stream.status).toBe(200);
+        await expect.poll(() => received.length).toBe(1);
+        stop.abort();
+        await stream.ended;
+        expect(received).toEqual([
+          { data: { customerChanges: { kind: 'QUALIFICATION_ADDED', source: 'GATEWAY', customerId: customerId(2) } } },
+        ]);
+      } finally {
+        await synced.close();
+      }
     });
 
     it('fails only the representation of another type in _entities, and serves the federation link in its SDL', async () => {
