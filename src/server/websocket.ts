@@ -187,7 +187,8 @@ interface Roots {
 
 /**
  * The fetch Request an operation's context is built from: the upgrade's URL and headers (language, correlation id,
- * trace), with the connection_init payload's authorization (`authorization` or `Authorization`) and only that.
+ * trace headers, which no span reads yet: the tracing plugin starts its SERVER span per HTTP request), with the
+ * connection_init payload's authorization (`authorization` or `Authorization`) and only that.
  */
 function requestOf(upgrade: IncomingMessage, params: Readonly<Record<string, unknown>> | undefined, endpoint: string) {
   const headers = new Headers();
