@@ -131,6 +131,49 @@ describe("the partner's turns in the window (what the sync leaves free for reque
     }
   });
 
+  it('puts a late turn back in order before a turn reserved after it', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const pacer = createPacer({ limit: 1, windowMs: 1_000 });
+      const first = await pacer.reserve('partner-a', 0);
+      const second = await pacer.reserve('partner-a', 5_000);
+      if (!('turn' in first) || !('turn' in second)) throw new Error('no turn');
+      expect(second.turn.at).toBe(1_000_000 + 1_011);
+      // The first call leaves 30 ms late: its turn moves to then, still before the second, so the third waits for
+      // the second (the last one), not for the moved first.
+      vi.advanceTimersByTime(30);
+      first.turn.leaving();
+      const third = await pacer.reserve('partner-a', 5_000);
+      expect('turn' in third && third.turn.at).toBe(second.turn.at + 1_011);
+      expect(await pacer.turnsInWindow('partner-a')).toBe(3);
+      // Past the moved first's window, the second and third still count.
+      vi.advanceTimersByTime(1_010);
+      expect(await pacer.turnsInWindow('partner-a')).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('gives a new turn no earlier than the last one reserved, after the turns before it were given back', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const pacer = createPacer({ limit: 2, windowMs: 1_000 });
+      const turns = [];
+      for (let i = 0; i < 3; i++) {
+        const reservation = await pacer.reserve('partner-a', 5_000);
+        if (!('turn' in reservation)) throw new Error('no turn');
+        turns.push(reservation.turn);
+      }
+      expect(turns.map((turn) => turn.at)).toEqual([1_000_000, 1_000_000, 1_001_011]);
+      turns[0]?.refund();
+      turns[1]?.refund();
+      const next = await pacer.reserve('partner-a', 5_000);
+      expect('turn' in next && next.turn.at).toBe(1_001_011);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('leaves a forgotten log forgotten: a late turn of a partner the LRU dropped brings nothing back', async () => {
     vi.useFakeTimers({ now: 1_000_000 });
     try {
@@ -185,6 +228,29 @@ describe("the partner's turns in the window (what the sync leaves free for reque
       expect(scores).toHaveLength(3);
       expect((scores[1] as number) - (scores[0] as number)).toBeLessThan(50);
       expect((scores[2] as number) - (scores[0] as number)).toBe(1_000 + 1 + 10);
+    } finally {
+      await redis.close();
+    }
+  });
+
+  it('gives a queued turn in Redis for when it comes, and gives a turn back in Redis', async () => {
+    const redis = createSharedRedis(server.url, silentLogger, { commandTimeoutMs: 2_000 });
+    try {
+      await new Promise<void>((resolve) => redis.onReconnect(resolve));
+      const pacer = createPacer({ limit: 1, windowMs: 1_000, redis });
+      const first = await pacer.reserve('partner-back', 5_000);
+      const second = await pacer.reserve('partner-back', 5_000);
+      if (!('turn' in first) || !('turn' in second)) throw new Error('no turn');
+      expect(second.turn.at - first.turn.at).toBeGreaterThan(900);
+      expect(second.turn.at - first.turn.at).toBeLessThan(1_100);
+      expect(await pacer.turnsInWindow('partner-back')).toBe(2);
+      second.turn.refund();
+      let count = await pacer.turnsInWindow('partner-back');
+      for (let tries = 0; tries < 100 && count !== 1; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        count = await pacer.turnsInWindow('partner-back');
+      }
+      expect(count).toBe(1);
     } finally {
       await redis.close();
     }
