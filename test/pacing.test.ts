@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../src/observability/logger';
 import { createPacer, type Pacer } from '../src/quota/pacing';
 import { createSharedRedis } from '../src/quota/redis';
+import { startFaultProxy } from './support/fault-proxy';
 import { useUpstream } from './support/fixtures';
 import { customerIds } from './support/gateway';
 import { recordEvents } from './support/quota';
@@ -253,6 +254,35 @@ describe("the partner's turns in the window (what the sync leaves free for reque
       expect(count).toBe(1);
     } finally {
       await redis.close();
+    }
+  });
+
+  it('paces locally while Redis does not answer, and writes the turn it took to Redis once it answers', async () => {
+    const proxy = await startFaultProxy({ port: server.port });
+    const redis = createSharedRedis(proxy.url, silentLogger, { commandTimeoutMs: 100, backgroundTimeoutMs: 200 });
+    try {
+      await new Promise<void>((resolve) => redis.onReconnect(resolve));
+      const pacer = createPacer({ limit: 5, windowMs: 60_000, redis });
+      proxy.blackhole();
+      const reservation = await pacer.reserve('partner-away', 0);
+      if (!('turn' in reservation)) throw new Error('no turn');
+      expect(await pacer.queuedTurns('partner-away')).toBeUndefined();
+      expect(await server.client.zcard('pcgw:pace:partner-away')).toBe(0);
+      proxy.heal();
+      let scores: string[] = [];
+      for (let tries = 0; tries < 200 && scores.length === 0; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        scores = await server.client.zrange('pcgw:pace:partner-away', 0, -1, 'WITHSCORES');
+      }
+      expect(scores).toHaveLength(2);
+      expect(Number(scores[1])).toBe(reservation.turn.at);
+      // The log lives as long as that turn counts: a window and a ms past it, no longer.
+      const ttl = await server.client.pttl('pcgw:pace:partner-away');
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(ttl).toBeLessThanOrEqual(60_001);
+    } finally {
+      await redis.close();
+      await proxy.close();
     }
   });
 
