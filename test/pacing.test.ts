@@ -7,6 +7,7 @@ import { useUpstream } from './support/fixtures';
 import { customerIds } from './support/gateway';
 import { recordEvents } from './support/quota';
 import { type RedisServer, startRedis } from './support/redis-server';
+import { defaultHandler, json } from './support/upstream';
 
 const QUALIFICATIONS_OF = /* GraphQL */ `query ($ids: [ID!]!) { customers(ids: $ids) { id qualifications { kind } } }`;
 
@@ -42,6 +43,21 @@ describe('pacing', () => {
     // The gateway lets the third call go a full window after the first; arrival adds only the loopback send delay,
     // which this bound allows for generously.
     for (let i = 0; i + 2 < at.length; i++) expect((at[i + 2] as number) - (at[i] as number)).toBeGreaterThan(800);
+  });
+
+  it('gives the turn of a call answered 401 back: the next call of the minute goes', async () => {
+    const gw = await gatewayWith({ ratePerMinute: 1, requestBudgetMs: 3_000, maxAttempts: 1 });
+    let refuse = true;
+    upstream.setHandler((call, res, attempt) => {
+      if (!refuse) return defaultHandler(call, res, attempt);
+      refuse = false;
+      return json(res, 401, { code: 900, description: 'Token is expired' });
+    });
+    const refused = await gw.query(QUALIFICATIONS_OF, { ids: customerIds(1, 40) });
+    expect(refused.body.errors?.[0]?.extensions?.code).not.toBe('UPSTREAM_THROTTLED');
+    const next = await gw.query(QUALIFICATIONS_OF, { ids: customerIds(1, 41) });
+    expect(next.body.errors).toBeUndefined();
+    expect(upstream.calls).toHaveLength(2);
   });
 
   it('paces per partner: another tenant keeps its own budget', async () => {
