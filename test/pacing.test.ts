@@ -171,6 +171,30 @@ describe("the partner's turns in the window (what the sync leaves free for reque
     }
   });
 
+  it('puts a late turn back after the turns that left before it and before those reserved later', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const pacer = createPacer({ limit: 2, windowMs: 1_000 });
+      const turns = [];
+      for (let i = 0; i < 4; i++) {
+        const reservation = await pacer.reserve('partner-a', 5_000);
+        if (!('turn' in reservation)) throw new Error('no turn');
+        turns.push(reservation.turn);
+      }
+      expect(turns.map((turn) => turn.at)).toEqual([1_000_000, 1_000_000, 1_001_011, 1_001_011]);
+      // The second leaves 30 ms late; the first left on time.
+      vi.advanceTimersByTime(30);
+      turns[1]?.leaving();
+      // The first leaves the window first, then the moved second, and the two reserved ones stay.
+      vi.setSystemTime(1_001_001);
+      expect(await pacer.turnsInWindow('partner-a')).toBe(3);
+      vi.setSystemTime(1_001_031);
+      expect(await pacer.turnsInWindow('partner-a')).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('gives a new turn no earlier than the last one reserved, after the turns before it were given back', async () => {
     vi.useFakeTimers({ now: 1_000_000 });
     try {
