@@ -2,10 +2,12 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../src/observability/logger';
 import { createPacer, type Pacer } from '../src/quota/pacing';
 import { createSharedRedis } from '../src/quota/redis';
+import { startFaultProxy } from './support/fault-proxy';
 import { useUpstream } from './support/fixtures';
 import { customerIds } from './support/gateway';
 import { recordEvents } from './support/quota';
 import { type RedisServer, startRedis } from './support/redis-server';
+import { defaultHandler, json } from './support/upstream';
 
 const QUALIFICATIONS_OF = /* GraphQL */ `query ($ids: [ID!]!) { customers(ids: $ids) { id qualifications { kind } } }`;
 
@@ -41,6 +43,21 @@ describe('pacing', () => {
     // The gateway lets the third call go a full window after the first; arrival adds only the loopback send delay,
     // which this bound allows for generously.
     for (let i = 0; i + 2 < at.length; i++) expect((at[i + 2] as number) - (at[i] as number)).toBeGreaterThan(800);
+  });
+
+  it('gives the turn of a call answered 401 back: the next call of the minute goes', async () => {
+    const gw = await gatewayWith({ ratePerMinute: 1, requestBudgetMs: 3_000, maxAttempts: 1 });
+    let refuse = true;
+    upstream.setHandler((call, res, attempt) => {
+      if (!refuse) return defaultHandler(call, res, attempt);
+      refuse = false;
+      return json(res, 401, { code: 900, description: 'Token is expired' });
+    });
+    const refused = await gw.query(QUALIFICATIONS_OF, { ids: customerIds(1, 40) });
+    expect(refused.body.errors?.[0]?.extensions?.code).not.toBe('UPSTREAM_THROTTLED');
+    const next = await gw.query(QUALIFICATIONS_OF, { ids: customerIds(1, 41) });
+    expect(next.body.errors).toBeUndefined();
+    expect(upstream.calls).toHaveLength(2);
   });
 
   it('paces per partner: another tenant keeps its own budget', async () => {
@@ -131,6 +148,73 @@ describe("the partner's turns in the window (what the sync leaves free for reque
     }
   });
 
+  it('puts a late turn back in order before a turn reserved after it', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const pacer = createPacer({ limit: 1, windowMs: 1_000 });
+      const first = await pacer.reserve('partner-a', 0);
+      const second = await pacer.reserve('partner-a', 5_000);
+      if (!('turn' in first) || !('turn' in second)) throw new Error('no turn');
+      expect(second.turn.at).toBe(1_000_000 + 1_011);
+      // The first call leaves 30 ms late: its turn moves to then, still before the second, so the third waits for
+      // the second (the last one), not for the moved first.
+      vi.advanceTimersByTime(30);
+      first.turn.leaving();
+      const third = await pacer.reserve('partner-a', 5_000);
+      expect('turn' in third && third.turn.at).toBe(second.turn.at + 1_011);
+      expect(await pacer.turnsInWindow('partner-a')).toBe(3);
+      // Past the moved first's window, the second and third still count.
+      vi.advanceTimersByTime(1_010);
+      expect(await pacer.turnsInWindow('partner-a')).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('puts a late turn back after the turns that left before it and before those reserved later', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const pacer = createPacer({ limit: 2, windowMs: 1_000 });
+      const turns = [];
+      for (let i = 0; i < 4; i++) {
+        const reservation = await pacer.reserve('partner-a', 5_000);
+        if (!('turn' in reservation)) throw new Error('no turn');
+        turns.push(reservation.turn);
+      }
+      expect(turns.map((turn) => turn.at)).toEqual([1_000_000, 1_000_000, 1_001_011, 1_001_011]);
+      // The second leaves 30 ms late; the first left on time.
+      vi.advanceTimersByTime(30);
+      turns[1]?.leaving();
+      // The first leaves the window first, then the moved second, and the two reserved ones stay.
+      vi.setSystemTime(1_001_001);
+      expect(await pacer.turnsInWindow('partner-a')).toBe(3);
+      vi.setSystemTime(1_001_031);
+      expect(await pacer.turnsInWindow('partner-a')).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('gives a new turn no earlier than the last one reserved, after the turns before it were given back', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    try {
+      const pacer = createPacer({ limit: 2, windowMs: 1_000 });
+      const turns = [];
+      for (let i = 0; i < 3; i++) {
+        const reservation = await pacer.reserve('partner-a', 5_000);
+        if (!('turn' in reservation)) throw new Error('no turn');
+        turns.push(reservation.turn);
+      }
+      expect(turns.map((turn) => turn.at)).toEqual([1_000_000, 1_000_000, 1_001_011]);
+      turns[0]?.refund();
+      turns[1]?.refund();
+      const next = await pacer.reserve('partner-a', 5_000);
+      expect('turn' in next && next.turn.at).toBe(1_001_011);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('leaves a forgotten log forgotten: a late turn of a partner the LRU dropped brings nothing back', async () => {
     vi.useFakeTimers({ now: 1_000_000 });
     try {
@@ -187,6 +271,58 @@ describe("the partner's turns in the window (what the sync leaves free for reque
       expect((scores[2] as number) - (scores[0] as number)).toBe(1_000 + 1 + 10);
     } finally {
       await redis.close();
+    }
+  });
+
+  it('gives a queued turn in Redis for when it comes, and gives a turn back in Redis', async () => {
+    const redis = createSharedRedis(server.url, silentLogger, { commandTimeoutMs: 2_000 });
+    try {
+      await new Promise<void>((resolve) => redis.onReconnect(resolve));
+      const pacer = createPacer({ limit: 1, windowMs: 1_000, redis });
+      const first = await pacer.reserve('partner-back', 5_000);
+      const second = await pacer.reserve('partner-back', 5_000);
+      if (!('turn' in first) || !('turn' in second)) throw new Error('no turn');
+      expect(second.turn.at - first.turn.at).toBeGreaterThan(900);
+      expect(second.turn.at - first.turn.at).toBeLessThan(1_100);
+      expect(await pacer.turnsInWindow('partner-back')).toBe(2);
+      second.turn.refund();
+      let count = await pacer.turnsInWindow('partner-back');
+      for (let tries = 0; tries < 100 && count !== 1; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        count = await pacer.turnsInWindow('partner-back');
+      }
+      expect(count).toBe(1);
+    } finally {
+      await redis.close();
+    }
+  });
+
+  it('paces locally while Redis does not answer, and writes the turn it took to Redis once it answers', async () => {
+    const proxy = await startFaultProxy({ port: server.port });
+    const redis = createSharedRedis(proxy.url, silentLogger, { commandTimeoutMs: 100, backgroundTimeoutMs: 200 });
+    try {
+      await new Promise<void>((resolve) => redis.onReconnect(resolve));
+      const pacer = createPacer({ limit: 5, windowMs: 60_000, redis });
+      proxy.blackhole();
+      const reservation = await pacer.reserve('partner-away', 0);
+      if (!('turn' in reservation)) throw new Error('no turn');
+      expect(await pacer.queuedTurns('partner-away')).toBeUndefined();
+      expect(await server.client.zcard('pcgw:pace:partner-away')).toBe(0);
+      proxy.heal();
+      let scores: string[] = [];
+      for (let tries = 0; tries < 200 && scores.length === 0; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        scores = await server.client.zrange('pcgw:pace:partner-away', 0, -1, 'WITHSCORES');
+      }
+      expect(scores).toHaveLength(2);
+      expect(Number(scores[1])).toBe(reservation.turn.at);
+      // The log lives as long as that turn counts: a window and a ms past it, no longer.
+      const ttl = await server.client.pttl('pcgw:pace:partner-away');
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(ttl).toBeLessThanOrEqual(60_001);
+    } finally {
+      await redis.close();
+      await proxy.close();
     }
   });
 
