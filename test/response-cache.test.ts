@@ -331,6 +331,18 @@ describe('invalidation', () => {
     expect((await ask(gw, COUNT)).data).toEqual({ customerBase: { summary: { customers: 4 } } });
   });
 
+  it('answers afresh, after a pass that found a customer listed, the page of its name that held nobody', async () => {
+    const gw = await syncing(captureLogs('info'));
+    const NAMED = '{ customerBase { customers(where: { companyNameStartsWith: "Company 006" }) { nodes { id } } } }';
+    expect(idsOf(await ask(gw, NAMED))).toEqual([]);
+    expect((await ask(gw, NAMED)).cache).toEqual({ hit: true });
+
+    await afterPass(gw, () => {
+      stand.world.listed = [1, 2, 3, 4, 5, 6];
+    });
+    expect(idsOf(await ask(gw, NAMED))).toEqual([customerId(6)]);
+  });
+
   it('answers afresh, after a pass that read a customer’s direct MCA signature, the page of signed customers', async () => {
     const gw = await syncing(captureLogs('info'));
     const SIGNED = '{ customerBase { customers(where: { mcaDirectlySigned: true }) { nodes { id } } } }';
