@@ -2,8 +2,9 @@
 // agreements were read still loads (its customers unknown until read), an
 // accepted MCA is settled (a pass re-reads no MCA fact of an accepted
 // customer, and both of every customer not accepted), the gauge counts the
-// snapshot by acceptance, and a confirmation through the gateway shows at
-// once in customer, customerBase and the CSV.
+// snapshot by acceptance, a move of the current template drops every cached
+// answer, and a confirmation through the gateway shows at once in customer,
+// customerBase and the CSV.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
@@ -30,7 +31,8 @@ import {
 
 const ROSTER = [1, 2, 3, 4].map(rosterItem);
 const [signed, attested, neither, oldFormat] = ROSTER.map((item) => item.id) as [string, string, string, string];
-const list = customerListHandler(ROSTER);
+/** The list the stand-in answers: the whole roster unless a test lists fewer. */
+let list = customerListHandler(ROSTER);
 /** Attestations confirmed through the gateway, per customer. */
 let confirmed = new Map<string, unknown[]>();
 let hold: Hold | undefined;
@@ -76,6 +78,7 @@ beforeEach(() => {
   upstream.calls.length = 0;
   confirmed = new Map();
   hold = undefined;
+  list = customerListHandler(ROSTER);
   entra.setRefreshToken(DEFAULT_REFRESH_TOKEN);
 });
 afterEach(async () => {
@@ -198,6 +201,72 @@ describe('MCA acceptance in the customer base', () => {
     expect(metrics).toContain('gateway_customer_base_customers{mca="accepted"} 2');
     expect(metrics).toContain('gateway_customer_base_customers{mca="not_accepted"} 2');
     expect(metrics).toContain('gateway_customer_base_customers{mca="unknown"} 0');
+  });
+
+  // A template moved from none read yet, and from another template: every cached answer is dropped, even a page of
+  // a customer the pass did not read (settled, read within the hour), whose attestation is now of the current one.
+  it.each([
+    ['none read yet', {}],
+    ['another template', { agreementTemplateId: 'an-earlier-template' }],
+  ])('answers afresh a cached page when the current template moves from %s', async (_from, template) => {
+    const now = Date.now();
+    const twoHoursAgo = now - 2 * 3_600_000;
+    const snapshotPath = join(dir, `template-${Object.keys(template).length}.json`);
+    writeFileSync(
+      snapshotPath,
+      JSON.stringify({
+        version: 1,
+        state: { listedAt: twoHoursAgo, lastPassCompletedAt: twoHoursAgo, ...template },
+        customers: [
+          // Attested, and every read fresh: the pass reads nothing of it.
+          {
+            ...stored(2),
+            qualifications: [],
+            qualificationsAt: now,
+            mca: false,
+            mcaAt: now,
+            agreements: [STORED_ATTESTATION],
+            agreementsAt: now,
+          },
+          // Due: its MCA's reads make the pass read the current template.
+          {
+            ...stored(3),
+            qualifications: [],
+            qualificationsAt: twoHoursAgo,
+            mca: false,
+            mcaAt: twoHoursAgo,
+            agreements: [],
+            agreementsAt: twoHoursAgo,
+          },
+        ],
+      }),
+    );
+    list = customerListHandler(ROSTER.slice(1, 3));
+    hold = createHold();
+    const gw = await syncing({ snapshotPath });
+    await hold.untilHeld(1);
+    const PAGE =
+      '{ customerBase { customers(where: { companyNameStartsWith: "Company 002" }) { nodes { id mcaAcceptance { attestations { currentTemplate } } } } } }';
+    type PageData = {
+      customerBase: { customers: { nodes: Array<{ mcaAcceptance: { attestations: unknown[] } }> } };
+    };
+    const currentOf = (data: PageData) => data.customerBase.customers.nodes[0]?.mcaAcceptance.attestations;
+    expect(currentOf(await ask<PageData>(gw, PAGE))).toEqual([{ currentTemplate: false }]);
+    const { body } = await gw.query(PAGE, undefined, bearer(reader));
+    expect((body as { extensions?: { responseCache?: unknown } }).extensions?.responseCache).toEqual({ hit: true });
+
+    hold.open();
+    for (let tries = 0; tries < 400; tries++) {
+      const sync = await ask<{ customerBase: { sync: { lastPassCompletedAt: string } } }>(
+        gw,
+        '{ customerBase { sync { lastPassCompletedAt } } }',
+      );
+      if (Date.parse(sync.customerBase.sync.lastPassCompletedAt) > twoHoursAgo) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(upstream.calls.filter((call) => call.resource === 'agreement_metadata')).toHaveLength(1);
+    expect(upstream.calls.filter((call) => call.customerId === attested)).toEqual([]);
+    expect(currentOf(await ask<PageData>(gw, PAGE))).toEqual([{ currentTemplate: true }]);
   });
 
   it('shows a confirmation through the gateway at once in customer, customerBase and the CSV', async () => {

@@ -138,13 +138,23 @@ describe('stale answers from the cache', () => {
     ]);
   });
 
-  it('never stands in for a 404, nor past STALE_IF_ERROR_SECONDS', async () => {
-    const gw = await gateway(1);
+  it('never stands in for a 404, though a kept answer is within STALE_IF_ERROR_SECONDS', async () => {
+    const gw = await gateway();
     const id = customerId(3);
     await readThenExpire(gw, id);
     failWith = 404;
     const missing = await gw.query(QUALIFICATIONS, { id });
     expect(missing.body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect((missing.body as { extensions?: unknown }).extensions).toBeUndefined();
+    // The same kept answer stands in for a 503.
+    failWith = 503;
+    expect((await gw.query(QUALIFICATIONS, { id })).body.errors).toBeUndefined();
+  });
+
+  it('never stands in past STALE_IF_ERROR_SECONDS', async () => {
+    const gw = await gateway(1);
+    const id = customerId(3);
+    await readThenExpire(gw, id);
     failWith = 503;
     // Read more than a second ago, with one second allowed.
     const late = await gw.query(QUALIFICATIONS, { id });

@@ -1,6 +1,7 @@
 // A Partner Center stand-in whose customers a test changes between the
-// sync's passes: which customers are listed, each one's Education vetting,
-// which are attested, what was added through POST; and a gate that holds
+// sync's passes: which customers are listed, each one's name, relationship
+// and Education vetting, which signed the MCA directly and which are
+// attested, what was added through POST; and a gate that holds
 // every list read after the first, so the snapshot holds still until the
 // test opens it.
 
@@ -9,6 +10,7 @@ import {
   ATTESTATION,
   agreementsBody,
   CURRENT_TEMPLATE,
+  type CustomerItem,
   customerListHandler,
   json,
   type RecordedCall,
@@ -17,7 +19,13 @@ import {
 
 export interface CustomerWorld {
   listed: number[];
+  /** Company names other than rosterItem's. */
+  names: Map<number, string>;
+  /** Relationships other than `reseller`. */
+  relationships: Map<number, string>;
   vetting: Map<number, string>;
+  /** Customers that signed the MCA directly. */
+  signed: Set<number>;
   attested: Set<number>;
   /** Qualifications beyond the Education one: set by the test, or added through POST. */
   extra: Map<number, Array<Record<string, string>>>;
@@ -27,7 +35,7 @@ export interface CustomerWorld {
 export interface ChangingStandIn {
   /** The current world; `reset()` makes a new one. */
   readonly world: CustomerWorld;
-  /** Customers 1-5 listed, customer 1 in review, nobody attested, the gate closed. */
+  /** Customers 1-5 listed as rosterItem has them, customer 1 in review, nobody signed or attested, the gate closed. */
   reset(): void;
   /** Lets list reads through from now on. */
   openGate(): void;
@@ -42,7 +50,10 @@ export function createChangingStandIn(): ChangingStandIn {
     open();
     world = {
       listed: [1, 2, 3, 4, 5],
+      names: new Map(),
+      relationships: new Map(),
       vetting: new Map([[1, 'InReview']]),
+      signed: new Set(),
       attested: new Set(),
       extra: new Map(),
       listReads: 0,
@@ -52,6 +63,17 @@ export function createChangingStandIn(): ChangingStandIn {
     });
   };
   reset();
+  /** Customer n as the world lists it: rosterItem's, with the name and relationship the test gave it. */
+  const item = (n: number): CustomerItem => {
+    const listed = rosterItem(n);
+    const name = world.names.get(n);
+    const profile = listed.companyProfile as Record<string, unknown>;
+    return {
+      ...listed,
+      ...(name === undefined ? {} : { companyProfile: { ...profile, companyName: name } }),
+      relationshipToPartner: world.relationships.get(n) ?? listed.relationshipToPartner,
+    };
+  };
   return {
     get world() {
       return world;
@@ -62,10 +84,10 @@ export function createChangingStandIn(): ChangingStandIn {
       const n = Number.parseInt((call.customerId ?? '').slice(-12), 16);
       if (call.resource === 'customers' && call.customerId === undefined) {
         world.listReads++;
-        const answer = () => customerListHandler(world.listed.map(rosterItem))(call, res, 1);
+        const answer = () => customerListHandler(world.listed.map(item))(call, res, 1);
         return world.listReads > 1 ? gate.then(answer) : answer();
       }
-      if (call.resource === 'customer') return json(res, 200, rosterItem(n));
+      if (call.resource === 'customer') return json(res, 200, item(n));
       if (call.resource === 'qualifications' && call.method === 'POST') {
         const body = JSON.parse(call.body) as { qualification: string };
         const created = { qualification: body.qualification, vettingStatus: 'InReview' };
@@ -79,7 +101,9 @@ export function createChangingStandIn(): ChangingStandIn {
           ...(world.extra.get(n) ?? []),
         ]);
       }
-      if (call.resource === 'directSignedMicrosoftCustomerAgreementStatus') return json(res, 200, { isSigned: false });
+      if (call.resource === 'directSignedMicrosoftCustomerAgreementStatus') {
+        return json(res, 200, { isSigned: world.signed.has(n) });
+      }
       if (call.resource === 'agreement_metadata') return json(res, 200, agreementsBody([CURRENT_TEMPLATE]));
       if (call.resource === 'agreements')
         return json(res, 200, agreementsBody(world.attested.has(n) ? [ATTESTATION] : []));
