@@ -16,6 +16,7 @@ const APP_ONLY: Record<string, string> = {
   'idtyp app': jwt({ idtyp: 'app', appid: 'a1b2', roles: ['Partner.Read'] }),
   'appid and roles, no scp, no user claims': jwt({ appid: 'a1b2', roles: ['Partner.Read'], tid: 't' }),
   'azp only (v2 token), no scp': jwt({ azp: 'a1b2', tid: 't' }),
+  'idtyp app, two spaces after Bearer': jwt({ idtyp: 'app', appid: 'a1b2' }).replace('Bearer ', 'Bearer  '),
 };
 
 const APP_USER: Record<string, string> = {
